@@ -1,0 +1,67 @@
+# oa-supervisor: the two commands a user needs are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PIP := $(VPY) -m pip
+HAVE_CARGO := $(shell command -v cargo >/dev/null 2>&1 && echo yes)
+NATIVE_SRC := $(shell find rust_ext -name '*.rs' 2>/dev/null) Cargo.toml
+PY_META := pyproject.toml
+
+.PHONY: run test install native node pytest cargo-test vitest lint bench clean
+
+run: install
+	$(VENV)/bin/oa-supervisor run
+
+test: install node
+	$(MAKE) --no-print-directory pytest cargo-test vitest
+
+install: .stamp-install
+
+$(VENV)/bin/activate:
+	$(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Installs the package editable. With cargo, maturin builds the native extension (release);
+# without it, the pure-Python twin is installed and the CLI says so at start.
+.stamp-install: $(VENV)/bin/activate $(PY_META) $(NATIVE_SRC)
+ifeq ($(HAVE_CARGO),yes)
+	$(PIP) install -q -e '.[dev]'
+else
+	@echo "Rust toolchain (cargo) not found: installing the pure-Python twin only." >&2
+	$(VPY) scripts/install_pure.py
+endif
+	@touch $@
+
+node: .stamp-node
+
+.stamp-node: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+pytest: install
+	$(VPY) -m pytest -q
+
+cargo-test:
+ifeq ($(HAVE_CARGO),yes)
+	cargo test --quiet
+else
+	@echo "cargo not found: skipping cargo test" >&2
+endif
+
+vitest: node
+	npx tsc --noEmit -p convex
+	npx vitest run
+
+lint: install node
+	$(VENV)/bin/ruff check oa_actors tests benches scripts
+	$(VENV)/bin/mypy oa_actors
+	cargo clippy --quiet --all-targets -- -D warnings
+	cargo clippy --quiet --features python -- -D warnings
+
+# Real timings (benchmarks are disabled, i.e. smoke-run once, in plain `make test`).
+bench: install node
+	$(VPY) -m pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,mean,median,ops -s
+
+clean:
+	rm -rf $(VENV) target node_modules .stamp-*

@@ -1,0 +1,60 @@
+"""The `oa-supervisor` command line.
+
+Each subsystem registers its own subcommands (a module with `register(subparsers)`), so this file
+stays a thin dispatcher: `run` and `status` come from the runtime, `parse` from the JSONL hot path,
+and later `backfill`, `export`, `pair` and `convex` from their actors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from oa_actors import __version__
+
+# Modules that add subcommands; each exposes `register(subparsers) -> None`.
+COMMAND_MODULES = (
+    "oa_actors.runtime.commands",
+    "oa_actors.commands.parse",
+    "oa_actors.commands.store",
+    "oa_actors.commands.pair",
+    "oa_actors.commands.convex",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(prog="oa-supervisor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"oa-supervisor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A subsystem that is not built yet; only its own absence is tolerated.
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except BrokenPipeError:
+        # `oa-supervisor parse ... | head` is normal use, not an error.
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
