@@ -142,9 +142,8 @@ def _is_injected(p: dict[str, Any], text: str) -> bool:
 def _message_item(st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: int | None, out: list[dict[str, Any]]) -> None:
     role = p.get("role")
     if as_dict(obj.get("metadata")).get("compaction_output") is True:
-        text = "\n".join(_texts(p.get("content"), ("output_text", "input_text")))
-        st.emit(out, "system", "compaction", text, None, text, ts)
-    elif role == "assistant":
+        return  # the model's raw reply to a compaction request; the `compacted` record carries it
+    if role == "assistant":
         text = "\n".join(_texts(p.get("content"), ("output_text", "input_text")))
         if text:
             st.emit(out, "assistant", "message", text, None, text, ts)
@@ -313,6 +312,18 @@ def _event(st: MapperState, p: dict[str, Any], ts: int | None, out: list[dict[st
         raise UnknownRecord(f"event_msg/{t}")
 
 
+COMPACTION_WRAPPER = "Another language model started to solve this problem"
+
+
+def _compaction_summary(message: str | None) -> str | None:
+    """The summary itself: 0.120+ wraps it in a fixed preamble that ends with `:\n`."""
+    if message and message.startswith(COMPACTION_WRAPPER):
+        i = message.find(":\n")
+        if i >= 0:
+            return message[i + 2 :]
+    return message
+
+
 def map_rollout(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) -> None:
     """Map one rollout record (any generation) into `out`; raises UnknownRecord for unknown types."""
     t = obj.get("type")
@@ -340,7 +351,7 @@ def map_rollout(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]])
         st.set_field("model", as_str(p.get("model")))
         st.set_field("cwd", as_str(p.get("cwd")))
     elif t == "compacted":
-        msg = as_str(p.get("message"))
+        msg = _compaction_summary(as_str(p.get("message")))
         if msg:
             st.emit(out, "system", "compaction", msg, None, msg, ts)
     elif t in ("world_state", "token_usage_record"):

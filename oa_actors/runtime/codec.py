@@ -125,10 +125,10 @@ def encode_frame(kind: int, dst: str, src: str, id: int, msg: Message | msgspec.
     return bytes(buf)
 
 
-def decode_header(body: bytes | memoryview) -> Header:
-    """Decode a frame body (without its length prefix)."""
+def decode_header(frame: bytes | memoryview) -> Header:
+    """Decode the header of a whole frame (length prefix included)."""
     try:
-        return _header_decoder.decode(body)
+        return _header_decoder.decode(memoryview(frame)[4:])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"malformed frame header: {exc}") from None
 
@@ -257,6 +257,10 @@ class StatusReply(Message, tag="sys.status_reply"):
     home: str
     actors: list[ActorStatus]
     bad_frames: int = 0
+
+
+class Empty(Message, tag="sys.empty"):
+    """A message without fields (payload of SUB / UNSUB frames)."""
 
 
 class Echo(Message, tag="sys.echo"):

@@ -1,0 +1,82 @@
+/**
+ * Message functions. Reads are ordered by `seq` within a thread and always
+ * bounded (pagination); counts come from the thread document.
+ */
+import { paginationOptsValidator } from "convex/server";
+import { v } from "convex/values";
+import { mutation, query } from "./_generated/server";
+import { insertAppMessage, threadByThreadId } from "./lib";
+import { messageRole, nullable } from "./validators";
+
+const DEFAULT_LIMIT = 200;
+const MAX_LIMIT = 1000;
+
+/**
+ * Messages of one thread in `seq` order. Two ways to page:
+ * `{afterSeq, limit}` (returns an array; pass the last `seq` back), or
+ * `{paginationOpts}` (returns Convex's `{page, isDone, continueCursor}`).
+ */
+export const forThread = query({
+  args: {
+    threadId: v.string(),
+    afterSeq: nullable(v.number()),
+    limit: nullable(v.number()),
+    paginationOpts: v.optional(paginationOptsValidator),
+  },
+  handler: async (ctx, { threadId, afterSeq, limit, paginationOpts }) => {
+    const q = ctx.db
+      .query("messages")
+      .withIndex("by_thread_seq", (ix) =>
+        afterSeq === null || afterSeq === undefined
+          ? ix.eq("threadId", threadId)
+          : ix.eq("threadId", threadId).gt("seq", afterSeq),
+      )
+      .order("asc");
+    if (paginationOpts !== undefined) {
+      return await q.paginate({
+        ...paginationOpts,
+        numItems: Math.min(paginationOpts.numItems, MAX_LIMIT),
+      });
+    }
+    const n = Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? DEFAULT_LIMIT)));
+    return await q.take(n);
+  },
+});
+
+/**
+ * An app-written message (seeds: the desktop's optimistic user message).
+ * User messages stay `pending` until the rollout copy is reconciled.
+ */
+export const create = mutation({
+  args: {
+    threadId: v.string(),
+    role: messageRole,
+    kind: v.optional(v.string()),
+    text: v.string(),
+    data: nullable(v.any()),
+  },
+  handler: async (ctx, args) => {
+    const thread = await threadByThreadId(ctx, args.threadId);
+    if (thread === null) throw new Error(`Unknown thread ${args.threadId}`);
+    return await insertAppMessage(ctx, thread, {
+      role: args.role,
+      kind: args.kind ?? "message",
+      text: args.text,
+      data: args.data,
+    });
+  },
+});
+
+export const byId = query({
+  args: { id: v.id("messages") },
+  handler: async (ctx, { id }) => await ctx.db.get(id),
+});
+
+/** O(1): the count maintained on the thread document. */
+export const countForThread = query({
+  args: { threadId: v.string() },
+  handler: async (ctx, { threadId }) => {
+    const thread = await threadByThreadId(ctx, threadId);
+    return thread?.messageCount ?? 0;
+  },
+});

@@ -1,0 +1,223 @@
+/**
+ * Run lifecycle: pending -> claimed -> running -> done | failed | interrupted
+ * (pending/claimed may also go straight to failed or interrupted). The app
+ * enqueues; `codex_runner` claims, updates and finishes. Repeating the same
+ * transition is a no-op, so a runner retrying after a lost reply is safe.
+ */
+import { v } from "convex/values";
+import type { Doc, Id } from "./_generated/dataModel";
+import { mutation, query, type MutationCtx } from "./_generated/server";
+import { insertAppMessage, normalizeText, threadByThreadId } from "./lib";
+import { nullable, runStatus } from "./validators";
+
+type Status = Doc<"runs">["status"];
+const NEXT: Record<Status, Status[]> = {
+  pending: ["claimed", "failed", "interrupted"],
+  claimed: ["running", "failed", "interrupted"],
+  running: ["done", "failed", "interrupted"],
+  done: [],
+  failed: [],
+  interrupted: [],
+};
+const TERMINAL = new Set<Status>(["done", "failed", "interrupted"]);
+
+function checkTransition(run: Doc<"runs">, to: Status) {
+  if (run.status === to) return false; // idempotent repeat
+  if (!NEXT[run.status].includes(to)) {
+    throw new Error(`InvalidRunTransition: run ${run._id} is ${run.status}, cannot become ${to}`);
+  }
+  return true;
+}
+
+async function getRun(ctx: MutationCtx, id: Id<"runs">) {
+  const run = await ctx.db.get(id);
+  if (run === null) throw new Error(`Unknown run ${id}`);
+  return run;
+}
+
+/**
+ * The app's send: writes the user message at once (optimistic, `pending`
+ * until the rollout copy is reconciled) and a pending run.
+ */
+export const enqueue = mutation({
+  args: {
+    threadDocId: v.id("threads"),
+    text: v.string(),
+    projectId: nullable(v.string()),
+    resumeId: nullable(v.string()),
+  },
+  handler: async (ctx, args) => {
+    const thread = await ctx.db.get(args.threadDocId);
+    if (thread === null) throw new Error(`Unknown thread ${args.threadDocId}`);
+    const messageId = await insertAppMessage(ctx, thread, {
+      role: "user",
+      kind: "message",
+      text: args.text,
+    });
+    if (args.projectId && !thread.projectId) {
+      await ctx.db.patch(thread._id, { projectId: args.projectId });
+    }
+    // A linked thread resumes its own Codex session unless told otherwise.
+    const linked = thread.threadId !== thread._id ? thread.threadId : undefined;
+    const resumeId = args.resumeId ?? linked;
+    const now = Date.now();
+    const runId = await ctx.db.insert("runs", {
+      threadDocId: args.threadDocId,
+      text: args.text,
+      ...(args.projectId ? { projectId: args.projectId } : {}),
+      ...(resumeId ? { resumeId } : {}),
+      status: "pending",
+      messageId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return { runId, messageId };
+  },
+});
+
+/** Claim a given pending run, or the oldest one. Null when none is pending. */
+export const claim = mutation({
+  args: { workerId: v.string(), runId: v.optional(v.id("runs")) },
+  handler: async (ctx, { workerId, runId }) => {
+    const run = runId
+      ? await ctx.db.get(runId)
+      : await ctx.db
+          .query("runs")
+          .withIndex("by_status", (q) => q.eq("status", "pending"))
+          .first();
+    if (run === null || run.status !== "pending") {
+      // Idempotent retry by the same worker returns its claim.
+      return run !== null && run.status === "claimed" && run.workerId === workerId ? run : null;
+    }
+    const now = Date.now();
+    await ctx.db.patch(run._id, { status: "claimed", workerId, claimedAt: now, updatedAt: now });
+    return await ctx.db.get(run._id);
+  },
+});
+
+/**
+ * Progress: `status: "running"`, the child's pid, and the Codex session id
+ * once seen. The session id links a new app thread to its rollout thread.
+ */
+export const update = mutation({
+  args: {
+    runId: v.id("runs"),
+    status: v.optional(runStatus),
+    pid: nullable(v.number()),
+    codexThreadId: nullable(v.string()),
+  },
+  handler: async (ctx, { runId, status, pid, codexThreadId }) => {
+    const run = await getRun(ctx, runId);
+    const patch: Partial<Doc<"runs">> = {};
+    if (status !== undefined && checkTransition(run, status)) patch.status = status;
+    if (pid !== null && pid !== undefined && pid !== run.pid) patch.pid = pid;
+    if (codexThreadId && codexThreadId !== run.codexThreadId) {
+      patch.codexThreadId = codexThreadId;
+      await linkThread(ctx, run.threadDocId, codexThreadId);
+    }
+    if (Object.keys(patch).length > 0) {
+      await ctx.db.patch(runId, { ...patch, updatedAt: Date.now() });
+    }
+    return await ctx.db.get(runId);
+  },
+});
+
+export const finish = mutation({
+  args: {
+    runId: v.id("runs"),
+    status: v.union(v.literal("done"), v.literal("failed"), v.literal("interrupted")),
+    exitCode: nullable(v.number()),
+    error: nullable(v.string()),
+  },
+  handler: async (ctx, { runId, status, exitCode, error }) => {
+    const run = await getRun(ctx, runId);
+    if (checkTransition(run, status)) {
+      const now = Date.now();
+      await ctx.db.patch(runId, {
+        status,
+        ...(exitCode !== null && exitCode !== undefined ? { exitCode } : {}),
+        ...(error ? { error } : {}),
+        finishedAt: now,
+        updatedAt: now,
+      });
+    }
+    return await ctx.db.get(runId);
+  },
+});
+
+export const listPending = query({
+  args: { limit: nullable(v.number()) },
+  handler: async (ctx, { limit }) =>
+    await ctx.db
+      .query("runs")
+      .withIndex("by_status", (q) => q.eq("status", "pending"))
+      .take(Math.max(1, Math.min(500, limit ?? 50))),
+});
+
+export const byId = query({
+  args: { id: v.id("runs") },
+  handler: async (ctx, { id }) => await ctx.db.get(id),
+});
+
+export const forThread = query({
+  args: { threadDocId: v.id("threads"), limit: nullable(v.number()) },
+  handler: async (ctx, { threadDocId, limit }) =>
+    await ctx.db
+      .query("runs")
+      .withIndex("by_thread", (q) => q.eq("threadDocId", threadDocId))
+      .order("desc")
+      .take(Math.max(1, Math.min(500, limit ?? 50))),
+});
+
+export { TERMINAL as TERMINAL_RUN_STATUSES };
+
+/**
+ * Give a new app thread (threadId == its own _id) the Codex session id. If the
+ * rollout won the race and a thread with that id exists, merge it into the
+ * app's document (the app holds its _id) and drop app copies of user
+ * messages the rollout already stored.
+ */
+async function linkThread(ctx: MutationCtx, threadDocId: Id<"threads">, codexThreadId: string) {
+  const app = await ctx.db.get(threadDocId);
+  if (app === null || app.threadId === codexThreadId || app.threadId !== app._id) return;
+  const mine = await ctx.db
+    .query("messages")
+    .withIndex("by_thread_seq", (q) => q.eq("threadId", app.threadId))
+    .take(1000);
+  const other = await threadByThreadId(ctx, codexThreadId);
+  if (other === null) {
+    for (const m of mine) await ctx.db.patch(m._id, { threadId: codexThreadId });
+    await ctx.db.patch(app._id, { threadId: codexThreadId });
+    return;
+  }
+  const rolloutUsers = (
+    await ctx.db
+      .query("messages")
+      .withIndex("by_thread_seq", (q) => q.eq("threadId", codexThreadId))
+      .take(4000)
+  ).filter((m) => m.role === "user" && m.kind === "message");
+  const used = new Set<string>();
+  let dropped = 0;
+  for (const m of mine) {
+    const twin = m.pending
+      ? rolloutUsers.find((r) => !used.has(r._id) && normalizeText(r.text) === normalizeText(m.text))
+      : undefined;
+    if (twin !== undefined) {
+      used.add(twin._id);
+      await ctx.db.delete(m._id);
+      dropped += 1;
+    } else {
+      await ctx.db.patch(m._id, { threadId: codexThreadId });
+    }
+  }
+  const { _id, _creationTime, createdBy, projectId, messageCount, ...rollout } = other;
+  await ctx.db.patch(app._id, {
+    ...rollout,
+    threadId: codexThreadId,
+    projectId: app.projectId ?? projectId,
+    messageCount: app.messageCount - dropped + messageCount,
+    lastSeq: Math.max(app.lastSeq, other.lastSeq),
+    lastActivityAt: Math.max(app.lastActivityAt, other.lastActivityAt),
+  });
+  await ctx.db.delete(other._id);
+}

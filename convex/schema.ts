@@ -1,0 +1,65 @@
+/**
+ * Convex tables for oa-supervisor. They mirror the normalized rows of
+ * docs/rows.md (threads, messages) and the seeds' projects, skills and runs.
+ * Every table has a validator; null sent by the Python writer is stored as an
+ * absent field (see lib.ts `stripNulls`), so index lookups on optional fields
+ * use `undefined` only.
+ */
+import { defineSchema, defineTable } from "convex/server";
+import {
+  messageAppFields,
+  messageRowFields,
+  projectRowFields,
+  runFields,
+  skillRowFields,
+  threadAppFields,
+  threadRowFields,
+} from "./validators";
+
+export default defineSchema({
+  /**
+   * threads: written by the Python `convex_writer` (sync:applyBatch,
+   * threads:upsertFromStream) and by the apps (threads:create, runs:enqueue);
+   * read by the apps (threads:list/listWithCounts/byId) and by `codex_runner`
+   * (runs). `messageCount` is maintained by every mutation that inserts or
+   * deletes a message, so listing with counts never scans messages.
+   */
+  threads: defineTable({ ...threadRowFields, ...threadAppFields })
+    .index("by_threadId", ["threadId"])
+    .index("by_lastActivity", ["lastActivityAt"]),
+
+  /**
+   * messages: written by `convex_writer` (sync:applyBatch, inserted once by
+   * `key`) and optimistically by the apps (runs:enqueue, messages:create);
+   * read by the apps (messages:forThread, countForThread). Ordered by `seq`.
+   */
+  messages: defineTable({ ...messageRowFields, ...messageAppFields })
+    .index("by_key", ["key"])
+    .index("by_thread_seq", ["threadId", "seq"])
+    .index("by_thread_pending", ["threadId", "pending"]),
+
+  /**
+   * projects: written by `fs_syncer` through the writer (projects:upsertFromFs,
+   * projects:remove, sync:applyProjects) from ~/.openagents/projects, which is
+   * canonical; read by the apps (projects:list/byId) and `codex_runner`.
+   */
+  projects: defineTable(projectRowFields).index("by_projectId", ["id"]),
+
+  /**
+   * skills: written by `fs_syncer` through the writer (skills:upsertFromFs,
+   * bulkUpsertFromFs, removeByScope, sync:applySkills); read by the apps
+   * (skills:listAll/listByScope). Unique per (source, projectId, skillId).
+   */
+  skills: defineTable(skillRowFields)
+    .index("by_scope", ["source", "projectId", "skillId"])
+    .index("by_skillId", ["skillId"]),
+
+  /**
+   * runs: created by the apps (runs:enqueue), claimed and advanced by
+   * `codex_runner` (runs:claim/update/finish), read by both
+   * (runs:listPending/byId/forThread).
+   */
+  runs: defineTable(runFields)
+    .index("by_status", ["status", "createdAt"])
+    .index("by_thread", ["threadDocId", "createdAt"]),
+});
