@@ -1,0 +1,99 @@
+"""Schema of the local store and its forward migrations.
+
+Each migration is a list of statements applied in one transaction; `schema_version` records the
+last one applied. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 1: the initial schema.
+    [
+        """CREATE TABLE threads (
+            thread_id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            rollout_path TEXT,
+            title TEXT,
+            cwd TEXT,
+            model TEXT,
+            cli_version TEXT,
+            git TEXT,
+            parent_thread_id TEXT,
+            created_at INTEGER,
+            updated_at INTEGER,
+            usage TEXT,
+            stored_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX threads_by_updated ON threads(updated_at)",
+        """CREATE TABLE messages (
+            key TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            ts INTEGER,
+            role TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT,
+            data TEXT,
+            turn_id TEXT,
+            stored_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX messages_by_thread ON messages(thread_id, seq)",
+        "CREATE INDEX messages_by_stored ON messages(stored_at)",
+        """CREATE TABLE projects (
+            id TEXT PRIMARY KEY,
+            doc TEXT NOT NULL,
+            path TEXT,
+            updated_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE skills (
+            uid TEXT PRIMARY KEY,
+            skill_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            project_id TEXT,
+            doc TEXT NOT NULL,
+            path TEXT,
+            updated_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX skills_by_scope ON skills(source, project_id)",
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            thread_doc_id TEXT,
+            thread_id TEXT,
+            project_id TEXT,
+            provider TEXT NOT NULL DEFAULT 'codex',
+            status TEXT NOT NULL,
+            exit_code INTEGER,
+            text TEXT,
+            error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX runs_by_thread ON runs(thread_doc_id, created_at)",
+        """CREATE TABLE tail_checkpoints (
+            path TEXT PRIMARY KEY,
+            offset INTEGER NOT NULL,
+            snapshot BLOB,
+            updated_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tbl TEXT NOT NULL,
+            key TEXT NOT NULL,
+            op TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox_cursor (
+            name TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE quarantine (
+            outbox_id INTEGER PRIMARY KEY,
+            tbl TEXT NOT NULL,
+            key TEXT NOT NULL,
+            error TEXT NOT NULL,
+            at INTEGER NOT NULL
+        )""",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

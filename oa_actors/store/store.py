@@ -1,0 +1,318 @@
+"""SQLite-backed local store: idempotent row application, checkpoints, outbox, queries.
+
+Only `convex_writer` opens it writable; a batch (rows plus the tailer's checkpoint) is committed in
+one transaction, so a crash anywhere leaves either all of it or none of it, and re-applying a batch
+changes nothing (messages are keyed, threads are merged).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from oa_actors.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+THREAD_COLUMNS = (
+    ("threadId", "thread_id"),
+    ("source", "source"),
+    ("rolloutPath", "rollout_path"),
+    ("title", "title"),
+    ("cwd", "cwd"),
+    ("model", "model"),
+    ("cliVersion", "cli_version"),
+    ("git", "git"),
+    ("parentThreadId", "parent_thread_id"),
+    ("createdAt", "created_at"),
+    ("updatedAt", "updated_at"),
+    ("usage", "usage"),
+)
+JSON_THREAD_FIELDS = frozenset({"git", "usage"})
+MESSAGE_FIELDS = ("threadId", "key", "seq", "ts", "role", "kind", "text", "data", "turnId")
+IN_CHUNK = 500
+
+
+class StoreError(RuntimeError):
+    """The store file is unusable (newer schema, corrupt, or opened read-only for a write)."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class AppliedBatch:
+    """What a batch changed: only these rows are published on the bus and queued for Convex."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    threads: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _thread_from_row(row: Sequence[Any]) -> dict[str, Any]:
+    out = {}
+    for (name, _), value in zip(THREAD_COLUMNS, row, strict=True):
+        out[name] = _json_decode(value) if name in JSON_THREAD_FIELDS and value is not None else value
+    return out
+
+
+def _message_from_row(row: Sequence[Any]) -> dict[str, Any]:
+    thread_id, key, seq, ts, role, kind, text, data, turn_id = row
+    return {
+        "threadId": thread_id,
+        "key": key,
+        "seq": seq,
+        "ts": ts,
+        "role": role,
+        "kind": kind,
+        "text": text,
+        "data": _json_decode(data) if data is not None else None,
+        "turnId": turn_id,
+    }
+
+
+class Store:
+    """One connection to the store. Not thread-safe: each actor owns its own instance."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.readonly = readonly
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Store:
+        """Open (and, writable, create and migrate) the store at `path`."""
+        path = Path(path)
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+        conn.execute("PRAGMA busy_timeout = 5000")
+        store = cls(conn, path, readonly)
+        if not readonly:
+            store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------------------
+    def version(self) -> int:
+        try:
+            row = self.conn.execute("SELECT version FROM schema_version").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = self.version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {current}, newer than this oa-supervisor ({SCHEMA_VERSION})")
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[number - 1]:
+                    self.conn.execute(statement)
+                self.conn.execute("DELETE FROM schema_version")
+                self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+
+    def transaction(self) -> _Transaction:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        return _Transaction(self.conn)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def apply_batch(
+        self,
+        threads: Iterable[dict[str, Any]] = (),
+        messages: Iterable[dict[str, Any]] = (),
+        checkpoint: tuple[str, int, bytes | None] | None = None,
+    ) -> AppliedBatch:
+        """Apply rows idempotently and move a tail checkpoint, all in one transaction."""
+        applied = AppliedBatch()
+        stamp = now_ms()
+        with self.transaction():
+            thread_ids = []
+            for t in threads:
+                self._upsert_thread(t, stamp)
+                thread_ids.append(t["threadId"])
+            fresh = self._new_messages(list(messages))
+            if fresh:
+                self.conn.executemany(
+                    "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (m["threadId"], m["key"], m["seq"], m.get("ts"), m["role"], m["kind"], m.get("text"),
+                         None if m.get("data") is None else _json_encode(m["data"]), m.get("turnId"), stamp)
+                        for m in fresh
+                    ],
+                )
+                self.conn.executemany("INSERT INTO outbox (tbl, key, op) VALUES ('messages', ?, 'upsert')", [(m["key"],) for m in fresh])
+                for tid in {m["threadId"] for m in fresh} - set(thread_ids):
+                    self._ensure_thread(tid, stamp)
+            if thread_ids:
+                self.conn.executemany("INSERT INTO outbox (tbl, key, op) VALUES ('threads', ?, 'upsert')", [(t,) for t in dict.fromkeys(thread_ids)])
+                applied.threads = [t for t in (self.thread(tid) for tid in dict.fromkeys(thread_ids)) if t is not None]
+            if checkpoint is not None:
+                self.set_checkpoint(*checkpoint)
+        applied.messages = fresh
+        return applied
+
+    def _new_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The messages whose key the store does not hold yet (first copy wins within a batch)."""
+        seen: set[str] = set()
+        for i in range(0, len(messages), IN_CHUNK):
+            keys = [m["key"] for m in messages[i : i + IN_CHUNK]]
+            q = f"SELECT key FROM messages WHERE key IN ({','.join('?' * len(keys))})"
+            seen.update(r[0] for r in self.conn.execute(q, keys))
+        fresh = []
+        for m in messages:
+            if m["key"] not in seen:
+                seen.add(m["key"])
+                fresh.append(m)
+        return fresh
+
+    def _upsert_thread(self, t: dict[str, Any], stamp: int) -> None:
+        values = [_json_encode(t.get(n)) if n in JSON_THREAD_FIELDS and t.get(n) is not None else t.get(n) for n, _ in THREAD_COLUMNS]
+        values[1] = values[1] or "codex"
+        cols = [c for _, c in THREAD_COLUMNS]
+        merge = ", ".join(
+            f"{c} = MAX(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))" if c == "updated_at"
+            else f"{c} = MIN(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))" if c == "created_at"
+            else f"{c} = COALESCE(excluded.{c}, {c})"
+            for c in cols[1:]
+        )
+        self.conn.execute(
+            f"INSERT INTO threads ({', '.join(cols)}, stored_at) VALUES ({','.join('?' * len(cols))}, ?) "
+            f"ON CONFLICT(thread_id) DO UPDATE SET {merge}, stored_at = excluded.stored_at",
+            [*values, stamp],
+        )
+
+    def _ensure_thread(self, thread_id: str, stamp: int) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO threads (thread_id, source, stored_at) VALUES (?, 'codex', ?)", (thread_id, stamp))
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def set_checkpoint(self, path: str, offset: int, snapshot: bytes | None) -> None:
+        self.conn.execute(
+            "INSERT INTO tail_checkpoints (path, offset, snapshot, updated_at) VALUES (?,?,?,?) "
+            "ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+            (path, offset, snapshot, now_ms()),
+        )
+
+    def checkpoint(self, path: str) -> tuple[int, bytes | None] | None:
+        row = self.conn.execute("SELECT offset, snapshot FROM tail_checkpoints WHERE path = ?", (path,)).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def checkpoints(self) -> dict[str, int]:
+        return {p: int(o) for p, o in self.conn.execute("SELECT path, offset FROM tail_checkpoints")}
+
+    def delete_checkpoint(self, path: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM tail_checkpoints WHERE path = ?", (path,))
+
+    # -- reading ----------------------------------------------------------------------------------
+    def thread(self, thread_id: str) -> dict[str, Any] | None:
+        cols = ", ".join(c for _, c in THREAD_COLUMNS)
+        row = self.conn.execute(f"SELECT {cols} FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        return _thread_from_row(row) if row else None
+
+    def threads(self, limit: int = 50, before_updated: int | None = None) -> list[dict[str, Any]]:
+        """Newest first by `updatedAt`; `before_updated` pages further back."""
+        cols = ", ".join(c for _, c in THREAD_COLUMNS)
+        q = f"SELECT {cols} FROM threads"
+        args: list[Any] = []
+        if before_updated is not None:
+            q += " WHERE COALESCE(updated_at, 0) < ?"
+            args.append(before_updated)
+        q += " ORDER BY COALESCE(updated_at, 0) DESC, thread_id LIMIT ?"
+        args.append(limit)
+        return [_thread_from_row(r) for r in self.conn.execute(q, args)]
+
+    def messages_for_thread(self, thread_id: str, after_seq: int = -1, limit: int = 200) -> list[dict[str, Any]]:
+        """A page of one thread's messages in `seq` order, after `after_seq`."""
+        q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ? AND seq > ? ORDER BY seq, key LIMIT ?"
+        return [_message_from_row(r) for r in self.conn.execute(q, (thread_id, after_seq, limit))]
+
+    def message_counts(self) -> dict[str, int]:
+        return {t: int(n) for t, n in self.conn.execute("SELECT thread_id, COUNT(*) FROM messages GROUP BY thread_id")}
+
+    def count(self, table: str) -> int:
+        if table not in ("threads", "messages", "projects", "skills", "runs", "outbox", "quarantine"):
+            raise ValueError(f"unknown table {table}")
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def export(self, thread_id: str | None = None, since_ms: int | None = None) -> Iterator[dict[str, Any]]:
+        """Rows as `oa-supervisor parse` prints them: each thread, then its messages in order."""
+        cols = ", ".join(c for _, c in THREAD_COLUMNS)
+        q = f"SELECT {cols} FROM threads"
+        cond, args = [], []
+        if thread_id is not None:
+            cond.append("thread_id = ?")
+            args.append(thread_id)
+        if since_ms is not None:
+            cond.append("COALESCE(updated_at, 0) >= ?")
+            args.append(since_ms)
+        if cond:
+            q += " WHERE " + " AND ".join(cond)
+        q += " ORDER BY COALESCE(created_at, 0), thread_id"
+        for row in self.conn.execute(q, args).fetchall():
+            thread = _thread_from_row(row)
+            mq = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ?"
+            margs: list[Any] = [thread["threadId"]]
+            if since_ms is not None:
+                mq += " AND COALESCE(ts, 0) >= ?"
+                margs.append(since_ms)
+            for m in self.conn.execute(mq + " ORDER BY seq, key", margs):
+                yield {"table": "messages", **_message_from_row(m)}
+            yield {"table": "threads", **thread}
+
+    # -- outbox -----------------------------------------------------------------------------------
+    def outbox_after(self, last_id: int, limit: int = 1000) -> list[tuple[int, str, str, str]]:
+        q = "SELECT id, tbl, key, op FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
+        return [(int(i), t, k, o) for i, t, k, o in self.conn.execute(q, (last_id, limit))]
+
+    def outbox_cursor(self, name: str = "convex") -> int:
+        row = self.conn.execute("SELECT last_id FROM outbox_cursor WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_outbox_cursor(self, last_id: int, name: str = "convex") -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO outbox_cursor (name, last_id, updated_at) VALUES (?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at",
+                (name, last_id, now_ms()),
+            )
+
+    def outbox_last_id(self) -> int:
+        row = self.conn.execute("SELECT MAX(id) FROM outbox").fetchone()
+        return int(row[0] or 0)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,130 @@
+"""The local SQLite store: migrations, idempotent batches, merges, checkpoints, outbox, export."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from oa_actors.commands.parse import rows_of
+from oa_actors.store import Store, StoreError
+from oa_actors.store.schema import SCHEMA_VERSION
+from tests.jsonl.corpus import CORPUS
+
+
+def corpus_rows(name: str) -> tuple[list[dict], list[dict]]:
+    path = next((CORPUS / "codex-0.169.0" / "sessions").rglob(f"*{name}*.jsonl"))
+    rows, _ = rows_of(path)
+    threads = [{k: v for k, v in r.items() if k != "table"} for r in rows if r["table"] == "threads"]
+    messages = [{k: v for k, v in r.items() if k != "table"} for r in rows if r["table"] == "messages"]
+    return threads, messages
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "store.sqlite3")
+    yield s
+    s.close()
+
+
+def test_created_in_wal_mode_at_current_version(store: Store) -> None:
+    assert store.version() == SCHEMA_VERSION
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    again = Store.open(store.path)  # reopening migrates nothing and keeps the version
+    assert again.version() == SCHEMA_VERSION
+    again.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE schema_version SET version = 999")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path)
+
+
+def test_batches_apply_exactly_once(store: Store) -> None:
+    threads, messages = corpus_rows("8bc8")
+    first = store.apply_batch(threads, messages, ("a.jsonl", 100, b"snap"))
+    assert [m["key"] for m in first.messages] == [m["key"] for m in messages]
+    assert first.threads[0]["threadId"] == threads[0]["threadId"]
+    again = store.apply_batch(threads, messages, ("a.jsonl", 100, b"snap"))
+    assert again.messages == []
+    assert store.count("messages") == len(messages)
+    assert store.count("threads") == 1
+    assert store.checkpoint("a.jsonl") == (100, b"snap")
+    stored = store.messages_for_thread(threads[0]["threadId"])
+    assert stored == messages  # round trip keeps every field, data included
+
+
+def test_duplicate_keys_inside_one_batch(store: Store) -> None:
+    _, messages = corpus_rows("8bc8")
+    applied = store.apply_batch([], messages + messages)
+    assert len(applied.messages) == len(messages) == store.count("messages")
+    assert store.count("threads") == 1  # the thread exists even before its row arrives
+
+
+def test_thread_merge_keeps_known_fields(store: Store) -> None:
+    store.apply_batch([{"threadId": "t", "source": "codex", "title": "first", "model": "m1", "createdAt": 5, "updatedAt": 10}])
+    store.apply_batch([{"threadId": "t", "source": "codex", "title": None, "model": "m2", "createdAt": 7, "updatedAt": 8}])
+    t = store.thread("t")
+    assert t is not None
+    assert (t["title"], t["model"], t["createdAt"], t["updatedAt"]) == ("first", "m2", 5, 10)
+
+
+def test_a_failed_batch_leaves_nothing(store: Store) -> None:
+    _, messages = corpus_rows("8bc8")
+    bad = [*messages[:2], {"threadId": "x", "key": "k"}]  # missing columns: the insert fails
+    with pytest.raises(KeyError):
+        store.apply_batch([], bad, ("a.jsonl", 50, None))
+    assert store.count("messages") == 0 and store.checkpoint("a.jsonl") is None and store.count("outbox") == 0
+
+
+def test_outbox_records_each_change_once(store: Store) -> None:
+    threads, messages = corpus_rows("8bc8")
+    store.apply_batch(threads, messages)
+    store.apply_batch(threads, messages)
+    entries = store.outbox_after(0, 10_000)
+    assert [k for _, t, k, _ in entries if t == "messages"] == [m["key"] for m in messages]
+    assert [k for _, t, k, _ in entries if t == "threads"] == [threads[0]["threadId"]] * 2
+    assert store.outbox_cursor() == 0
+    store.set_outbox_cursor(entries[3][0])
+    assert store.outbox_cursor() == entries[3][0]
+    assert store.outbox_after(entries[3][0])[0][0] == entries[4][0]
+
+
+def test_readonly_connection_cannot_write(store: Store) -> None:
+    threads, messages = corpus_rows("8bc8")
+    store.apply_batch(threads, messages)
+    ro = Store.open(store.path, readonly=True)
+    assert ro.count("messages") == len(messages)
+    with pytest.raises(StoreError):
+        ro.apply_batch(threads, messages)
+    with pytest.raises(sqlite3.OperationalError):
+        ro.conn.execute("DELETE FROM messages")
+    ro.close()
+
+
+def test_export_matches_parse_output(store: Store) -> None:
+    path = next((CORPUS / "codex-0.169.0" / "sessions").rglob("*a067*.jsonl"))
+    rows, _ = rows_of(path)
+    threads = [{k: v for k, v in r.items() if k != "table"} for r in rows if r["table"] == "threads"]
+    messages = [{k: v for k, v in r.items() if k != "table"} for r in rows if r["table"] == "messages"]
+    store.apply_batch(threads, messages)
+    assert list(store.export()) == rows
+    assert list(store.export(thread_id="nope")) == []
+    late = max(m["ts"] for m in messages)
+    assert [r["ts"] for r in store.export(since_ms=late) if r["table"] == "messages"] == [late]
+
+
+def test_thread_pages_newest_first(store: Store) -> None:
+    for i in range(5):
+        store.apply_batch([{"threadId": f"t{i}", "source": "codex", "updatedAt": i * 10}])
+    page = store.threads(limit=2)
+    assert [t["threadId"] for t in page] == ["t4", "t3"]
+    assert [t["threadId"] for t in store.threads(limit=10, before_updated=30)] == ["t2", "t1", "t0"]
