@@ -1,0 +1,1 @@
+"""Tailing session folders: which files changed, what was appended, and batches of new rows."""

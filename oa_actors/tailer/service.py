@@ -1,0 +1,188 @@
+"""The tailer as a service: watches, rescans, backfill with progress, and one read loop.
+
+Live changes are read before backfill work, so a session being written shows up at once even
+while thousands of old files are imported. Used by the `sessions_tailer` actor and by
+`oa-supervisor backfill` when no supervisor is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from oa_actors.messages import BackfillStatus, RowBatch
+from oa_actors.tailer.core import TailerCore, list_session_files
+from oa_actors.tailer.watch import FolderWatch
+
+log = logging.getLogger("oa.tailer")
+
+NEWEST_FIRST = 20
+RESCAN_SECONDS = 2.0
+IDLE_CLOSE_SECONDS = 30.0
+
+
+class TailerService:
+    """Keeps `roots` mirrored: every appended line of every `*.jsonl` below them becomes rows."""
+
+    def __init__(
+        self,
+        roots: list[Path],
+        send: Callable[[RowBatch], Awaitable[None]],
+        *,
+        on_forget: Callable[[str], Awaitable[None]] | None = None,
+        on_progress: Callable[[BackfillStatus], Awaitable[None]] | None = None,
+        watch: bool = True,
+        rescan_seconds: float = RESCAN_SECONDS,
+        max_open: int = 64,
+    ) -> None:
+        self.roots = [Path(r) for r in roots]
+        self.core = TailerCore(send, max_open=max_open)
+        self._on_forget = on_forget
+        self._on_progress = on_progress
+        self._use_watch = watch
+        self._watch: FolderWatch | None = None
+        self.rescan_seconds = rescan_seconds
+        self._live: dict[str, None] = {}  # ordered set of paths to read soon
+        self._backlog: list[str] = []  # backfill order (newest first), consumed from the front
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.progress = BackfillStatus(running=False, files_done=0, files_total=0, bytes_done=0, bytes_total=0, rows=0)
+        self._backfill_set: set[str] = set()
+        self._last_progress = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self, checkpoints: dict[str, tuple[int, bytes | None]], backfill: bool = True) -> None:
+        self.core.restore(checkpoints)
+        if self._use_watch:
+            self._watch = FolderWatch(asyncio.get_running_loop(), self._on_event)
+            self._watch.ensure(self.roots)
+        if backfill:
+            self.start_backfill()
+        self._tasks = [asyncio.create_task(self._read_loop(), name="tailer-read")]
+        if self.rescan_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._rescan_loop(), name="tailer-rescan"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if self._watch:
+            self._watch.stop()
+        self.core.close_all()
+
+    @property
+    def watched(self) -> list[str]:
+        return self._watch.watched if self._watch else []
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def _on_event(self, path: str, is_dir: bool) -> None:
+        if is_dir:
+            # A new folder (a new day, or the sessions folder itself): files in it may predate the watch.
+            for p, _size, _mtime in list_session_files([Path(path)]):
+                self.mark(p)
+        else:
+            self.mark(path)
+
+    def mark(self, path: str) -> None:
+        """Read this file soon (live priority)."""
+        self._live[path] = None
+        self._idle.clear()
+        self._wake.set()
+
+    def start_backfill(self, roots: list[Path] | None = None) -> BackfillStatus:
+        """Queue every file with unread bytes: the ~20 newest first, then the rest, newest first."""
+        files = list_session_files(roots or self.roots)
+        todo = [(p, s) for p, s, _ in files if self.core.pending(p, s)]
+        self._backlog = [p for p, _ in todo[:NEWEST_FIRST]] + [p for p, _ in todo[NEWEST_FIRST:]]
+        self._backfill_set = set(self._backlog)
+        self.progress = BackfillStatus(
+            running=bool(todo), files_done=0, files_total=len(todo), bytes_done=0,
+            bytes_total=sum(s - self.core.position(p) for p, s in todo if s > self.core.position(p)),
+            rows=0, started_at=time.time(), finished_at=0.0 if todo else time.time(),
+        )
+        log.info("backfill: %d file(s), %.1f MB to read", len(todo), self.progress.bytes_total / 1e6)
+        self._idle.clear()
+        self._wake.set()
+        return self.progress
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until nothing is queued (live or backfill): used by the CLI and tests."""
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
+
+    # -- loops ----------------------------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        while True:
+            if not self._live and not self._backlog:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self._live:
+                path = next(iter(self._live))
+                del self._live[path]
+            else:
+                path = self._backlog.pop(0)
+            await self._read(path)
+            await asyncio.sleep(0)  # let pings and acks through between files
+
+    async def _read(self, path: str) -> None:
+        before = self.core.position(path)
+        try:
+            rows = await self.core.read(path)
+        except OSError as exc:
+            log.warning("cannot read %s: %s", path, exc)
+            rows = 0
+        if path not in self.core.known():
+            if self._on_forget is not None:
+                await self._on_forget(path)
+        if path in self._backfill_set:
+            self._backfill_set.discard(path)
+            p = self.progress
+            p.files_done += 1
+            p.bytes_done += max(0, self.core.position(path) - before)
+            p.rows += rows
+            if not self._backfill_set:
+                p.running = False
+                p.finished_at = time.time()
+                log.info("backfill done: %d file(s), %d row(s)", p.files_done, p.rows)
+            await self._report(force=not p.running)
+
+    async def _report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._on_progress is not None and (force or now - self._last_progress >= 0.5):
+            self._last_progress = now
+            await self._on_progress(self.progress)
+
+    async def _rescan_loop(self) -> None:
+        last_close = time.monotonic()
+        while True:
+            await asyncio.sleep(self.rescan_seconds)
+            self.rescan()
+            if time.monotonic() - last_close > IDLE_CLOSE_SECONDS / 3:
+                self.core.close_idle(IDLE_CLOSE_SECONDS)
+                last_close = time.monotonic()
+
+    def rescan(self) -> int:
+        """Find files with unread bytes (missed events, queue overflow, new roots); returns how many."""
+        if self._watch:
+            for root in self._watch.ensure(self.roots):
+                log.info("%s appeared: reading it", root)
+        found = 0
+        for p, size, _ in list_session_files(self.roots):
+            if self.core.pending(p, size) and p not in self._live and p not in self._backfill_set:
+                self.mark(p)
+                found += 1
+        for p in self.core.known():
+            if not os.path.exists(p):
+                self.mark(p)  # the read notices it is gone and forgets it
+        return found
