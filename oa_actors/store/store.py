@@ -299,9 +299,34 @@ class Store:
                 (name, last_id, now_ms()),
             )
 
+    def prune_outbox(self, upto_id: int) -> None:
+        """Forget outbox entries Convex already has (the cursor is past them)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM outbox WHERE id <= ?", (upto_id,))
+
+    def messages_by_keys(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), IN_CHUNK):
+            part = keys[i : i + IN_CHUNK]
+            q = f"SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE key IN ({','.join('?' * len(part))})"
+            for r in self.conn.execute(q, part):
+                out[r[1]] = _message_from_row(r)
+        return out
+
+    def all_threads(self) -> list[dict[str, Any]]:
+        cols = ", ".join(c for _, c in THREAD_COLUMNS)
+        return [_thread_from_row(r) for r in self.conn.execute(f"SELECT {cols} FROM threads ORDER BY thread_id")]
+
+    def iter_messages(self) -> Iterator[dict[str, Any]]:
+        """Every message, thread by thread in seq order (for a full resync)."""
+        q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages ORDER BY thread_id, seq, key"
+        for r in self.conn.execute(q).fetchall():
+            yield _message_from_row(r)
+
     def outbox_last_id(self) -> int:
-        row = self.conn.execute("SELECT MAX(id) FROM outbox").fetchone()
-        return int(row[0] or 0)
+        """The newest outbox id ever assigned (pruning does not lower it)."""
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return int(row[0]) if row else 0
 
 
 class _Transaction:

@@ -1,0 +1,1 @@
+"""Talking to Convex: the HTTP client, the outbox drain, the backend process."""

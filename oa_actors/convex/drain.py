@@ -1,0 +1,217 @@
+"""Draining the store's outbox into Convex: in order, batched, retried, never dropped.
+
+The cursor (last outbox id Convex has) is persisted after each acknowledged batch, so a restart
+resends at most one batch; `sync:applyBatch` is idempotent, so a resend changes nothing. A batch
+that Convex refuses (validation, size) is split until the offending rows are isolated; those are
+quarantined (kept, counted, reported), the rest goes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
+from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, doc_size, fit_document
+from oa_actors.store import Store
+from oa_actors.store.store import now_ms
+
+log = logging.getLogger("oa.convex.drain")
+
+BACKOFF_START = 0.5
+BACKOFF_MAX = 30.0
+
+
+@dataclass
+class DrainStatus:
+    """What `convex.status` reports about the drain."""
+
+    connected: bool = False
+    sent_rows: int = 0
+    batches: int = 0
+    quarantined: int = 0
+    retries: int = 0
+    last_error: str | None = None
+    last_error_at: float = 0.0
+    last_success_at: float = 0.0
+    rate_rows_per_s: float = 0.0
+    _window: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    def record(self, rows: int) -> None:
+        now = time.monotonic()
+        self.sent_rows += rows
+        self.batches += 1
+        self.last_success_at = time.time()
+        self._window = [(t, n) for t, n in self._window if now - t < 10.0] + [(now, rows)]
+        span = max(now - self._window[0][0], 1.0)
+        self.rate_rows_per_s = sum(n for _, n in self._window) / span
+
+
+@dataclass
+class _Item:
+    outbox_id: int
+    table: str
+    key: str
+    doc: dict[str, Any] | None
+    size: int
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [d/2, d], d = min(0.5 * 2**attempt, 30)."""
+    d = min(BACKOFF_START * (2**attempt), BACKOFF_MAX)
+    return (rng or random).uniform(d / 2, d)
+
+
+class OutboxDrain:
+    """Sends every outbox entry after the cursor to Convex (threads and messages)."""
+
+    def __init__(self, store: Store, client: ConvexHttpClient, *, max_rows: int = MAX_BATCH_ROWS, max_bytes: int = MAX_BATCH_BYTES) -> None:
+        self.store = store
+        self.client = client
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.status = DrainStatus()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New rows were committed: drain soon."""
+        self._wake.set()
+
+    def lag(self) -> dict[str, Any]:
+        """Rows not yet in Convex, and the age of the oldest one in seconds."""
+        cursor = self.store.outbox_cursor()
+        rows = self.store.outbox_last_id() - cursor
+        age = 0.0
+        nxt = self.store.outbox_after(cursor, 1)
+        if nxt and nxt[0][1] == "messages":
+            row = self.store.conn.execute("SELECT stored_at FROM messages WHERE key = ?", (nxt[0][2],)).fetchone()
+            if row:
+                age = max(0.0, (now_ms() - int(row[0])) / 1000)
+        return {"rows": rows, "seconds": round(age, 3)}
+
+    async def run(self) -> None:
+        """Drain forever: after commits (wake) or every second; back off while Convex is down."""
+        attempt = 0
+        while True:
+            try:
+                sent = await self.drain_once()
+                self.status.connected = True
+                attempt = 0
+                if sent:
+                    continue
+            except ConvexUnavailable as exc:
+                self.status.connected = False
+                self._error(str(exc))
+                self.status.retries += 1
+                delay = backoff_delay(attempt)
+                attempt += 1
+                log.info("Convex unavailable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
+
+    def _error(self, msg: str) -> None:
+        self.status.last_error = msg
+        self.status.last_error_at = time.time()
+
+    async def drain_once(self) -> int:
+        """Send one read of the outbox (up to `max_rows` entries); returns the rows sent."""
+        cursor = self.store.outbox_cursor()
+        entries = self.store.outbox_after(cursor, self.max_rows)
+        if not entries:
+            return 0
+        items = self._resolve(entries)
+        sent = 0
+        for batch in self._batches(items):
+            sent += await self._send(batch)
+            self.store.set_outbox_cursor(batch[-1].outbox_id)
+        self.store.prune_outbox(self.store.outbox_cursor())
+        return sent
+
+    def _resolve(self, entries: list[tuple[int, str, str, str]]) -> list[_Item]:
+        keys = [k for _, t, k, _ in entries if t == "messages"]
+        messages = self.store.messages_by_keys(keys)
+        items = []
+        for oid, table, key, _op in entries:
+            doc: dict[str, Any] | None
+            if table == "messages":
+                doc = messages.get(key)
+            elif table == "threads":
+                doc = self.store.thread(key)
+            else:
+                doc = None  # tables of later features: nothing to send yet
+            if doc is not None:
+                doc = fit_document(doc)
+            items.append(_Item(oid, table, key, doc, doc_size(doc) if doc else 0))
+        return items
+
+    def _batches(self, items: list[_Item]) -> list[list[_Item]]:
+        out: list[list[_Item]] = []
+        cur: list[_Item] = []
+        size = 0
+        for it in items:
+            if cur and (len(cur) >= self.max_rows or size + it.size > self.max_bytes):
+                out.append(cur)
+                cur, size = [], 0
+            cur.append(it)
+            size += it.size
+        if cur:
+            out.append(cur)
+        return out
+
+    async def _send(self, batch: list[_Item]) -> int:
+        threads = [it.doc for it in batch if it.table == "threads" and it.doc is not None]
+        messages = [it.doc for it in batch if it.table == "messages" and it.doc is not None]
+        if not threads and not messages:
+            return 0
+        try:
+            await self.client.mutation("sync:applyBatch", {"threads": threads, "messages": messages})
+        except ConvexFunctionError as exc:
+            if len(batch) == 1:
+                self._quarantine(batch[0], str(exc))
+                return 0
+            # Isolate the rows Convex refuses; the others still go through, in order.
+            mid = len(batch) // 2
+            return await self._send(batch[:mid]) + await self._send(batch[mid:])
+        self.status.record(len(threads) + len(messages))
+        return len(threads) + len(messages)
+
+    def _quarantine(self, item: _Item, error: str) -> None:
+        self.status.quarantined += 1
+        self._error(error)
+        log.error("Convex refused %s %s; quarantined (kept in the local store): %s", item.table, item.key, error)
+        with self.store.transaction():
+            self.store.conn.execute(
+                "INSERT OR REPLACE INTO quarantine (outbox_id, tbl, key, error, at) VALUES (?,?,?,?,?)",
+                (item.outbox_id, item.table, item.key, error[:2000], now_ms()),
+            )
+
+
+async def resync(store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS) -> int:
+    """Replay the whole store (every thread, then every message) into a Convex deployment."""
+    drain = OutboxDrain(store, client, max_rows=max_rows)
+    sent = 0
+    threads = [fit_document(t) for t in store.all_threads()]
+    for i in range(0, len(threads), max_rows):
+        chunk = threads[i : i + max_rows]
+        await client.mutation("sync:applyBatch", {"threads": chunk, "messages": []})
+        sent += len(chunk)
+    batch: list[_Item] = []
+    for n, m in enumerate(store.iter_messages()):
+        doc = fit_document(m)
+        batch.append(_Item(n, "messages", m["key"], doc, doc_size(doc)))
+        if len(batch) >= max_rows:
+            for b in drain._batches(batch):
+                sent += await drain._send(b)
+            batch = []
+    for b in drain._batches(batch):
+        sent += await drain._send(b)
+    return sent

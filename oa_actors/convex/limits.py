@@ -1,0 +1,42 @@
+"""Convex limits applied by the writer before sending (docs/convex.md).
+
+1 MiB per document: a longer text is cut (the full text stays in the local store) and the row's
+`data.truncated` says so. 16,000 documents and 16 MiB written per mutation: batches stay well
+below both (`sync:applyBatch` checks the same numbers and refuses anything larger).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+MAX_DOCUMENT_BYTES = 900_000  # below Convex's 1 MiB, leaving room for system fields and indexes
+MAX_BATCH_ROWS = 4_000
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+TRUNCATION_MARK = "\n…[truncated: the full text is in the local store]"
+
+_encode = msgspec.json.Encoder().encode
+
+
+def doc_size(doc: dict[str, Any]) -> int:
+    return len(_encode(doc))
+
+
+def fit_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
+    """The row itself when it fits, else a copy with `text` (and if needed `data`) cut to fit."""
+    size = doc_size(doc)
+    if size <= limit:
+        return doc
+    out = dict(doc)
+    data = out.get("data")
+    if data is not None and len(_encode(data)) > limit // 4:
+        out["data"] = {"truncated": True, "note": "structured data too large for Convex; kept in the local store"}
+    else:
+        out["data"] = {**(data if isinstance(data, dict) else {"value": data} if data is not None else {}), "truncated": True}
+    text = out.get("text")
+    if isinstance(text, str):
+        budget = limit - doc_size({**out, "text": ""}) - len(TRUNCATION_MARK.encode()) - 16
+        raw = text.encode()[: max(budget, 0)]
+        out["text"] = raw.decode("utf-8", errors="ignore") + TRUNCATION_MARK
+    return out
