@@ -5,7 +5,7 @@
  */
 import type { Infer } from "convex/values";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
-import { assertDocumentSize, stripNulls } from "./lib";
+import { assertDocumentSize, sameValue, stripNulls } from "./lib";
 import { projectRow, skillRow, skillSource } from "./validators";
 
 export type ProjectRow = Infer<typeof projectRow>;
@@ -17,7 +17,7 @@ function sameFields(existing: Record<string, unknown>, clean: Record<string, unk
   const keys = new Set([...Object.keys(existing), ...Object.keys(clean)]);
   for (const k of keys) {
     if (k === "_id" || k === "_creationTime") continue;
-    if (JSON.stringify(existing[k]) !== JSON.stringify(clean[k])) return false;
+    if (!sameValue(existing[k], clean[k])) return false;
   }
   return true;
 }

@@ -36,6 +36,24 @@ export function assertDocumentSize(table: string, key: string, doc: unknown) {
   }
 }
 
+/**
+ * Structural equality that ignores object key order: Convex may return an
+ * object's fields in another order than the writer sent them, and a replay
+ * must still compare equal (and so write nothing).
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(",")}]`;
+  if (x !== null && typeof x === "object") {
+    const keys = Object.keys(x).filter((k) => (x as any)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((x as any)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(x) ?? "undefined";
+}
+
 /** Whitespace-insensitive text used to match an app message to its rollout twin. */
 export function normalizeText(text: string | null | undefined): string {
   return (text ?? "").replace(/\s+/g, " ").trim();
@@ -79,13 +97,15 @@ export async function upsertThread(
       lastActivityAt: maxDefined(clean.updatedAt, clean.createdAt),
     };
     const id = await ctx.db.insert("threads", fields);
-    return { doc: (await ctx.db.get(id))!, inserted: true, changed: true };
+    // Built locally: a db.get would spend one of the 4,096 reads a mutation may make.
+    const doc = { ...fields, _id: id, _creationTime: Date.now() } as Doc<"threads">;
+    return { doc, inserted: true, changed: true };
   }
   const patch: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(clean)) {
     if (k === "updatedAt" && typeof existing.updatedAt === "number") {
       if ((val as number) > existing.updatedAt) patch[k] = val;
-    } else if (JSON.stringify((existing as any)[k]) !== JSON.stringify(val)) {
+    } else if (!sameValue((existing as any)[k], val)) {
       patch[k] = val;
     }
   }
@@ -99,14 +119,25 @@ export async function upsertThread(
     return { doc: existing, inserted: false, changed: false };
   }
   await ctx.db.patch(existing._id, patch);
-  return { doc: (await ctx.db.get(existing._id))!, inserted: false, changed: true };
+  return { doc: { ...existing, ...patch } as Doc<"threads">, inserted: false, changed: true };
 }
 
+/**
+ * Thread documents already read or written in this mutation, by threadId.
+ * A batch touches few threads but many messages; caching keeps a batch far
+ * below Convex's 4,096 index reads per mutation.
+ */
+export type ThreadCache = Map<string, Doc<"threads">>;
+
 /** A thread for a message whose thread row has not arrived (yet). */
-async function ensureThread(ctx: MutationCtx, threadId: string) {
-  const existing = await threadByThreadId(ctx, threadId);
-  if (existing !== null) return existing;
-  return (await upsertThread(ctx, { threadId, source: "codex" })).doc;
+async function ensureThread(ctx: MutationCtx, threadId: string, cache: ThreadCache) {
+  const cached = cache.get(threadId);
+  if (cached !== undefined) return cached;
+  const existing =
+    (await threadByThreadId(ctx, threadId)) ??
+    (await upsertThread(ctx, { threadId, source: "codex" })).doc;
+  cache.set(threadId, existing);
+  return existing;
 }
 
 export type MessageOutcome = "inserted" | "reconciled" | "unchanged";
@@ -119,6 +150,7 @@ export type MessageOutcome = "inserted" | "reconciled" | "unchanged";
 export async function applyMessage(
   ctx: MutationCtx,
   row: MessageRow,
+  cache: ThreadCache = new Map(),
 ): Promise<MessageOutcome> {
   const clean = stripNulls(row);
   assertDocumentSize("messages", row.key, clean);
@@ -128,7 +160,7 @@ export async function applyMessage(
     .first();
   if (existing !== null) return "unchanged";
 
-  const thread = await ensureThread(ctx, row.threadId);
+  const thread = await ensureThread(ctx, row.threadId, cache);
   const threadPatch: Record<string, unknown> = {};
   if (row.seq > thread.lastSeq) threadPatch.lastSeq = row.seq;
   const activity = maxDefined(thread.lastActivityAt, row.ts);
@@ -150,6 +182,7 @@ export async function applyMessage(
   }
   if (Object.keys(threadPatch).length > 0) {
     await ctx.db.patch(thread._id, threadPatch);
+    cache.set(row.threadId, { ...thread, ...threadPatch } as Doc<"threads">);
   }
   return outcome;
 }

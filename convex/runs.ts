@@ -49,11 +49,9 @@ export const enqueue = mutation({
   handler: async (ctx, args) => {
     const thread = await ctx.db.get(args.threadDocId);
     if (thread === null) throw new Error(`Unknown thread ${args.threadDocId}`);
-    const messageId = await insertAppMessage(ctx, thread, {
-      role: "user",
-      kind: "message",
-      text: args.text,
-    });
+    const messageId =
+      (await recentUnsentCopy(ctx, thread, args.text)) ??
+      (await insertAppMessage(ctx, thread, { role: "user", kind: "message", text: args.text }));
     if (args.projectId && !thread.projectId) {
       await ctx.db.patch(thread._id, { projectId: args.projectId });
     }
@@ -170,6 +168,33 @@ export const forThread = query({
 });
 
 export { TERMINAL as TERMINAL_RUN_STATUSES };
+
+/**
+ * The seeds' desktop writes the user message with messages:create and then
+ * calls runs:enqueue: reuse that copy (pending, same text, under a minute
+ * old, no run yet) instead of showing the message twice.
+ */
+async function recentUnsentCopy(ctx: MutationCtx, thread: Doc<"threads">, text: string) {
+  const pending = await ctx.db
+    .query("messages")
+    .withIndex("by_thread_pending", (q) => q.eq("threadId", thread.threadId).eq("pending", true))
+    .order("desc")
+    .take(20);
+  const runs = await ctx.db
+    .query("runs")
+    .withIndex("by_thread", (q) => q.eq("threadDocId", thread._id))
+    .order("desc")
+    .take(20);
+  const taken = new Set(runs.map((r) => r.messageId));
+  const copy = pending.find(
+    (m) =>
+      m.role === "user" &&
+      !taken.has(m._id) &&
+      Date.now() - m._creationTime < 60_000 &&
+      normalizeText(m.text) === normalizeText(text),
+  );
+  return copy?._id ?? null;
+}
 
 /**
  * Give a new app thread (threadId == its own _id) the Codex session id. If the

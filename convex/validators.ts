@@ -17,8 +17,17 @@ export function nullable<T extends Validator<any, "required", any>>(inner: T) {
 
 /** Convex's per-document limit is 1 MiB; keep a margin for its own encoding. */
 export const MAX_DOCUMENT_BYTES = 1_000_000;
-/** Rows per `sync:applyBatch`: well under 16,000 documents written per mutation. */
-export const MAX_BATCH_ROWS = 4_000;
+/**
+ * Rows per batch mutation. Bounded by Convex's 4,096 index reads per
+ * mutation more than by its 16,000 writes: a message costs up to two reads
+ * (its key, and for a user message the pending twin), a thread row two.
+ */
+export const MAX_BATCH_ROWS = 1_500;
+/**
+ * Row bytes per batch mutation: Convex writes at most 16 MiB per mutation;
+ * keep room for the thread documents each message batch also patches.
+ */
+export const MAX_BATCH_BYTES = 12 * 1024 * 1024;
 
 export const threadSource = v.union(
   v.literal("codex"),

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 MAX_DOCUMENT_BYTES = 900_000  # below Convex's 1 MiB, leaving room for system fields and indexes
-MAX_BATCH_ROWS = 4_000
+MAX_BATCH_ROWS = 1_500  # Convex allows 4,096 index reads per mutation: about 2 per row
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 TRUNCATION_MARK = "\n…[truncated: the full text is in the local store]"
 

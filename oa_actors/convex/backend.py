@@ -1,0 +1,249 @@
+"""The local Convex backend: find the binary, keep its secrets, run it, check it, deploy to it.
+
+Secrets live under `$OPENAGENTS_HOME/convex/` in files with mode 0600 and never appear in logs:
+`instance_name`, `instance_secret` (32 random bytes, hex) and `admin_key`. The admin key comes
+from `OPENAGENTS_CONVEX_ADMIN_KEY`, the file, or the binary's key generator (`<bin> keygen
+admin-key`, or the `generate_key` tool shipped beside it).
+
+The process is started with the flags of DESIGN.md section 6, waited for with `GET /instance_name`
+(a cold start can take a while), and only a process this manager started is ever stopped: a port
+held by something else is reported, never killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from oa_actors.config import Config, write_secret
+
+log = logging.getLogger("oa.convex.backend")
+
+BINARY_NAME = "convex-local-backend"
+COLD_START_TIMEOUT = 120.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class BackendError(RuntimeError):
+    """The backend cannot be started or reached (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the writer sends rows: a URL and the key to use."""
+
+    url: str
+    admin_key: str | None
+    mode: str  # "local" | "remote"
+
+
+def find_binary(cfg: Config) -> Path | None:
+    """OPENAGENTS_CONVEX_BIN, then `$OPENAGENTS_HOME/bin/`, then the Convex CLI cache (newest)."""
+    if cfg.convex_bin:
+        p = Path(cfg.convex_bin).expanduser()
+        return p if p.is_file() and os.access(p, os.X_OK) else None
+    candidates = [cfg.home / "bin" / BINARY_NAME]
+    cache = Path.home() / ".cache" / "convex" / "binaries"
+    if cache.is_dir():
+        candidates += sorted(cache.glob(f"*/{BINARY_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return next((p for p in candidates if p.is_file() and os.access(p, os.X_OK)), None)
+
+
+def secrets_dir(cfg: Config) -> Path:
+    return cfg.home / "convex"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def instance_credentials(cfg: Config) -> tuple[str, str]:
+    """The instance name and secret, created once and kept (mode 0600)."""
+    d = secrets_dir(cfg)
+    name = _read(d / "instance_name")
+    if name is None:
+        name = f"oa-{secrets.token_hex(4)}"
+        write_secret(d / "instance_name", name + "\n")
+    secret = _read(d / "instance_secret")
+    if secret is None:
+        secret = secrets.token_hex(32)
+        write_secret(d / "instance_secret", secret + "\n")
+    return name, secret
+
+
+def admin_key(cfg: Config, binary: Path | None) -> str | None:
+    """The admin key: env, then the saved file, then generated with the binary's key tool."""
+    if cfg.convex_admin_key:
+        return cfg.convex_admin_key
+    path = secrets_dir(cfg) / "admin_key"
+    key = _read(path)
+    if key is not None:
+        return key
+    if binary is None:
+        return None
+    name, secret = instance_credentials(cfg)
+    tools = [[str(binary), "keygen", "admin-key", "--instance-name", name, "--instance-secret", secret]]
+    generator = binary.with_name("generate_key")
+    if generator.exists():
+        tools.insert(0, [str(generator), name, secret])
+    for argv in tools:
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        except OSError:
+            continue
+        lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
+        if out.returncode == 0 and lines:
+            key = lines[-1]
+            write_secret(path, key + "\n")
+            return key
+    log.warning("could not generate an admin key with %s; set OPENAGENTS_CONVEX_ADMIN_KEY", binary.name)
+    return None
+
+
+def target(cfg: Config) -> Target | None:
+    """Where Convex is, or None when there is neither a URL nor a binary (the outbox waits)."""
+    if cfg.convex_url:
+        key = cfg.convex_admin_key or os.environ.get("CONVEX_DEPLOY_KEY") or _read(secrets_dir(cfg) / "admin_key")
+        return Target(cfg.convex_url.rstrip("/"), key, "remote")
+    binary = find_binary(cfg)
+    if binary is None:
+        return None
+    host = "127.0.0.1" if cfg.convex_interface in ("0.0.0.0", "::") else cfg.convex_interface
+    return Target(f"http://{host}:{cfg.convex_port}", admin_key(cfg, binary), "local")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def functions_dir() -> Path:
+    """The `convex/` folder to deploy (OPENAGENTS_CONVEX_FUNCTIONS overrides)."""
+    return Path(os.environ.get("OPENAGENTS_CONVEX_FUNCTIONS") or REPO_ROOT / "convex")
+
+
+def functions_hash(folder: Path) -> str:
+    """Content hash of the deployable sources (generated files excluded)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and "_generated" not in p.parts and not p.name.endswith(".test.ts"):
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+class LocalBackend:
+    """One `convex-local-backend` process that this manager started (and only that one)."""
+
+    def __init__(self, cfg: Config, binary: Path) -> None:
+        self.cfg = cfg
+        self.binary = binary
+        self.proc: asyncio.subprocess.Process | None = None
+        self.started_at = 0.0
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1" if self.cfg.convex_interface in ("0.0.0.0", "::") else self.cfg.convex_interface
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.cfg.convex_port}"
+
+    async def start(self) -> None:
+        if port_in_use(self.host, self.cfg.convex_port):
+            raise BackendError(
+                f"port {self.cfg.convex_port} on {self.host} is already in use by another program; "
+                "set OPENAGENTS_CONVEX_PORT to a free port (nothing was stopped)"
+            )
+        name, secret = instance_credentials(self.cfg)
+        data = secrets_dir(self.cfg)
+        (data / "storage").mkdir(parents=True, exist_ok=True)
+        log_file = open(self.cfg.logs_dir / "convex-backend.log", "ab") if self.cfg.logs_dir.is_dir() else subprocess.DEVNULL
+        argv = [
+            str(self.binary), "--instance-name", name, "--instance-secret", secret,
+            "--interface", self.cfg.convex_interface, "--port", str(self.cfg.convex_port),
+            "--local-storage", str(data / "storage"), "--disable-beacon", str(data / "data.sqlite3"),
+        ]
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=str(data), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
+            )
+        finally:
+            if log_file is not subprocess.DEVNULL:
+                log_file.close()
+        self.started_at = time.monotonic()
+        log.info("started %s (pid %d) on %s", self.binary.name, self.proc.pid, self.url)
+
+    async def wait_healthy(self, timeout: float = COLD_START_TIMEOUT) -> None:
+        """Poll `GET /instance_name` until it answers, the process dies, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                if self.proc is not None and self.proc.returncode is not None:
+                    raise BackendError(f"{self.binary.name} exited with code {self.proc.returncode} while starting")
+                with contextlib.suppress(httpx.HTTPError):
+                    r = await http.get(self.url + "/instance_name")
+                    if r.status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise BackendError(f"{self.binary.name} did not answer on {self.url} within {timeout:.0f}s")
+                await asyncio.sleep(0.2)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group we created, then SIGKILL after `grace` seconds."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+
+async def deploy(url: str, key: str | None, folder: Path | None = None, timeout: float = 300.0) -> None:
+    """`npx convex deploy` to a self-hosted URL (the key is passed in the environment only)."""
+    folder = folder or functions_dir()
+    npx = shutil.which("npx")
+    if npx is None:
+        raise BackendError("npx not found: cannot deploy the Convex functions")
+    env = {**os.environ, "CONVEX_SELF_HOSTED_URL": url, "CONVEX_SELF_HOSTED_ADMIN_KEY": key or ""}
+    env.pop("CONVEX_DEPLOYMENT", None)
+    proc = await asyncio.create_subprocess_exec(
+        npx, "convex", "deploy", "--yes", cwd=str(folder.parent), env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise BackendError(f"npx convex deploy timed out after {timeout:.0f}s") from None
+    if proc.returncode != 0:
+        text = out.decode(errors="replace")
+        if key:
+            text = text.replace(key, "<admin key>")
+        raise BackendError(f"npx convex deploy failed ({proc.returncode}): {text[-2000:]}")
