@@ -1,0 +1,1 @@
+"""Running agent turns: one child process per run, streamed, queued per thread, interruptible."""
