@@ -85,6 +85,8 @@ EXEC_TYPES = frozenset(
 def detect(obj: dict[str, Any]) -> str | None:
     """Which Codex format a first record belongs to: `rollout`, `exec`, or None (not Codex)."""
     t = obj.get("type")
+    if not isinstance(t, str):
+        t = None if t is None else ""
     if "payload" in obj and t in ROLLOUT_TYPES:
         return "rollout"
     if isinstance(t, str) and t in EXEC_TYPES and "payload" not in obj:
@@ -257,7 +259,7 @@ def _response_item(st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: 
         query = as_str(action.get("query")) or as_str(p.get("query"))
         identity = as_str(p.get("id")) or (query or "")
         st.emit(out, "tool", "search", query, {"query": query}, identity, ts)
-    elif t in SILENT_ITEMS:
+    elif isinstance(t, str) and t in SILENT_ITEMS:
         return
     else:
         raise UnknownRecord(f"response_item/{t}")
@@ -306,7 +308,7 @@ def _event(st: MapperState, p: dict[str, Any], ts: int | None, out: list[dict[st
         st.set_field("cwd", as_str(settings.get("cwd")))
     elif t == "thread_name_updated":
         st.set_field("title", as_str(p.get("thread_name")) or as_str(p.get("name")))
-    elif t in SILENT_EVENTS:
+    elif isinstance(t, str) and t in SILENT_EVENTS:
         return
     else:
         raise UnknownRecord(f"event_msg/{t}")
@@ -357,7 +359,7 @@ def map_rollout(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]])
     elif t in ("world_state", "token_usage_record"):
         return
     else:
-        raise UnknownRecord(f"{t}")
+        raise UnknownRecord(f"{t!r}")
 
 
 # -- exec --json stdout ---------------------------------------------------------------------------

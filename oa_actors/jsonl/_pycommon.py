@@ -7,13 +7,14 @@ excerpts, titles, tool-output prose, strict JSON and idempotency keys.
 from __future__ import annotations
 
 import json
+import math
 import re
 from hashlib import blake2b
 from typing import Any
 
 EXCERPT_CHARS = 2000
 TITLE_CHARS = 80
-MAX_JSON_DEPTH = 128  # serde_json's recursion limit; deeper documents are invalid in both backends
+MAX_JSON_DEPTH = 127  # serde_json accepts 127 nested containers and rejects 128; so do both backends
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 _ASCII_WS = re.compile(r"[ \t\n\r\x0b\x0c]+")
@@ -29,7 +30,21 @@ def _reject_constant(name: str) -> Any:
     raise InvalidJson(f"non-standard JSON constant {name}")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJson(f"number out of range: {text[:40]}")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    # serde_json parses integers beyond u64 as floats and rejects those that overflow a float.
+    if len(text) > 300 and math.isinf(float(text)):
+        raise InvalidJson("integer out of range")
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
 
 
 def _max_depth(text: str) -> int:
@@ -55,7 +70,7 @@ def _max_depth(text: str) -> int:
 
 
 def loads_strict(text: str) -> Any:
-    """Parse JSON the way serde_json does: no NaN/Infinity, no lone surrogates, depth <= 128."""
+    """Parse JSON the way serde_json does: no NaN/Infinity, finite numbers, no lone surrogates, depth <= 127."""
     try:
         value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:

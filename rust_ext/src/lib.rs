@@ -1,1 +1,20 @@
-//! Native JSONL hot path for oa-supervisor (placeholder; filled in by the foundation work).
+//! Native JSONL hot path for oa-supervisor: tail agent session logs, parse every line with strict
+//! JSON rules, map records to normalized rows and drop rows already seen.
+//!
+//! The core (`json`, `common`, `mapper`, `codex`, `tail`) is plain Rust and builds without
+//! Python; `python` holds the PyO3 bindings (`--features python`), exposed as
+//! `oa_actors._oa_native`. `oa_actors/jsonl/_py*.py` is the executable specification.
+
+pub mod codex;
+pub mod common;
+pub mod json;
+pub mod mapper;
+pub mod tail;
+
+#[cfg(feature = "python")]
+mod python;
+
+#[cfg(test)]
+mod tests;
+
+pub use tail::{Batch, Errors, Tail, TailError, DEFAULT_MAX_LINE, ERROR_KINDS};

@@ -95,7 +95,7 @@ def test_rollout_169_plain_turn_shape(tail_cls) -> None:
     messages, thread, _ = parse_with(tail_cls, rollout_of("codex-0.169.0", "01a200f7-8595-7b83-84f9-db69163a8ecd"))
     assert shape(messages) == [("system", "context"), ("system", "context"), ("user", "message"), ("assistant", "message")]
     assert messages[2]["text"] == "Say hi [scenario:plain]"
-    assert messages[2]["ts"] == 1795312551384 or messages[2]["ts"] > 1795312551000
+    assert messages[2]["ts"] == 1795312551392  # the UserMessage item_completed line, in ms
     assert thread is not None
     assert thread["model"] == "gpt-5.5" and thread["cwd"] == "/home/dev/ws" and thread["cliVersion"] == "0.169.0"
     assert thread["git"]["branch"] == "main" and thread["git"]["commit"]

@@ -104,11 +104,15 @@ def test_bad_lines_are_counted_and_skipped(tail_cls) -> None:
         b"[1,2,3]\n"
         b'{"type":"something.new"}\n'
         b'{"x": NaN}\n'
-        b'{"x": "\\ud800"}\n' + good
+        b'{"x": "\\ud800"}\n'
+        b'{"x": 1e400}\n'
+        b'{"x": ' + b"9" * 400 + b"}\n"
+        b'{"type": ["x"], "payload": {}}\n'
+        b'{"type": {"a": 1}}\n' + good
     )
     messages, _, errors, offset = whole(tail_cls, data)
     assert [m["text"] for m in messages] == ["ok"]
-    assert errors == {"invalid_json": 5, "invalid_utf8": 1, "oversized": 0, "unknown": 1}
+    assert errors == {"invalid_json": 7, "invalid_utf8": 1, "oversized": 0, "unknown": 3}
     assert offset == len(data)
 
 
@@ -116,6 +120,11 @@ def test_deep_nesting_is_invalid_json_not_a_crash(tail_cls) -> None:
     deep = b'{"type":"error","message":"m","x":' + b"[" * 5000 + b"]" * 5000 + b"}\n"
     _, _, errors, _ = whole(tail_cls, b'{"type":"thread.started","thread_id":"t"}\n' + deep)
     assert errors["invalid_json"] == 1
+    # serde_json's limit, mirrored by the twin: 127 nested containers parse, 128 do not.
+    ok = b'{"type":"error","message":"m","x":' + b"[" * 126 + b"]" * 126 + b"}\n"
+    too_deep = b'{"type":"error","message":"m","x":' + b"[" * 127 + b"]" * 127 + b"}\n"
+    messages, _, errors, _ = whole(tail_cls, b'{"type":"thread.started","thread_id":"t"}\n' + ok + too_deep)
+    assert len(messages) == 1 and errors["invalid_json"] == 1
 
 
 @pytest.mark.parametrize("limit", [64, 1000])

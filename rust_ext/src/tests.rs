@@ -1,0 +1,450 @@
+//! Unit tests of the core (no Python): `cargo test`.
+
+use crate::common::{self, hex, make_title, parse_tool_output_str, parse_ts_chars, row_key};
+use crate::json::{self, Val};
+use crate::tail::{Tail, DEFAULT_MAX_LINE};
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+// -- tiny deterministic RNG (no dependency) ---------------------------------------------------
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn corpus_dir() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [root.join("tests/data/corpus"), root.join("../shared/corpus")].into_iter().find(|p| p.join("codex-0.169.0").is_dir())
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let Some(dir) = corpus_dir() else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join("codex-0.169.0"), dir.join("codex-0.50.0")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Feed `data` in the given split points, returning (all rows, final offset, errors).
+fn feed_split(path: &str, data: &[u8], splits: &[usize], max: i64) -> (Vec<crate::mapper::Row>, u64, crate::Errors, Tail) {
+    let mut t = Tail::new(path, max, "codex").unwrap();
+    let mut rows = Vec::new();
+    let mut errs = crate::Errors::default();
+    let mut pos = 0;
+    let mut points: Vec<usize> = splits.to_vec();
+    points.push(data.len());
+    for (i, &s) in points.iter().enumerate() {
+        let b = t.feed(&data[pos..s], i + 1 == points.len());
+        assert!(t.buffered() as i64 <= max, "buffer exceeds max_line_bytes");
+        rows.extend(b.messages);
+        for k in 0..4 {
+            errs.0[k] += b.errors.0[k];
+        }
+        pos = s;
+    }
+    (rows, t.offset(), errs, t)
+}
+
+// -- JSON ---------------------------------------------------------------------------------------
+fn nested(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[test]
+fn serde_json_depth_limit() {
+    // serde_json: 127 nested containers parse, 128 fail ("recursion limit exceeded").
+    assert!(serde_json::from_str::<serde_json::Value>(&nested(127)).is_ok());
+    assert!(serde_json::from_str::<serde_json::Value>(&nested(128)).is_err());
+    let obj = |d: usize| format!("{}1{}", "{\"a\":".repeat(d), "}".repeat(d));
+    assert!(serde_json::from_str::<serde_json::Value>(&obj(127)).is_ok());
+    assert!(serde_json::from_str::<serde_json::Value>(&obj(128)).is_err());
+    // ours agrees
+    assert!(json::validate(&nested(127)));
+    assert!(!json::validate(&nested(128)));
+    assert!(json::validate(&obj(127)));
+    assert!(!json::validate(&obj(128)));
+    assert_eq!(json::MAX_DEPTH, 127);
+}
+
+fn agrees(doc: &str) {
+    let serde_ok = serde_json::from_str::<serde_json::Value>(doc).is_ok();
+    assert_eq!(json::validate(doc), serde_ok, "validity differs from serde_json for {doc:?}");
+}
+
+#[test]
+fn strict_json_matches_serde_json() {
+    for doc in [
+        "{}", "[]", "1", "-0", "-0.0", "1e5", "1E+5", "1.5e-3", "01", "1.", ".5", "-", "+1", "NaN", "Infinity", "-Infinity",
+        "nan", "true", "tru", "null", "\"a\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ude00\"",
+        "\"\\ud83d\\u0041\"", "\"\\ud83dx\"", "\"\\x\"", "\"\\u12\"", "\"a\tb\"", "\"a\u{7f}b\"", "\"\u{2028}\"",
+        "{\"a\":1,\"a\":2}", "{\"a\" : [1 , 2 ] }", " {} ", "{} x", "{,}", "[1,]", "{\"a\":1,}", "[1 2]", "{\"a\"}",
+        "{1:2}", "\"\\/\"", "1e400", "-1e400", "1e-400", "18446744073709551615", "18446744073709551616",
+        "-9223372036854775808", "-9223372036854775809", "123456789012345678901234567890", "\u{feff}{}", "{}\n", "\t[]\r",
+        "\"abc", "[", "{\"a\":", "[1e]", "[1e+]", "[-01]", "[0.1e1]",
+    ] {
+        agrees(doc);
+    }
+    // random mutations of real corpus lines
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let files = corpus_files();
+    let mut checked = 0;
+    for f in files.iter().take(12) {
+        let data = std::fs::read(f).unwrap();
+        for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).take(8) {
+            for _ in 0..40 {
+                let mut l = line.to_vec();
+                let i = rng.below(l.len());
+                let choices = b"{}[]\",:\\u0123456789eE.-+ \tntfa\x01";
+                match rng.below(3) {
+                    0 => l[i] = choices[rng.below(choices.len())],
+                    1 => {
+                        l.remove(i);
+                    }
+                    _ => l.insert(i, choices[rng.below(choices.len())]),
+                }
+                if let Ok(s) = std::str::from_utf8(&l) {
+                    agrees(s);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("SKIP mutation part: corpus not found (tests/data/corpus or ../shared/corpus)");
+    } else {
+        assert!(checked > 1000);
+    }
+}
+
+#[test]
+fn duplicate_keys_last_wins_and_values() {
+    let v = json::parse(r#"{"id":"item_0","type":"web_search","id":"ws_1","n":-5,"u":18446744073709551615,"f":1.5,"s":"a\nb\u00e9\ud83d\ude00"}"#).unwrap();
+    assert_eq!(v.g("id").as_str().as_deref(), Some("ws_1"));
+    assert_eq!(v.g("n").as_int(), Some(-5));
+    assert_eq!(v.g("u"), &Val::UInt(u64::MAX));
+    assert_eq!(v.g("u").as_int(), None);
+    assert_eq!(v.g("f"), &Val::Float(1.5));
+    assert_eq!(v.g("s").as_str().as_deref(), Some("a\nbé😀"));
+    assert!(v.g("missing").is_null());
+}
+
+#[test]
+fn python_float_repr_and_dumps() {
+    for (f, s) in [
+        (1.5, "1.5"), (1e16, "1e+16"), (1e15, "1000000000000000.0"), (0.0001, "0.0001"), (0.00001, "1e-05"),
+        (-2.5e-7, "-2.5e-07"), (123.0, "123.0"), (0.1, "0.1"), (1.2345678901234567e300, "1.2345678901234567e+300"),
+    ] {
+        assert_eq!(json::py_float_repr(f), s);
+    }
+    let v = json::parse(r#"{"b":[1,{"z":null,"a":"x\u0001\"é"}],"a":true,"b2":2.0}"#).unwrap();
+    assert_eq!(crate::mapper::dumps(&v), r#"{"a":true,"b":[1,{"a":"x\u0001\"é","z":null}],"b2":2.0}"#);
+    assert_eq!(json::py_repr(&json::parse(r#"{"a":[1,null,true,"it's"]}"#).unwrap()), r#"{'a': [1, None, True, "it's"]}"#);
+}
+
+// -- helpers ------------------------------------------------------------------------------------
+#[test]
+fn key_stability() {
+    // values from Python: hashlib.blake2b(b"a\x1fb\x1f0", digest_size=16).hexdigest()
+    assert_eq!(hex(&row_key(b"a\x1fb", 0)), "0c3c4ca3ba8a8c414efbde8b45975192");
+    assert_eq!(hex(&row_key(b"a\x1fb", 7)), "2d0dca402267bf2483f996fc75db021c");
+    assert_eq!(common::unhex("0c3c4ca3ba8a8c414efbde8b45975192"), Some(row_key(b"a\x1fb", 0)));
+    assert_eq!(common::unhex("0C3C4CA3BA8A8C414EFBDE8B45975192"), None);
+}
+
+#[test]
+fn timestamps() {
+    let ts = |s: &str| common::parse_ts(&Val::str(s.to_owned()));
+    assert_eq!(ts("2026-11-22T01:55:52.944Z"), Some(1795312552944));
+    assert_eq!(ts("2026-11-22T01:55:52+02:30"), Some(1795303552000));
+    assert_eq!(ts("1969-12-31T23:59:59.9999Z"), Some(-1));
+    assert_eq!(ts("2026-11-22 01:55:52.5z"), Some(1795312552500));
+    assert_eq!(ts("2026-11-22T01:55:52.Z"), None);
+    assert_eq!(ts("2026-13-22T01:55:52Z"), None);
+    assert_eq!(ts("2026-11-22T01:55:52"), None);
+    assert_eq!(ts("2026-11-22T01:55:52+0230"), None);
+    assert_eq!(ts("2026-11-22T01:55:52.123456789Z"), Some(1795312552123));
+    assert_eq!(ts("2026-11-22T01:55:52Zé"), None);
+    assert_eq!(common::parse_ts(&Val::Int(5)), None);
+    let chars: Vec<char> = "2026-11-22T01:55:52.1é".chars().collect();
+    assert_eq!(parse_ts_chars(&chars), None);
+}
+
+#[test]
+fn tool_output_prose() {
+    let o = parse_tool_output_str(Cow::Borrowed(
+        "Chunk ID: 1\nWall time: 0.0612 seconds\nProcess exited with code 3\nOriginal token count: 5\nOutput:\nhello\n",
+    ));
+    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("hello\n"), Some(3), Some(61)));
+    let o = parse_tool_output_str(Cow::Borrowed(r#"{"output":"hi","metadata":{"exit_code":0,"duration_seconds":1.2345}}"#));
+    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("hi"), Some(0), Some(1235)));
+    let o = parse_tool_output_str(Cow::Borrowed("Output:\nbody"));
+    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("body"), None, None));
+    let o = parse_tool_output_str(Cow::Borrowed("Exit code: -2\nWall time: 5. seconds\nOutput:\n"));
+    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some(""), Some(-2), Some(5000)));
+    let o = parse_tool_output_str(Cow::Borrowed("Exit code: x\nWall time: 1.2.3 seconds\nOutput:\nz"));
+    assert_eq!((o.exit_code, o.duration), (None, None));
+    let o = parse_tool_output_str(Cow::Borrowed("{not json"));
+    assert_eq!((o.body.as_deref(), o.exit_code), (Some("{not json"), None));
+    let o = parse_tool_output_str(Cow::Borrowed("plain"));
+    assert_eq!(o.body.as_deref(), Some("plain"));
+}
+
+#[test]
+fn titles_and_excerpts() {
+    assert_eq!(make_title("  hello \t\n  world  "), Some("hello world".into()));
+    assert_eq!(make_title(" \n\t "), None);
+    let long = "  hello \t\n  world  ".repeat(20);
+    assert_eq!(
+        make_title(&long).as_deref(),
+        Some("hello world hello world hello world hello world hello world hello world hello wo…")
+    );
+    assert_eq!(make_title(&"é".repeat(80)).unwrap().chars().count(), 80);
+    assert_eq!(make_title(&"é".repeat(81)).unwrap().chars().count(), 81);
+    assert_eq!(common::excerpt(&"ü".repeat(2000)).chars().count(), 2000);
+    assert_eq!(common::excerpt(&"ü".repeat(2001)).chars().count(), 2001);
+    assert!(common::excerpt(&"ü".repeat(2001)).ends_with("ü…"));
+    assert_eq!(common::uuid_from_path("/x/rollout-2026-01a200f7-8595-7B83-84f9-db69163a8ecd.jsonl").as_deref(), Some("01a200f7-8595-7b83-84f9-db69163a8ecd"));
+    assert_eq!(common::uuid_from_path("/x/exec.jsonl"), None);
+}
+
+// -- tail ---------------------------------------------------------------------------------------
+const EXEC: &str = concat!(
+    "{\"type\":\"thread.started\",\"thread_id\":\"t-1\"}\n",
+    "{\"type\":\"turn.started\"}\n",
+    "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_0\",\"type\":\"agent_message\",\"text\":\"a\u{2028}b\u{2029}c\"}}\n",
+    "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_1\",\"type\":\"reasoning\",\"text\":\"r\"}}\n",
+    "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":5}}\n",
+);
+
+#[test]
+fn u2028_inside_strings_is_not_a_line_break() {
+    let (rows, off, errs, t) = feed_split("/tmp/x.jsonl", EXEC.as_bytes(), &[], DEFAULT_MAX_LINE as i64);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].text.as_deref(), Some("a\u{2028}b\u{2029}c"));
+    assert_eq!(off as usize, EXEC.len());
+    assert_eq!(errs.0, [0, 0, 0, 0]);
+    assert_eq!(t.thread_id(), Some("t-1"));
+    assert_eq!(t.format(), Some("exec"));
+}
+
+#[test]
+fn partial_lines_wait_for_more() {
+    let mut t = Tail::new("/tmp/x.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
+    let data = EXEC.as_bytes();
+    let cut = EXEC.find("\"text\":\"r\"").unwrap();
+    let b = t.feed(&data[..cut], false);
+    assert_eq!(b.messages.len(), 1);
+    assert_eq!(b.offset as usize, EXEC[..cut].rfind('\n').unwrap() + 1);
+    assert_eq!(b.position as usize, cut);
+    let b = t.feed(&data[cut..data.len() - 1], false); // last line without its newline
+    assert_eq!(b.messages.len(), 1);
+    let b = t.feed(b"", true);
+    assert_eq!(b.offset as usize, data.len() - 1);
+    assert_eq!(b.threads.len(), 1);
+    assert_eq!(b.threads[0].usage.as_ref().unwrap().input, Some(5));
+}
+
+#[test]
+fn invalid_lines_are_counted() {
+    let mut data = Vec::new();
+    data.extend_from_slice(b"{\"type\":\"thread.started\",\"thread_id\":\"t\"}\r\n");
+    data.extend_from_slice(b"\xff\xfe{}\n"); // invalid UTF-8
+    data.extend_from_slice(b"{\"a\":NaN}\n"); // invalid JSON
+    data.extend_from_slice(b"[1,2]\n"); // not an object
+    data.extend_from_slice(b"\"\\ud800\"\n"); // lone surrogate
+    data.extend_from_slice(b"{\"type\":\"mystery\"}\n"); // unknown
+    data.extend_from_slice(b"   \r\n\n"); // blank: ignored
+    let (rows, off, errs, _) = feed_split("/tmp/x.jsonl", &data, &[], DEFAULT_MAX_LINE as i64);
+    assert!(rows.is_empty());
+    assert_eq!(off as usize, data.len());
+    assert_eq!(errs.0, [3, 1, 0, 1]);
+}
+
+#[test]
+fn oversized_lines_bounded_memory() {
+    let big = format!("{{\"type\":\"item.completed\",\"item\":{{\"id\":\"x\",\"type\":\"agent_message\",\"text\":\"{}\"}}}}\n", "z".repeat(5000));
+    let mut data = EXEC.as_bytes().to_vec();
+    data.extend_from_slice(big.as_bytes());
+    data.extend_from_slice(b"{\"type\":\"turn.started\"}\n");
+    data.extend_from_slice(big.trim_end().as_bytes()); // oversized, unterminated, at EOF
+    let mut rng = Rng(7);
+    for _ in 0..50 {
+        let mut splits: Vec<usize> = (0..rng.below(20)).map(|_| rng.below(data.len())).collect();
+        splits.sort();
+        let (rows, off, errs, _) = feed_split("/tmp/x.jsonl", &data, &splits, 1000);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(off as usize, data.len());
+        assert_eq!(errs.0, [0, 0, 2, 0]);
+    }
+}
+
+#[test]
+fn random_chunking_matches_one_shot() {
+    let files = corpus_files();
+    if files.is_empty() {
+        eprintln!("SKIP random_chunking_matches_one_shot: corpus not found (tests/data/corpus or ../shared/corpus)");
+        return;
+    }
+    let mut rng = Rng(42);
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        let p = f.to_string_lossy().to_string();
+        let (whole, off, errs, t0) = feed_split(&p, &data, &[], DEFAULT_MAX_LINE as i64);
+        for _ in 0..4 {
+            let mut splits: Vec<usize> = (0..rng.below(30)).map(|_| rng.below(data.len() + 1)).collect();
+            splits.sort();
+            let (rows, off2, errs2, t) = feed_split(&p, &data, &splits, DEFAULT_MAX_LINE as i64);
+            assert_eq!(rows, whole, "{p}");
+            assert_eq!((off2, errs2), (off, errs));
+            assert_eq!(t.snapshot(), t0.snapshot());
+        }
+        // snapshot/restore mid-way gives the same rows
+        let mid = data.len() / 2;
+        let mut t = Tail::new(&p, DEFAULT_MAX_LINE as i64, "codex").unwrap();
+        let mut rows = t.feed(&data[..mid], false).messages;
+        let mut r = Tail::restore(&t.snapshot()).unwrap();
+        assert_eq!(r.snapshot(), t.snapshot());
+        rows.extend(r.feed(&data[r.offset() as usize..], true).messages);
+        assert_eq!(rows, whole, "{p}");
+    }
+}
+
+#[test]
+fn truncation_and_identity_reset() {
+    let data = EXEC.as_bytes();
+    let mut t = Tail::new("/tmp/x.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
+    assert!(!t.check_identity(1, 2, data.len() as u64, &data[..100]));
+    assert_eq!(t.feed(data, false).messages.len(), 2);
+    assert!(!t.check_identity(1, 2, data.len() as u64, data));
+    // same file grown: no reset
+    assert!(!t.check_identity(1, 2, data.len() as u64 + 10, data));
+    // truncated
+    assert!(t.check_identity(1, 2, 10, &data[..10]));
+    assert_eq!(t.offset(), 0);
+    // re-read from 0: keys already seen, nothing new
+    let b = t.feed(data, false);
+    assert!(b.messages.is_empty());
+    assert_eq!(b.offset as usize, data.len());
+    // replaced (other inode)
+    assert!(t.check_identity(1, 3, data.len() as u64, data));
+    // rewritten head
+    let mut other = data.to_vec();
+    other[3] = b'X';
+    let _ = t.feed(data, false);
+    assert!(t.check_identity(1, 3, data.len() as u64, &other));
+    assert!(Tail::restore(b"{\"v\":2}").is_err());
+    assert!(Tail::restore(b"nope").is_err());
+    assert!(Tail::new("x", 0, "codex").is_err());
+}
+
+#[test]
+fn golden_corpus() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("SKIP golden_corpus: corpus not found (tests/data/corpus or ../shared/corpus)");
+        return;
+    };
+    // (file, messages, first key, last key, offset, thread id) from the Python twin.
+    let golden = [
+        ("codex-0.169.0/sessions/2026/11/22/rollout-2026-11-22T01-55-51-01a200f7-8595-7b83-84f9-db69163a8ecd.jsonl", 4, "c00f67487dae46ccc87302975562c4c7", "28eadbf4bfd69a609dfc6ae1831bd6da", 41588, "01a200f7-8595-7b83-84f9-db69163a8ecd"),
+        ("codex-0.169.0/sessions/2026/11/22/rollout-2026-11-22T01-55-56-01a200f7-9a8b-7760-8582-76bd9d01ca14.jsonl", 5, "1991925a1d5061ca103beb299f74a3d3", "35343279616019f46d8f28212f1f1919", 112784, "01a200f7-9a8b-7760-8582-76bd9d01ca14"),
+        ("codex-0.50.0/sessions/2026/11/22/rollout-2026-11-22T01-58-04-01a200f9-8f26-7100-8159-3edb18b8462c.jsonl", 4, "5928fe37bd78480722f43eeb16a60f19", "28cb41df5aa3d8cb296efcc300cced6b", 2971, "01a200f9-8f26-7100-8159-3edb18b8462c"),
+        ("codex-0.50.0/sessions/2026/11/22/rollout-2026-11-22T01-56-57-01a200f8-8765-7bf3-a7fa-04c084a0ec05.jsonl", 3, "f46bbfd1d1af39294ea7aea37f0887f0", "b6990de6015d757a82780c9ce8a8fe1f", 2332, "01a200f8-8765-7bf3-a7fa-04c084a0ec05"),
+        ("codex-0.169.0/exec-apply_patch.jsonl", 3, "c1894dbd1239e1fa43f22ef05bc4d388", "18354ed62b7c55d96aa1dd0180d2901c", 1150, "01a200f7-918c-7ba2-8a2f-fd60d2990b36"),
+        ("codex-0.169.0/exec-compact-1.jsonl", 1, "afb01d807f7818f8772a060e86c7fe2f", "afb01d807f7818f8772a060e86c7fe2f", 372, "01a200f7-a7ae-72d2-85a8-f9d0df14cb6f"),
+        ("codex-0.169.0/exec-unicode_long.jsonl", 2, "2055cbd159e7ff8cf99741f04e6daacd", "3ffe5b7db05fb6c8ae27f20cc32eae14", 23938, "01a200f7-9a8b-7760-8582-76bd9d01ca14"),
+        ("codex-0.50.0/exec-mcp_tool.jsonl", 2, "53019b291a1657d12f3d8faa0f22353b", "6a07e9a8090636afa9fce6b466576ec4", 558, "01a200f8-83f5-7c80-aae3-0151d9abbdb6"),
+    ];
+    for (rel, n, first, last, offset, tid) in golden {
+        let path = dir.join(rel);
+        let data = std::fs::read(&path).unwrap();
+        // the twin was run with the /work/shared path; keys depend only on the thread id here
+        let (rows, off, errs, t) = feed_split(&path.to_string_lossy(), &data, &[], DEFAULT_MAX_LINE as i64);
+        assert_eq!(rows.len(), n, "{rel}");
+        assert_eq!(hex(&rows[0].key), first, "{rel}");
+        assert_eq!(hex(&rows[n - 1].key), last, "{rel}");
+        assert_eq!(off, offset, "{rel}");
+        assert_eq!(t.thread_id(), Some(tid), "{rel}");
+        assert_eq!(errs.0, [0, 0, 0, 0], "{rel}");
+        assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    }
+}
+
+/// `cargo test --release -- --ignored --nocapture core_throughput`: core speed on the bench corpus.
+#[test]
+#[ignore]
+fn core_throughput() {
+    let dir = std::env::var("OA_BENCH_DIR").unwrap_or_else(|_| "target/bench-corpus/v1-seed20261122-50mb".into());
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "jsonl") {
+            files.push((p.to_string_lossy().into(), std::fs::read(&p).unwrap()));
+        }
+    }
+    let total: usize = files.iter().map(|f| f.1.len()).sum();
+    let mode = std::env::var("OA_MODE").unwrap_or_default();
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        let mut rows = 0;
+        for (p, d) in &files {
+            if mode == "validate" {
+                for l in d.split(|&b| b == b'\n') {
+                    rows += json::validate(std::str::from_utf8(l).unwrap_or("")) as usize;
+                }
+                continue;
+            }
+            let mut t = Tail::new(p, DEFAULT_MAX_LINE as i64, "codex").unwrap();
+            for c in d.chunks(1 << 20) {
+                rows += t.feed(c, false).messages.len();
+            }
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        eprintln!("{mode}: {:.0} MB/s rows={rows}", total as f64 / dt / 1e6);
+    }
+}
+
+#[test]
+fn excerpt_matches_naive_on_mixed_text() {
+    let alphabet = ['a', 'é', '€', '😀', '\n', ' '];
+    let mut rng = Rng(99);
+    for _ in 0..300 {
+        let len = 1990 + rng.below(40);
+        let s: String = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        let naive: String = if s.chars().count() <= 2000 { s.clone() } else { s.chars().take(2000).collect::<String>() + "…" };
+        assert_eq!(common::excerpt(&s), naive);
+    }
+}
+
+#[test]
+fn skipped_payload_records() {
+    let v = json::parse_record(r#"{"type":"world_state","payload":{"a":[1,2,{"b":"c"}]}}"#, &["world_state"]).unwrap();
+    assert!(v.g("payload").is_obj());
+    assert!(matches!(v.g("payload"), Val::Skipped));
+    // invalid content inside a skipped payload is still invalid
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":NaN}}"#, &["world_state"]).is_err());
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":"\ud800"}}"#, &["world_state"]).is_err());
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":1e400}}"#, &["world_state"]).is_err());
+    // a later duplicate "type" changes the decision: full parse
+    let v = json::parse_record(r#"{"type":"world_state","payload":{"x":1},"type":"compacted"}"#, &["world_state"]).unwrap();
+    assert_eq!(v.g("payload").g("x").as_int(), Some(1));
+    let escaped = json::unescape(r#"a\nb\u00e9\ud83d\ude00\\\"/"#);
+    assert_eq!(escaped, "a\nbé😀\\\"/");
+}
