@@ -1,0 +1,31 @@
+"""The projects/skills file engine: formats, scanning, diffing, watching and safe writes.
+
+Actor-independent: the `fs_syncer` actor wires `FsSyncer` to the store and Convex, and the WS
+gateway's `project.save` / `project.delete` call `save_project` / `delete_project`.
+See docs/fs.md.
+"""
+
+from oa_actors.fs.files import delete_project, save_project, validate_id
+from oa_actors.fs.formats import FsError, FsFormatError, parse_project, parse_skill
+from oa_actors.fs.scan import Changes, Entry, Snapshot, carry_over, diff, project_uid, rescan, scan, skill_uid
+from oa_actors.fs.syncer import FsSyncer
+
+__all__ = [
+    "Changes",
+    "Entry",
+    "FsError",
+    "FsFormatError",
+    "FsSyncer",
+    "Snapshot",
+    "carry_over",
+    "delete_project",
+    "diff",
+    "parse_project",
+    "parse_skill",
+    "project_uid",
+    "rescan",
+    "save_project",
+    "scan",
+    "skill_uid",
+    "validate_id",
+]
