@@ -18,7 +18,7 @@ from typing import Any
 
 from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, doc_size, fit_document
-from oa_actors.store import Store
+from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
 
 log = logging.getLogger("oa.convex.drain")
@@ -128,13 +128,57 @@ class OutboxDrain:
         entries = self.store.outbox_after(cursor, self.max_rows)
         if not entries:
             return 0
-        items = self._resolve(entries)
-        sent = 0
+        fs_entries = [e for e in entries if e[1] in ("projects", "skills")]
+        sent = await self._send_fs(fs_entries) if fs_entries else 0
+        items = self._resolve([e for e in entries if e[1] not in ("projects", "skills")])
         for batch in self._batches(items):
             sent += await self._send(batch)
             self.store.set_outbox_cursor(batch[-1].outbox_id)
-        self.store.prune_outbox(self.store.outbox_cursor())
+        self.store.set_outbox_cursor(entries[-1][0])
+        self.store.prune_outbox(entries[-1][0])
         return sent
+
+    async def _send_fs(self, entries: list[tuple[int, str, str, str]]) -> int:
+        """Projects and skills: current rows are upserted; removals name what is gone."""
+        # Only the last operation per key matters (an upsert then a delete is a delete).
+        last: dict[tuple[str, str], tuple[int, str]] = {}
+        for oid, table, key, op in entries:
+            last[(table, key)] = (oid, op)
+        p_up, p_rm, s_up = [], [], []
+        scopes: dict[tuple[str, str | None], None] = {}
+        for (table, key), (_oid, op) in last.items():
+            if table == "projects":
+                doc = fs_tables.project(self.store, key) if op == "upsert" else None
+                (p_up.append(doc) if doc is not None else p_rm.append(key))
+            else:
+                doc = fs_tables.skill(self.store, key) if op == "upsert" else None
+                if doc is not None:
+                    s_up.append(doc)
+                else:
+                    source, pid, _ = fs_tables.parse_skill_uid(key)
+                    scopes[(source, pid)] = None
+        scope_args = [
+            {"source": src, "projectId": pid, "keepSkillIds": [s["skillId"] for s in fs_tables.skills(self.store, src, pid)]}
+            for src, pid in scopes
+        ]
+        n = 0
+        if p_up or p_rm:
+            n += await self._call_fs("sync:applyProjects", {"upserts": p_up, "removeIds": p_rm}, entries, len(p_up) + len(p_rm))
+        if s_up or scope_args:
+            n += await self._call_fs("sync:applySkills", {"upserts": s_up, "scopes": scope_args}, entries, len(s_up) + len(scope_args))
+        return n
+
+    async def _call_fs(self, path: str, args: dict[str, Any], entries: list[tuple[int, str, str, str]], rows: int) -> int:
+        try:
+            await self.client.mutation(path, args)
+        except ConvexFunctionError as exc:
+            # An invalid project or skill never blocks the rest: keep it locally, report it.
+            for oid, table, key, _op in entries:
+                if (table == "projects") == (path == "sync:applyProjects"):
+                    self._quarantine(_Item(oid, table, key, None, 0), str(exc))
+            return 0
+        self.status.record(rows)
+        return rows
 
     def _resolve(self, entries: list[tuple[int, str, str, str]]) -> list[_Item]:
         keys = [k for _, t, k, _ in entries if t == "messages"]

@@ -21,14 +21,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oa_actors.runtime.codec import Empty, Kind, Message, decode_payload, encode_frame
+from oa_actors.runtime.codec import Empty, Kind, Message, Sync, decode_payload, encode_frame
 from oa_actors.runtime.transport import FrameProtocol
 
 if TYPE_CHECKING:
     from oa_actors.config import Config
+
+
+def peer_socket_path(config: Config, actor: str) -> Path | None:
+    """Where `actor` accepts direct links, or None if the path is too long for a Unix socket."""
+    path = config.run_dir / "peers" / f"{actor}.sock"
+    return path if len(os.fsencode(path)) < 104 else None
 
 
 class AskTimeout(TimeoutError):
@@ -63,7 +72,14 @@ class Actor:
 class Context:
     """What an actor uses to talk to others: tell, ask, deliver, publish, subscribe; plus config, log."""
 
-    def __init__(self, name: str, config: Config, conn: FrameProtocol, max_unacked: int = 4096) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: Config,
+        conn: FrameProtocol,
+        max_unacked: int = 4096,
+        make_link: Callable[[], FrameProtocol] | None = None,
+    ) -> None:
         self.name = name
         self.config = config
         self.log = logging.getLogger(f"oa.actors.{name}")
@@ -76,15 +92,20 @@ class Context:
         self._ack_event = asyncio.Event()
         self.sent = 0
         self.late_replies = 0
+        self._links: dict[str, FrameProtocol] = {}
+        self._make_link = make_link
 
     # --- patterns ---
 
     async def tell(self, actor: str, msg: Message) -> None:
         """One-way send; waits while the path to `actor` is congested (backpressure, never drops)."""
-        self._conn.send(encode_frame(Kind.TELL, actor, self.name, 0, msg))
+        conn = self._links.get(actor, self._conn)
+        conn.send_msg(Kind.TELL, actor, self.name, 0, msg)
         self.sent += 1
-        if self._conn.write_paused:
-            await self._conn.drain()
+        if conn.write_paused:
+            await conn.drain()
+        elif not self.sent & 511:
+            await asyncio.sleep(0)  # a sender that never waits must still let pings and acks in
 
     async def ask(self, actor: str, msg: Message, timeout: float = 5.0) -> Message:
         """Send a request and wait for the reply; raises `AskTimeout` or `ActorUnavailable`."""
@@ -93,7 +114,7 @@ class Context:
         self._pending[rid] = fut
         try:
             # Written at once, not coalesced: an ask is latency-bound.
-            self._conn.send_now(encode_frame(Kind.ASK, actor, self.name, rid, msg))
+            self._links.get(actor, self._conn).send_now(encode_frame(Kind.ASK, actor, self.name, rid, msg))
             self.sent += 1
             async with asyncio.timeout(timeout):
                 return await fut
@@ -114,10 +135,54 @@ class Context:
         self._seq[actor] = seq
         frame = encode_frame(Kind.DATA, actor, self.name, seq, msg)
         pending[seq] = frame
-        self._conn.send(frame)
+        conn = self._links.get(actor, self._conn)
+        conn.send(frame)
         self.sent += 1
-        if self._conn.write_paused:
-            await self._conn.drain()
+        if conn.write_paused:
+            await conn.drain()
+
+    async def sync(self, actor: str, timeout: float = 60.0) -> None:
+        """Wait until `actor` has handled everything this actor sent it before (same path, FIFO)."""
+        await self.ask(actor, Sync(), timeout)
+
+    async def link(self, actor: str) -> bool:
+        """Open a direct connection to `actor` for the data path (tell, deliver, ask), bypassing the
+        router: half the hops and no supervisor CPU. Returns False (and keeps using the router) if
+        the peer cannot be reached. Messages sent before and after linking may overtake each other;
+        after the link, order per sender holds again. The link closes when either side restarts."""
+        if actor in self._links:
+            return True
+        if self._make_link is None:
+            return False
+        path = peer_socket_path(self.config, actor)
+        if path is None or not path.exists():
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            _, proto = await loop.create_unix_connection(self._make_link, str(path))
+        except OSError as exc:
+            self.log.debug("no direct link to %s: %s", actor, exc)
+            return False
+        assert isinstance(proto, FrameProtocol)
+        self._links[actor] = proto
+        inner = proto.on_lost
+
+        def lost(exc: Exception | None) -> None:
+            if self._links.get(actor) is proto:
+                del self._links[actor]
+            if inner is not None:
+                inner(exc)
+
+        proto.on_lost = lost
+        return True
+
+    async def unlink(self, actor: str) -> None:
+        """Close the direct link to `actor` (later messages go through the router again)."""
+        proto = self._links.pop(actor, None)
+        if proto is not None:
+            if proto.write_paused:
+                await proto.drain()
+            proto.close()
 
     async def publish(self, topic: str, msg: Message) -> None:
         """Fan out to the topic's subscribers; a slow subscriber may miss it (the router counts it)."""
@@ -156,19 +221,28 @@ class Context:
         else:
             fut.set_result(msg)
 
-    def _on_ack(self, peer: str, seq: int) -> None:
+    def _on_ack(self, peer: str, hi: int, payload: Any) -> None:
         pending = self._unacked.get(peer)
         if not pending:
             return
-        while pending:
-            first = next(iter(pending))
-            if first > seq:
-                break
-            del pending[first]
+        try:
+            ack = decode_payload(payload)
+        except ValueError:
+            return
+        lo = getattr(ack, "lo", hi)
+        if hi - lo < len(pending):
+            for seq in range(lo, hi + 1):
+                pending.pop(seq, None)
+        else:
+            for seq in [s for s in pending if lo <= s <= hi]:
+                del pending[seq]
         self._ack_event.set()
 
     def _on_peer_up(self, peer: str) -> None:
         """Retransmit every unacknowledged DATA frame to a (re)started peer, in order."""
+        stale = self._links.pop(peer, None)
+        if stale is not None:
+            stale.close()
         pending = self._unacked.get(peer)
         if not pending:
             return

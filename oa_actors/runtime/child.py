@@ -17,12 +17,13 @@ import os
 import signal
 import socket
 import sys
+import threading
 import traceback
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from oa_actors.runtime import codec
-from oa_actors.runtime.actor import Actor, Context
+from oa_actors.runtime.actor import Actor, Context, peer_socket_path
 from oa_actors.runtime.codec import Kind, decode_header, decode_payload, encode_frame
 from oa_actors.runtime.logs import ShippingHandler, setup_actor_logging
 from oa_actors.runtime.transport import FrameProtocol
@@ -52,18 +53,52 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def actor_main(spec: ActorSpec, sock: socket.socket, config: Config, log_level: str, ppid: int) -> None:
-    """Process entry point of one actor incarnation (`ppid`: the expected parent, 0 to skip the check;
-    under forkserver the parent is the fork server, which itself exits when the supervisor dies)."""
+def watch_lifeline(lifeline: socket.socket) -> None:
+    """Kill this process as soon as the supervisor's end of `lifeline` closes (it never writes).
+
+    A thread, not the event loop, watches it, so even an actor whose loop is blocked dies with its
+    supervisor. Under forkserver the parent process is the fork server, so the parent-death signal
+    alone would not follow the supervisor; the lifeline does, whatever the start method.
+    """
+
+    def watch() -> None:
+        try:
+            while lifeline.recv(1):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="oa-lifeline", daemon=True).start()
+
+
+def actor_main(
+    spec: ActorSpec,
+    sock: socket.socket,
+    lifeline: socket.socket,
+    config: Config,
+    log_level: str,
+    ppid: int,
+    heartbeat: float = 1.0,
+) -> None:
+    """Process entry point of one actor incarnation (`ppid`: the supervisor when it is the parent
+    (spawn), 0 under forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    set_parent_death_signal()
-    if ppid and os.getppid() != ppid:
-        os._exit(0)  # the parent died before the death signal was armed
+    # Own process group: a Ctrl-C or a group-wide signal reaches only the supervisor, whose policy
+    # then stops the actors in order.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    if ppid:
+        set_parent_death_signal()
+        if os.getppid() != ppid:
+            os._exit(0)  # the parent died before the death signal was armed
+    lifeline.setblocking(True)
+    watch_lifeline(lifeline)
     setup_actor_logging(spec.name, log_level)
     code = 1
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            code = runner.run(ActorRuntime(spec, sock, config).run())
+            code = runner.run(ActorRuntime(spec, sock, config, heartbeat).run())
     except BaseException:  # the runtime already reported a crash; this is the last resort
         traceback.print_exc()
     logging.shutdown()
@@ -72,14 +107,23 @@ def actor_main(spec: ActorSpec, sock: socket.socket, config: Config, log_level: 
     os._exit(code)
 
 
+def _reply(conn: FrameProtocol, frame: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        conn.send_now(frame)
+
+
 class ActorRuntime:
     """Runs one actor: connection, bounded inbox, consumer loop, health answers, stop."""
 
-    def __init__(self, spec: ActorSpec, sock: socket.socket, config: Config) -> None:
+    def __init__(self, spec: ActorSpec, sock: socket.socket, config: Config, heartbeat: float = 1.0) -> None:
         self.spec = spec
+        self.heartbeat = heartbeat
         self.sock = sock
         self.config = config
-        self.inbox: deque[tuple[int, str, int, Any]] = deque()
+        self.inbox: deque[tuple[int, str, int, Any, FrameProtocol]] = deque()
+        self.inbound: set[FrameProtocol] = set()  # connections that feed the inbox
+        self._link_server: asyncio.AbstractServer | None = None
+        self._link_path = ""
         self.inbox_max = spec.inbox_size
         self.reading_paused = False
         self.received = 0
@@ -89,21 +133,29 @@ class ActorRuntime:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lost = False
-        self._acks: dict[str, int] = {}
+        self._lost_exc: Exception | None = None
+        self._acks: dict[str, list[int]] = {}  # sender -> [lo, hi] of handled DATA seqs
         self._ack_scheduled = False
         self.actor: Actor | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.sock.setblocking(False)
-        _, conn = await loop.create_unix_connection(
-            lambda: FrameProtocol(self._on_frame, self._on_lost, self._on_oversized), sock=self.sock
-        )
-        self.conn = conn
-        self.ctx = Context(self.spec.name, self.config, conn)
+
+        def factory() -> FrameProtocol:
+            # Set up before the first data_received, which may come before the call below returns.
+            self.conn = FrameProtocol(lambda f: self._on_frame(f, self.conn), self._on_lost, self._on_oversized)
+            self.ctx = Context(self.spec.name, self.config, self.conn, make_link=self._link_protocol)
+            self.inbound.add(self.conn)
+            return self.conn
+
+        await loop.create_unix_connection(factory, sock=self.sock)
+        conn = self.conn
+        await self._listen_for_links()
         self._ship_logs()
         loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
         self._sys(codec.Hello(name=self.spec.name, pid=os.getpid()))
+        loop.call_later(self.heartbeat, self._beat)
         try:
             self.actor = self.spec.load()()
             self.actor.ctx = self.ctx
@@ -116,7 +168,8 @@ class ActorRuntime:
                 consumer.result()  # re-raises the handler's exception
             consumer.cancel()
             if self._lost:
-                return 0  # the supervisor is gone; nothing to report to
+                # The supervisor is gone (EOF), or our link broke (an error: abnormal exit).
+                return 1 if self._lost_exc is not None else 0
             await self.actor.on_stop()
             conn.flush()
             return 0
@@ -128,9 +181,45 @@ class ActorRuntime:
                 conn.flush()
             return 1
         finally:
+            if self._link_server is not None:
+                self._link_server.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(self._link_path)
             with contextlib.suppress(Exception):
                 conn.close()
             await asyncio.sleep(0)
+
+    async def _listen_for_links(self) -> None:
+        """Accept direct links from peers (see `Context.link`) on `run/peers/<name>.sock`."""
+        path = peer_socket_path(self.config, self.spec.name)
+        if path is None:
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # left by our previous incarnation
+        old = os.umask(0o177)
+        try:
+            self._link_server = await asyncio.get_running_loop().create_unix_server(
+                self._link_protocol, str(path)
+            )
+            self._link_path = str(path)
+        except OSError as exc:
+            self.log.warning("direct links disabled: %s", exc)
+        finally:
+            os.umask(old)
+
+    def _link_protocol(self) -> FrameProtocol:
+        """Protocol of a direct link, inbound or outbound: frames go to the same dispatch."""
+        proto: FrameProtocol
+
+        def lost(exc: Exception | None) -> None:
+            self.inbound.discard(proto)
+
+        proto = FrameProtocol(lambda f: self._on_frame(f, proto), lost, self._on_oversized)
+        self.inbound.add(proto)
+        if self.reading_paused:
+            asyncio.get_running_loop().call_soon(proto.pause_reading)
+        return proto
 
     def _ship_logs(self) -> None:
         def ship(level: int, logger: str, msg: str, created: float, exc: str) -> None:
@@ -147,7 +236,7 @@ class ActorRuntime:
 
     # --- inbound ---
 
-    def _on_frame(self, frame: memoryview) -> None:
+    def _on_frame(self, frame: memoryview, conn: FrameProtocol) -> None:
         try:
             h = decode_header(frame)
         except ValueError as exc:
@@ -157,15 +246,16 @@ class ActorRuntime:
         kind = h.kind
         if kind in (Kind.TELL, Kind.ASK, Kind.DATA, Kind.PUB):
             self.received += 1
-            self.inbox.append((kind, h.src, h.id, h.payload))
+            self.inbox.append((kind, h.src, h.id, h.payload, conn))
             self._wake.set()
             if len(self.inbox) >= self.inbox_max and not self.reading_paused:
-                self.reading_paused = True  # the socket buffer now pushes back on the router
-                self.conn.pause_reading()
+                self.reading_paused = True  # the socket buffers now push back on the senders
+                for c in self.inbound:
+                    c.pause_reading()
         elif kind in (Kind.REPLY, Kind.ERROR):
             self.ctx._on_reply(kind, h.id, h.payload)
         elif kind == Kind.ACK:
-            self.ctx._on_ack(h.src, h.id)
+            self.ctx._on_ack(h.src, h.id, h.payload)
         elif kind == Kind.SYS:
             self._on_sys(h.payload)
         else:
@@ -180,38 +270,49 @@ class ActorRuntime:
             self.log.warning("dropped a system frame: %s", exc)
             return
         if isinstance(msg, codec.Ping):
-            health: dict[str, Any] = {}
-            if self.actor is not None:
-                try:
-                    health = self.actor.health()
-                except Exception as exc:
-                    health = {"error": repr(exc)}
-            self.conn.send_now(
-                encode_frame(
-                    Kind.SYS,
-                    codec.SUPERVISOR,
-                    self.spec.name,
-                    0,
-                    codec.Pong(
-                        id=msg.id,
-                        inbox=len(self.inbox),
-                        received=self.received,
-                        handled=self.handled,
-                        sent=self.ctx.sent,
-                        dropped=self.dropped,
-                        unacked=self.ctx.unacked,
-                        health=health,
-                    ),
-                )
-            )
+            self._pong(now=True)
         elif isinstance(msg, codec.Stop):
             self._stopping.set()
         elif isinstance(msg, codec.ActorUp):
             self.ctx._on_peer_up(msg.name)
 
+    def _pong(self, now: bool = False) -> None:
+        """Report liveness, counters and `health()` to the supervisor."""
+        health: dict[str, Any] = {}
+        if self.actor is not None:
+            try:
+                health = self.actor.health()
+            except Exception as exc:
+                health = {"error": repr(exc)}
+        pong = codec.Pong(
+            id=0,
+            inbox=len(self.inbox),
+            received=self.received,
+            handled=self.handled,
+            sent=self.ctx.sent,
+            dropped=self.dropped,
+            unacked=self.ctx.unacked,
+            health=health,
+        )
+        frame = encode_frame(Kind.SYS, codec.SUPERVISOR, self.spec.name, 0, pong)
+        if self.conn.closed:
+            return
+        if now:
+            self.conn.send_now(frame)
+        else:
+            self.conn.send(frame)
+
+    def _beat(self) -> None:
+        # Heartbeat on our own timer: it gets out even while a full inbox keeps pings unread.
+        if self.conn.closed:
+            return
+        self._pong()
+        asyncio.get_running_loop().call_later(self.heartbeat, self._beat)
+
     def _on_lost(self, exc: Exception | None) -> None:
         # EOF from the supervisor: it died or closed us; an orphan actor must not live on.
         self._lost = True
+        self._lost_exc = exc
         self._stopping.set()
 
     def _on_oversized(self, size: int) -> None:
@@ -231,38 +332,49 @@ class ActorRuntime:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            kind, src, rid, payload = inbox.popleft()
+            kind, src, rid, payload, via = inbox.popleft()
             if self.reading_paused and len(inbox) <= resume_at:
                 self.reading_paused = False
-                self.conn.resume_reading()
+                for c in self.inbound:
+                    c.resume_reading()
             try:
                 msg = decode_payload(payload)
             except ValueError as exc:
                 self.dropped += 1
                 self.log.warning("dropped a message from %s: %s", src, exc)
                 if kind == Kind.ASK:
-                    self.conn.send_now(
-                        encode_frame(Kind.ERROR, src, name, rid, codec.AskError(error=str(exc)))
-                    )
+                    _reply(via, encode_frame(Kind.ERROR, src, name, rid, codec.AskError(error=str(exc))))
                 elif kind == Kind.DATA:
                     self._ack(src, rid)  # a retransmission would fail the same way
                 continue
-            reply = await actor.on_message(msg, src)
+            if isinstance(msg, codec.Sync):
+                reply: codec.Message | None = msg  # answered by the runtime: everything before is handled
+            else:
+                reply = await actor.on_message(msg, src)
             self.handled += 1
             if kind == Kind.ASK:
                 if reply is None:
                     frame = encode_frame(Kind.ERROR, src, name, rid, codec.AskError(error="no reply"))
                 else:
                     frame = encode_frame(Kind.REPLY, src, name, rid, reply)
-                self.conn.send_now(frame)
+                # Back the way it came (a direct link when the ask used one).
+                _reply(via if not via.closed else self.conn, frame)
             elif kind == Kind.DATA:
                 self._ack(src, rid)
             if self.handled % 256 == 0:
                 await asyncio.sleep(0)  # let I/O (pings, acks, replies) through under load
 
     def _ack(self, src: str, seq: int) -> None:
-        # Cumulative acks, one per sender per loop iteration.
-        self._acks[src] = seq
+        """Acknowledge DATA through the router (the sender's links may be gone after a restart)."""
+        # One ack per contiguous run of seqs per sender per loop iteration.
+        run = self._acks.get(src)
+        if run is None:
+            self._acks[src] = [seq, seq]
+        elif seq == run[1] + 1:
+            run[1] = seq
+        else:
+            self._send_ack(src, run[0], run[1])
+            self._acks[src] = [seq, seq]
         if not self._ack_scheduled:
             self._ack_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_acks)
@@ -270,6 +382,9 @@ class ActorRuntime:
     def _flush_acks(self) -> None:
         self._ack_scheduled = False
         acks, self._acks = self._acks, {}
-        for src, seq in acks.items():
-            if not self.conn.closed:
-                self.conn.send(encode_frame(Kind.ACK, src, self.spec.name, seq, codec.Empty()))
+        for src, (lo, hi) in acks.items():
+            self._send_ack(src, lo, hi)
+
+    def _send_ack(self, src: str, lo: int, hi: int) -> None:
+        if not self.conn.closed:
+            self.conn.send(encode_frame(Kind.ACK, src, self.spec.name, hi, codec.Ack(lo=lo)))

@@ -104,7 +104,7 @@ def registry() -> dict[str, type[Message]]:
                 raise TypeError(f"message tag {tag!r} used by {reg[tag].__qualname__} and {cls.__qualname__}")
             reg[tag] = cls
         _Decoders.registry = reg
-        union = Union[tuple(reg.values())]  # noqa: UP007 - built at run time
+        union: Any = Union[tuple(reg.values())]  # noqa: UP007 - built at run time
         _Decoders.message = msgspec.msgpack.Decoder(union)
         _Decoders.dirty = False
     return _Decoders.registry
@@ -125,6 +125,17 @@ def encode_frame(kind: int, dst: str, src: str, id: int, msg: Message | msgspec.
     return bytes(buf)
 
 
+def encode_frame_into(buf: bytearray, kind: int, dst: str, src: str, id: int, msg: Message | msgspec.Raw) -> None:
+    """Append one frame to `buf` (no intermediate copies; the sender's write buffer)."""
+    start = len(buf)
+    _encoder.encode_into(_OutHeader(kind, dst, src, id, msg), buf, start + 4)
+    size = len(buf) - start - 4
+    if size > MAX_FRAME:
+        del buf[start:]
+        raise FrameTooLarge(f"frame of {size} bytes exceeds the {MAX_FRAME} byte limit")
+    _LEN.pack_into(buf, start, size)
+
+
 def decode_header(frame: bytes | memoryview) -> Header:
     """Decode the header of a whole frame (length prefix included)."""
     try:
@@ -135,13 +146,14 @@ def decode_header(frame: bytes | memoryview) -> Header:
 
 def decode_payload(raw: msgspec.Raw | bytes | memoryview) -> Message:
     """Decode a payload into its registered `Message` class."""
-    registry()
-    assert _Decoders.message is not None
+    if _Decoders.dirty:
+        registry()
     try:
-        msg = _Decoders.message.decode(raw)
+        msg = _Decoders.message.decode(raw)  # type: ignore[union-attr]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"undecodable payload: {exc}") from None
-    return msg  # type: ignore[no-any-return]
+    assert isinstance(msg, Message)
+    return msg
 
 
 def payload_tag(raw: msgspec.Raw | bytes) -> str:
@@ -238,6 +250,7 @@ class ActorStatus(Message, tag="sys.actor_status"):
     msgs_in: int = 0
     msgs_out: int = 0
     handled: int = 0
+    dropped: int = 0  # frames the actor itself dropped (malformed, unknown type, oversized)
     pub_dropped: int = 0
     undeliverable: int = 0
     restart_type: str = "permanent"
@@ -257,6 +270,19 @@ class StatusReply(Message, tag="sys.status_reply"):
     home: str
     actors: list[ActorStatus]
     bad_frames: int = 0
+
+
+class Sync(Message, tag="sys.sync"):
+    """Answered by the receiving runtime once every earlier message on the same path was handled."""
+
+
+class Ack(Message, tag="sys.ack"):
+    """Payload of an ACK frame: DATA seqs `lo`..`id` (the frame id) from one sender were handled.
+
+    A range, not a cumulative ack: after a restart the new incarnation may handle fresh messages
+    before the retransmitted older ones, and a cumulative ack would release those too early."""
+
+    lo: int
 
 
 class Empty(Message, tag="sys.empty"):

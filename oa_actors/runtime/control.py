@@ -123,3 +123,18 @@ def wait_for_status(run_dir: Path, deadline: float = 30.0) -> codec.StatusReply:
             if time.monotonic() > end:
                 raise
             time.sleep(0.05)
+
+
+def ask(run_dir: Path, actor: str, msg: codec.Message, timeout: float = 10.0) -> codec.Message:
+    """Ask an actor of a running supervisor through the control socket (blocking; for tools and
+    tests). Raises `RuntimeError` with the reason if the actor could not answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(socket_path(run_dir)))
+        sock.sendall(encode_frame(Kind.ASK, actor, "cli", 1, msg))
+        frame = _recv_frame(sock)
+    h = decode_header(frame)
+    reply = decode_payload(h.payload)
+    if h.kind == Kind.ERROR:
+        raise RuntimeError(getattr(reply, "error", "ask failed"))
+    return reply

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
 import logging
 import multiprocessing
 import multiprocessing.context
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +49,7 @@ class ActorProcess:
         mp: multiprocessing.context.BaseContext,
         config: Config,
         log_level: str,
+        heartbeat: float = 1.0,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -68,14 +71,17 @@ class ActorProcess:
         self.pub_dropped = 0
         self.undeliverable = 0
         self.pong: dict[str, Any] = {}
-        self.ping_id = 0
-        self.ping_sent_at = 0.0  # monotonic time of the unanswered ping, 0 if none
+        self.heartbeat = heartbeat
+        self.ping_sent_at = 0.0  # monotonic time of the last ping
+        self.last_seen = 0.0  # monotonic time of the last Pong (or of the start)
         self.topics: set[str] = set()
         self.ready_waiter: asyncio.Future[None] | None = None
         self.restart_handle: asyncio.TimerHandle | None = None
         self.blocked_sources: set[ActorProcess] = set()  # paused because this actor is slow
         self.blocked_by: int = 0  # number of destinations this actor's reading is paused for
         self.stop_requested = False
+        self.last_exitcode: int | None = None
+        self.lifeline: socket.socket | None = None
 
     @property
     def pid(self) -> int | None:
@@ -103,21 +109,26 @@ class ActorProcess:
             with contextlib.suppress(OSError):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        # The lifeline: the child exits when this end closes, i.e. when the supervisor dies.
+        self.lifeline, life_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.incarnation += 1
+        self.ready_at = 0.0
         self.crash_report = ""
         self.pong = {}
         self.ping_sent_at = 0.0
+        self.last_seen = time.monotonic()
         self.stop_requested = False
         ppid = os.getpid() if self.mp.get_start_method() == "spawn" else 0
-        proc = self.mp.Process(
+        proc = self.mp.Process(  # type: ignore[attr-defined]
             target=actor_main,
-            args=(self.spec, child, self.config, self.log_level, ppid),
+            args=(self.spec, child, life_child, self.config, self.log_level, ppid, self.heartbeat),
             name=f"oa-{self.name}",
             daemon=False,
         )
         # Start from the main thread: PR_SET_PDEATHSIG fires when the *thread* that forked exits.
         proc.start()
         child.close()
+        life_child.close()
         self.process = proc
         self.state = State.STARTING
         self.started_at = time.monotonic()
@@ -130,10 +141,27 @@ class ActorProcess:
         proc = self.process
         if proc is None:
             return
+        loop = asyncio.get_running_loop()
         with contextlib.suppress(Exception):
-            asyncio.get_running_loop().remove_reader(proc.sentinel)
+            loop.remove_reader(proc.sentinel)
         proc.join(0)
-        on_exit(self)
+        conn = self.conn
+        if conn is None or conn.closed:
+            on_exit(self)
+            return
+        # The socket may still hold the actor's last frames (its crash report, its last log lines):
+        # report the exit once they are read (EOF), or after a short timeout.
+        fired = False
+
+        def fire(_exc: Exception | None = None) -> None:
+            nonlocal fired
+            if not fired:
+                fired = True
+                timer.cancel()
+                on_exit(self)
+
+        timer = loop.call_later(0.5, fire)
+        conn.on_lost = fire
 
     def exit_description(self) -> str:
         """Why the last incarnation ended, for logs and the intensity-limit message."""
@@ -164,5 +192,35 @@ class ActorProcess:
     def release(self) -> None:
         """Free the finished process object (fds) after its exit was handled."""
         if self.process is not None:
+            self.last_exitcode = self.process.exitcode
             with contextlib.suppress(Exception):
                 self.process.close()
+        self.process = None
+        if self.lifeline is not None:
+            self.lifeline.close()
+            self.lifeline = None
+
+
+def protect_main() -> None:
+    """Keep actor processes from re-running the CLI script.
+
+    Both spawn and forkserver children re-import the parent's `__main__` by path when it has no
+    module spec, and a console script without an `if __name__ == "__main__"` guard would then run
+    `oa-supervisor run` again inside every actor. A spec named `*.__main__` makes multiprocessing
+    skip that step (see multiprocessing.spawn._fixup_main_from_name).
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.machinery.ModuleSpec("oa_actors.__main__", None)
+
+
+def stop_helpers() -> None:
+    """Stop multiprocessing's fork server and resource tracker now, not at interpreter exit."""
+    with contextlib.suppress(Exception):
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    with contextlib.suppress(Exception):
+        from multiprocessing import resource_tracker
+
+        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]

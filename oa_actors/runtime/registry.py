@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from oa_actors.runtime.actor import Actor
 
 
-class Restart(str, enum.Enum):
+class Restart(enum.StrEnum):
     """OTP restart types."""
 
     PERMANENT = "permanent"  # always restarted
@@ -39,7 +39,7 @@ class ActorSpec:
         """Import the actor class."""
         module, _, attr = self.target.partition(":")
         cls = getattr(importlib.import_module(module), attr)
-        return cls  # type: ignore[no-any-return]
+        return cls
 
     @property
     def module(self) -> str:

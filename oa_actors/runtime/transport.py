@@ -12,7 +12,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from oa_actors.runtime.codec import MAX_FRAME, frame_length
+import msgspec
+
+from oa_actors.runtime.codec import MAX_FRAME, Message, encode_frame_into, frame_length
 
 log = logging.getLogger("oa.runtime.transport")
 
@@ -20,6 +22,10 @@ log = logging.getLogger("oa.runtime.transport")
 #: the sources feeding this connection).
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1024 * 1024
+#: Queued bytes that trigger an immediate write (instead of waiting for the end of the iteration).
+FLUSH_AT = 256 * 1024
+#: Frames at least this big are written directly instead of being copied into the write buffer.
+DIRECT_WRITE = 32 * 1024
 
 
 class FrameProtocol(asyncio.Protocol):
@@ -43,10 +49,11 @@ class FrameProtocol(asyncio.Protocol):
         self.on_oversized = on_oversized
         self.max_frame = max_frame
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray()
-        self._need = 4  # bytes needed in _buf before parsing can progress
+        self._chunks: list[bytes] = []  # a partial frame, joined once complete (one copy)
+        self._have = 0
+        self._need = 4  # bytes needed in _chunks before parsing can progress
         self._skip = 0  # bytes of an oversized frame still to discard
-        self._out: list[bytes | memoryview] = []
+        self._wbuf = bytearray()  # frames queued in this loop iteration, written together
         self._flush_scheduled = False
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
@@ -60,9 +67,9 @@ class FrameProtocol(asyncio.Protocol):
     # --- asyncio callbacks ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
+        # uvloop's transports are not subclasses of asyncio.Transport, but have the same API.
+        self.transport = transport  # type: ignore[assignment]
+        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -79,7 +86,7 @@ class FrameProtocol(asyncio.Protocol):
         if self.on_writable is not None:
             self.on_writable()
 
-    def data_received(self, data: bytes) -> None:  # noqa: C901 - one hot loop, kept together
+    def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
         if self._skip:
             if len(data) <= self._skip:
@@ -87,12 +94,13 @@ class FrameProtocol(asyncio.Protocol):
                 return
             data = data[self._skip :]
             self._skip = 0
-        if self._buf:
-            self._buf += data
-            if len(self._buf) < self._need:
-                return  # a large frame still arriving: do not copy it again per chunk
-            data = bytes(self._buf)
-            self._buf.clear()
+        if self._chunks:
+            self._chunks.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return  # a large frame still arriving: do not copy it per chunk
+            data = b"".join(self._chunks)
+            self._chunks.clear()
         view = memoryview(data)
         total = len(data)
         pos = 0
@@ -120,7 +128,9 @@ class FrameProtocol(asyncio.Protocol):
         else:
             self._need = 4
         if pos < total:
-            self._buf += view[pos:]
+            rest = data[pos:] if pos else data
+            self._chunks.append(rest)
+            self._have = len(rest)
 
     # --- sending ---
 
@@ -130,38 +140,51 @@ class FrameProtocol(asyncio.Protocol):
         return self._write_paused
 
     def send(self, frame: bytes | memoryview) -> None:
-        """Queue one encoded frame; queued frames leave together at the end of this loop iteration."""
+        """Queue one encoded frame; queued frames leave together at the end of this loop iteration
+        (or as soon as `FLUSH_AT` bytes are queued, so transport flow control sees them)."""
         if self.closed:
             raise ConnectionResetError("connection closed")
-        self._out.append(frame)
         self.frames_out += 1
-        if not self._flush_scheduled:
+        if len(frame) >= DIRECT_WRITE and self.transport is not None:
+            # A big frame (a forwarded batch) goes out as is: no copy into the write buffer.
+            self.flush()
+            self.transport.write(frame)
+            return
+        self._wbuf += frame
+        self._queued()
+
+    def send_msg(self, kind: int, dst: str, src: str, id: int, msg: Message | msgspec.Raw) -> None:
+        """Encode a message straight into the write buffer (the fast path of `tell`)."""
+        if self.closed:
+            raise ConnectionResetError("connection closed")
+        encode_frame_into(self._wbuf, kind, dst, src, id, msg)
+        self.frames_out += 1
+        self._queued()
+
+    def _queued(self) -> None:
+        if len(self._wbuf) >= FLUSH_AT:
+            self.flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
 
     def send_now(self, frame: bytes | memoryview) -> None:
-        """Write one frame immediately (used where latency matters more than syscalls)."""
-        if self._out:
-            self._out.append(frame)
-            self.frames_out += 1
-            self.flush()
-            return
+        """Write one frame (and anything queued before it) immediately: for latency-bound asks."""
         if self.closed or self.transport is None:
             raise ConnectionResetError("connection closed")
+        self._wbuf += frame
         self.frames_out += 1
-        self.transport.write(frame)
+        self.flush()
 
     def flush(self) -> None:
         """Write all queued frames in one call."""
         self._flush_scheduled = False
-        if not self._out or self.transport is None or self.transport.is_closing():
-            self._out.clear()
+        if not self._wbuf:
             return
-        out, self._out = self._out, []
-        if len(out) == 1:
-            self.transport.write(out[0])
-        else:
-            self.transport.writelines(out)
+        buf, self._wbuf = self._wbuf, bytearray()
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(buf)
 
     async def drain(self) -> None:
         """Wait while the peer is slow (backpressure); raises if the connection is lost."""

@@ -258,7 +258,8 @@ class Store:
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def export(self, thread_id: str | None = None, since_ms: int | None = None) -> Iterator[dict[str, Any]]:
-        """Rows as `oa-supervisor parse` prints them: each thread, then its messages in order."""
+        """Rows as `oa-supervisor parse` prints them: each thread's messages in order, then the thread;
+        without a thread filter also every project and skill (tables `projects`, `skills`)."""
         cols = ", ".join(c for _, c in THREAD_COLUMNS)
         q = f"SELECT {cols} FROM threads"
         cond, args = [], []
@@ -281,6 +282,10 @@ class Store:
             for m in self.conn.execute(mq + " ORDER BY seq, key", margs):
                 yield {"table": "messages", **_message_from_row(m)}
             yield {"table": "threads", **thread}
+        if thread_id is None:
+            for table, q in (("projects", "SELECT doc FROM projects ORDER BY id"), ("skills", "SELECT doc FROM skills ORDER BY uid")):
+                for (doc,) in self.conn.execute(q).fetchall():
+                    yield {"table": table, **_json_decode(doc)}
 
     # -- outbox -----------------------------------------------------------------------------------
     def outbox_after(self, last_id: int, limit: int = 1000) -> list[tuple[int, str, str, str]]:

@@ -1,0 +1,117 @@
+"""`oa-supervisor run` and `oa-supervisor status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import msgspec
+
+from oa_actors.config import Config
+from oa_actors.runtime import control
+from oa_actors.runtime.child import new_event_loop
+from oa_actors.runtime.logs import setup_supervisor_logging
+from oa_actors.runtime.registry import load_specs
+from oa_actors.runtime.supervisor import Policy, Supervisor
+
+
+def register(subparsers: Any) -> None:
+    """Add the `run` and `status` subcommands."""
+    run = subparsers.add_parser("run", help="start the supervisor and every actor")
+    run.add_argument("--home", help="OPENAGENTS_HOME (default: $OPENAGENTS_HOME or ~/.openagents)")
+    run.add_argument("--log-json", action="store_true", help="structured (JSON) log lines")
+    run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    run.add_argument("--actors", help="comma-separated subset of actors to run")
+    run.add_argument("--specs", help="module:ATTR of an actor spec list (default: $OA_ACTOR_SPECS or built-in)")
+    run.add_argument("--grace-period", type=float, default=5.0, help="seconds before SIGKILL on shutdown")
+    run.add_argument("--max-restarts", type=int, default=5, help="restart intensity: restarts allowed ...")
+    run.add_argument("--restart-window", type=float, default=30.0, help="... within this many seconds")
+    run.add_argument("--backoff-base", type=float, default=0.1, help="delay of the second quick restart")
+    run.add_argument("--backoff-max", type=float, default=5.0, help="longest delay between restarts")
+    run.add_argument("--backoff-reset", type=float, default=10.0,
+                     help="an actor that ran this many seconds restarts without delay")
+    run.add_argument("--health-interval", type=float, default=1.0, help="seconds between health pings")
+    run.add_argument("--health-timeout", type=float, default=10.0, help="kill an actor silent this long")
+    run.add_argument("--start-method", choices=["forkserver", "spawn"], help="multiprocessing start method")
+    run.set_defaults(handler=cmd_run)
+
+    status = subparsers.add_parser("status", help="show the actors of a running supervisor")
+    status.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=cmd_status)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = Config.from_env()
+    if args.home:
+        from pathlib import Path
+
+        config = config.with_overrides(home=Path(args.home).expanduser())
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run until SIGINT/SIGTERM (exit 0) or a fatal supervision error (exit 1)."""
+    config = _config(args)
+    level = args.log_level.upper()
+    setup_supervisor_logging(config.logs_dir, level, args.log_json)
+    try:
+        specs = load_specs(args.specs, args.actors)
+    except (ValueError, ImportError, AttributeError) as exc:
+        print(f"oa-supervisor: {exc}", file=sys.stderr)
+        return 2
+    policy = Policy(
+        grace_period=args.grace_period,
+        max_restarts=args.max_restarts,
+        restart_window=args.restart_window,
+        backoff_base=args.backoff_base,
+        backoff_max=args.backoff_max,
+        backoff_reset=args.backoff_reset,
+        health_interval=args.health_interval,
+        health_timeout=args.health_timeout,
+    )
+    sup = Supervisor(config, specs, policy, log_level=level, start_method=args.start_method)
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            return runner.run(sup.run())
+    except control.AlreadyRunning as exc:
+        print(f"oa-supervisor: {exc}", file=sys.stderr)
+        return 3
+
+
+def _fmt_uptime(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print each actor's pid, state, restarts, uptime, inbox depth and message counts."""
+    config = _config(args)
+    try:
+        reply = control.request_status(config.run_dir)
+    except (ConnectionError, OSError) as exc:
+        print(f"oa-supervisor: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        # Every field, defaults included (the wire format omits defaults).
+        doc = {f: getattr(reply, f) for f in reply.__struct_fields__ if f != "actors"}
+        doc["actors"] = [
+            {f: getattr(a, f) for f in a.__struct_fields__} for a in reply.actors
+        ]
+        print(json.dumps(msgspec.to_builtins(doc), indent=2))
+        return 0
+    print(f"supervisor pid {reply.pid}  uptime {_fmt_uptime(reply.uptime)}  home {reply.home}")
+    cols = f"{'ACTOR':<18}{'PID':>8}  {'STATE':<9}{'RESTARTS':>9}{'UPTIME':>10}{'INBOX':>7}{'IN':>10}{'OUT':>10}"
+    print(cols)
+    for a in reply.actors:
+        pid = str(a.pid) if a.pid else "-"
+        print(
+            f"{a.name:<18}{pid:>8}  {a.state:<9}{a.restarts:>9}{_fmt_uptime(a.uptime):>10}"
+            f"{a.inbox:>7}{a.msgs_in:>10}{a.msgs_out:>10}"
+        )
+        if a.last_error:
+            print(f"{'':<18}last error: {a.last_error}")
+    return 0

@@ -1,0 +1,1 @@
+"""Tests of the actor runtime (real processes; see conftest.py)."""
