@@ -1,6 +1,7 @@
 """Business messages between actors (the runtime's own messages live in runtime/codec.py).
 
-Rows travel as plain dicts in the shape of docs/rows.md, in batches of a few hundred rows.
+Rows travel as plain dicts in the shape of docs/rows.md, in batches of a few hundred rows. WS verbs
+travel as one generic request/reply pair (`VerbRequest` / `VerbReply`) to the actor that owns them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,34 @@ from typing import Any
 
 from oa_actors.runtime.codec import Message
 
-# Topics the writer publishes committed rows on (the WS gateway subscribes).
+# Topics (the WS gateway subscribes to all of them).
 TOPIC_THREADS = "rows.threads"
 TOPIC_MESSAGES = "rows.messages"
+TOPIC_PROJECTS = "rows.projects"
+TOPIC_SKILLS = "rows.skills"
+TOPIC_RUNS = "runs.events"
 TOPIC_PROGRESS = "backfill.progress"
+
+WRITER = "convex_writer"
+TAILER = "sessions_tailer"
+FS = "fs_syncer"
+RUNNER = "codex_runner"
+BACKEND = "convex_backend"
+GATEWAY = "ws_gateway"
+
+# Which actor answers which WS verb (the gateway routes by this table).
+VERB_OWNERS: dict[str, str] = {
+    "run.submit": RUNNER,
+    "interrupt": RUNNER,
+    "runs.list": RUNNER,
+    "convex.status": WRITER,
+    "convex.backfill": TAILER,
+    "sessions.watch_status": TAILER,
+    "projects": FS,
+    "project.save": FS,
+    "project.delete": FS,
+    "skills": FS,
+}
 
 
 class RowBatch(Message, tag="rows.batch"):
@@ -30,20 +55,22 @@ class RowBatch(Message, tag="rows.batch"):
 
 
 class RowsCommitted(Message, tag="rows.committed"):
-    """Published after a commit: only rows that were new (messages) or changed (threads)."""
+    """Published after a commit: only rows that were new (messages) or changed (other tables).
+
+    For removals (projects, skills) `removed` lists their keys.
+    """
 
     table: str
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = []
+    removed: list[str] = []
 
 
 class GetCheckpoints(Message, tag="store.get_checkpoints"):
     """Ask the writer for every tail checkpoint (the tailer's state after a restart)."""
 
-    prefix: str = ""
-
 
 class Checkpoints(Message, tag="store.checkpoints"):
-    """Reply: path -> [offset, snapshot bytes or None]."""
+    """Reply: path -> (offset, snapshot bytes or None)."""
 
     items: dict[str, tuple[int, bytes | None]]
 
@@ -54,10 +81,53 @@ class DropCheckpoint(Message, tag="store.drop_checkpoint"):
     path: str
 
 
-class Backfill(Message, tag="tailer.backfill"):
-    """Run a backfill of the sessions folder now (the WS `convex.backfill` verb sends this)."""
+class FsChanges(Message, tag="fs.changes"):
+    """Projects/skills changed on disk (rows as in docs/fs.md; upserts carry the file path)."""
 
-    sessions: str | None = None
+    project_upserts: list[tuple[dict[str, Any], str | None]] = []
+    project_removals: list[str] = []
+    skill_upserts: list[tuple[str, dict[str, Any], str | None]] = []
+    skill_removals: list[str] = []
+
+
+class GetFsRows(Message, tag="store.get_fs_rows"):
+    """Ask the writer for the stored projects and skills (the syncer's previous snapshot)."""
+
+
+class FsRows(Message, tag="store.fs_rows"):
+    projects: list[dict[str, Any]] = []
+    skills: list[dict[str, Any]] = []
+    project_paths: dict[str, str] = {}
+
+
+class RunUpdate(Message, tag="runs.update"):
+    """A run's state (the runner's `Run.public()`), stored by the writer."""
+
+    run: dict[str, Any]
+
+
+class GetSessions(Message, tag="runs.get_sessions"):
+    """Ask the writer for the thread -> agent session map learnt from earlier runs."""
+
+
+class Sessions(Message, tag="runs.sessions"):
+    items: dict[str, str] = {}
+
+
+class VerbRequest(Message, tag="verb.request"):
+    """A WS control verb for the actor that owns it (see VERB_OWNERS)."""
+
+    verb: str
+    args: dict[str, Any] = {}
+
+
+class VerbReply(Message, tag="verb.reply"):
+    """The answer to a VerbRequest: `result` when ok, else `code` and `error`."""
+
+    ok: bool
+    result: dict[str, Any] = {}
+    code: str = ""
+    error: str = ""
 
 
 class BackfillStatus(Message, tag="tailer.backfill_status"):
@@ -73,18 +143,16 @@ class BackfillStatus(Message, tag="tailer.backfill_status"):
     finished_at: float = 0.0
 
 
-class WatchStatus(Message, tag="tailer.watch_status"):
-    """Ask (empty) / reply (filled) for the WS `sessions.watch_status` verb."""
+class RunEvent(Message, tag="runs.event"):
+    """A runner event (`run.state` or `run.stdout`) broadcast to WS clients."""
 
-    watching: bool = False
-    roots: list[str] = []
-    files: int = 0
-    open_files: int = 0
-    errors: dict[str, int] = {}
-    backfill: BackfillStatus | None = None
+    event: str
+    data: dict[str, Any]
 
 
-class Ok(Message, tag="ok"):
-    """A generic positive reply."""
+def ok(**result: Any) -> VerbReply:
+    return VerbReply(ok=True, result=result)
 
-    detail: str = ""
+
+def fail(code: str, error: str) -> VerbReply:
+    return VerbReply(ok=False, code=code, error=error)

@@ -1,18 +1,131 @@
-"""`convex_writer`: owns the local store and its outbox.
+"""`convex_writer`: owns the local store (the only writer) and drains its outbox into Convex.
 
-Later issues add: apply row batches to the local SQLite store idempotently (so at-least-once
-delivery is harmless), acknowledge them, and drain the outbox into Convex in batches with retries.
+- `RowBatch` (from the tailer, at-least-once): applied idempotently with its checkpoint in one
+  transaction, then acknowledged (the runtime acks `deliver`ed messages after this handler
+  returns), then the new rows are published per table for the WS gateway.
+- `FsChanges` (from the FS syncer) and `RunUpdate` (from the runner): the same, for their tables.
+- The drain runs in the background whenever a Convex deployment is configured (local binary or
+  OPENAGENTS_CONVEX_URL); without one the backlog simply waits in the outbox.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
+from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
+from oa_actors.convex import backend
+from oa_actors.convex.client import ConvexHttpClient
+from oa_actors.convex.drain import OutboxDrain
+from oa_actors.runtime.actor import Context
+from oa_actors.runtime.codec import Message
+from oa_actors.store import Store, fs_tables, runs_table
 
 
 class ConvexWriter(LifecycleActor):
-    """Lifecycle of the `convex_writer` actor (see the module docstring)."""
+    """Applies batches to the store, publishes committed rows, drains the outbox."""
+
+    store: Store
+    drain: OutboxDrain | None = None
+    client: ConvexHttpClient | None = None
+    target: backend.Target | None = None
+
+    async def setup(self, ctx: Context) -> None:
+        self.store = Store.open(ctx.config.store_path)
+        self.applied = 0
+        self._drain_task: asyncio.Task[None] | None = None
+        self.target = backend.target(ctx.config)
+        if self.target is not None:
+            self.client = ConvexHttpClient(self.target.url, self.target.admin_key)
+            self.drain = OutboxDrain(self.store, self.client)
+            self._drain_task = asyncio.create_task(self.drain.run(), name="convex-drain")
+            ctx.log.info("draining the outbox to Convex at %s (%s)", self.target.url, self.target.mode)
+        else:
+            ctx.log.info("no Convex deployment configured: rows stay in the local store's outbox")
+
+    async def on_stop(self) -> None:
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drain_task
+        if self.client is not None:
+            await self.client.close()
+        self.store.close()
+        await super().on_stop()
+
+    async def on_message(self, msg: Message, sender: str) -> Message | None:
+        self.messages += 1
+        if isinstance(msg, m.RowBatch):
+            await self._rows(msg)
+            return None
+        if isinstance(msg, m.FsChanges):
+            await self._fs(msg)
+            return None
+        if isinstance(msg, m.RunUpdate):
+            runs_table.upsert_run(self.store, msg.run)
+            self._wake()
+            return None
+        if isinstance(msg, m.GetCheckpoints):
+            items = {p: v for p in self.store.checkpoints() if (v := self.store.checkpoint(p)) is not None}
+            return m.Checkpoints(items=items)
+        if isinstance(msg, m.DropCheckpoint):
+            self.store.delete_checkpoint(msg.path)
+            return None
+        if isinstance(msg, m.GetFsRows):
+            return m.FsRows(projects=fs_tables.projects(self.store), skills=fs_tables.skills(self.store),
+                            project_paths=fs_tables.project_paths(self.store))
+        if isinstance(msg, m.GetSessions):
+            return m.Sessions(items=runs_table.sessions(self.store))
+        if isinstance(msg, m.VerbRequest):
+            if msg.verb == "convex.status":
+                return m.ok(**self.convex_status())
+            return m.fail("unknown_verb", f"{msg.verb} is not handled by the writer")
+        return await super().on_message(msg, sender)
+
+    async def _rows(self, batch: m.RowBatch) -> None:
+        applied = self.store.apply_batch(
+            batch.threads, batch.messages, (batch.path, batch.offset, batch.snapshot) if batch.checkpoint else None
+        )
+        self.applied += len(applied.messages)
+        if applied.threads:
+            await self.ctx.publish(m.TOPIC_THREADS, m.RowsCommitted(table="threads", rows=applied.threads))
+        if applied.messages:
+            await self.ctx.publish(m.TOPIC_MESSAGES, m.RowsCommitted(table="messages", rows=applied.messages))
+            self._wake()
+
+    async def _fs(self, c: m.FsChanges) -> None:
+        fs_tables.apply_fs(self.store, c.project_upserts, c.project_removals, c.skill_upserts, c.skill_removals)
+        if c.project_upserts or c.project_removals:
+            await self.ctx.publish(m.TOPIC_PROJECTS, m.RowsCommitted(
+                table="projects", rows=[r for r, _ in c.project_upserts], removed=list(c.project_removals)))
+        if c.skill_upserts or c.skill_removals:
+            await self.ctx.publish(m.TOPIC_SKILLS, m.RowsCommitted(
+                table="skills", rows=[r for _, r, _ in c.skill_upserts], removed=list(c.skill_removals)))
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.drain is not None:
+            self.drain.wake()
+
+    def convex_status(self) -> dict[str, Any]:
+        """What `convex.status` reports: where Convex is, whether the drain keeps up, errors."""
+        outbox = {"pending": self.store.outbox_last_id() - self.store.outbox_cursor(),
+                  "quarantined": self.store.count("quarantine")}
+        if self.target is None or self.drain is None:
+            return {"configured": False, "mode": "none", "outbox": outbox,
+                    "detail": "no Convex backend binary or OPENAGENTS_CONVEX_URL: rows wait in the local outbox"}
+        s = self.drain.status
+        return {
+            "configured": True, "mode": self.target.mode, "url": self.target.url, "connected": s.connected,
+            "lag": self.drain.lag(), "outbox": outbox, "sentRows": s.sent_rows, "batches": s.batches,
+            "ratePerSecond": round(s.rate_rows_per_s, 1), "retries": s.retries, "quarantined": s.quarantined,
+            "lastError": s.last_error, "lastErrorAt": s.last_error_at or None,
+            "lastSuccessAgo": round(time.time() - s.last_success_at, 1) if s.last_success_at else None,
+        }
 
     def details(self) -> dict[str, Any]:
-        return {"store": str(self.ctx.config.store_path)}
+        return {"store": str(self.ctx.config.store_path), "applied": self.applied,
+                "convex": self.convex_status() if hasattr(self, "store") else None}

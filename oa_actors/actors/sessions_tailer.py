@@ -1,20 +1,92 @@
 """`sessions_tailer`: owns file offsets and watches of `$CODEX_HOME/sessions`.
 
-Later issues add: watch the sessions folder recursively, tail appended lines through the native hot
-path, emit row batches with `ctx.deliver` (at-least-once), checkpoint offsets only after the store
-acknowledges, and run startup / on-demand backfill.
+Rows go to the writer with `deliver` (at-least-once, retransmitted if the writer restarts); the
+writer commits each batch with its checkpoint, so the tailer never holds state that the store
+does not. After a restart the tailer resumes from the writer's committed checkpoints.
+Verbs: `convex.backfill` (start a backfill now), `sessions.watch_status`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
+from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
+from oa_actors.runtime.codec import Message
+from oa_actors.tailer.service import TailerService
 
 
 class SessionsTailer(LifecycleActor):
-    """Lifecycle of the `sessions_tailer` actor (see the module docstring)."""
+    """Mirrors every session file below the watched roots into the store."""
+
+    service: TailerService | None = None
+
+    def roots(self, ctx: Context) -> list[Path]:
+        return [ctx.config.sessions_dir]
+
+    async def setup(self, ctx: Context) -> None:
+        checkpoints = await self._checkpoints(ctx)
+        if await ctx.link(m.WRITER):
+            ctx.log.debug("direct link to the writer for row batches")
+        self.service = TailerService(self.roots(ctx), self._send, on_forget=self._forget, on_progress=self._progress)
+        await self.service.start(checkpoints)
+
+    async def _checkpoints(self, ctx: Context) -> dict[str, tuple[int, bytes | None]]:
+        # The writer starts first but may still be opening the store: retry until it answers.
+        for attempt in range(120):
+            try:
+                reply = await ctx.ask(m.WRITER, m.GetCheckpoints(), timeout=5.0)
+                if isinstance(reply, m.Checkpoints):
+                    return dict(reply.items)
+            except (AskTimeout, ActorUnavailable) as exc:
+                if attempt % 10 == 0:
+                    ctx.log.info("waiting for the writer's checkpoints (%s)", exc)
+            await asyncio.sleep(0.25)
+        raise RuntimeError("the writer did not answer with checkpoints")
+
+    async def _send(self, batch: m.RowBatch) -> None:
+        await self.ctx.deliver(m.WRITER, batch)
+
+    async def _forget(self, path: str) -> None:
+        await self.ctx.deliver(m.WRITER, m.DropCheckpoint(path=path))
+
+    async def _progress(self, p: m.BackfillStatus) -> None:
+        await self.ctx.publish(m.TOPIC_PROGRESS, p)
+
+    async def on_stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+        await super().on_stop()
+
+    async def on_message(self, msg: Message, sender: str) -> Message | None:
+        if isinstance(msg, m.VerbRequest) and self.service is not None:
+            self.messages += 1
+            if msg.verb == "convex.backfill":
+                sessions = msg.args.get("sessions")
+                roots = [Path(sessions)] if isinstance(sessions, str) and sessions else None
+                p = self.service.start_backfill(roots)
+                return m.ok(started=True, backfill=msgspec.structs.asdict(p))
+            if msg.verb == "sessions.watch_status":
+                return m.ok(**self.watch_status())
+            return m.fail("unknown_verb", f"{msg.verb} is not handled by the tailer")
+        return await super().on_message(msg, sender)
+
+    def watch_status(self) -> dict[str, Any]:
+        svc = self.service
+        if svc is None:
+            return {"watching": False}
+        return {
+            "watching": bool(svc.watched), "roots": [str(r) for r in svc.roots], "watched": svc.watched,
+            "files": len(svc.core.known()), "openFiles": svc.core.open_files,
+            "errors": dict(svc.core.stats.errors), "resets": svc.core.stats.resets,
+            "rows": svc.core.stats.rows, "bytes": svc.core.stats.bytes,
+            "backfill": msgspec.structs.asdict(svc.progress),
+        }
 
     def details(self) -> dict[str, Any]:
-        d = self.ctx.config.sessions_dir
-        return {"sessions_dir": str(d), "exists": d.is_dir()}
+        return self.watch_status()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from oa_actors.config import Config
-from oa_actors.messages import Backfill, BackfillStatus, WatchStatus
+from oa_actors.messages import TAILER, BackfillStatus, VerbReply, VerbRequest
 from oa_actors.store import Store
 
 
@@ -104,12 +104,15 @@ def run_backfill(args: argparse.Namespace) -> int:
 def _backfill_remote(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
     from oa_actors.runtime import control
 
-    control.ask(cfg.run_dir, "sessions_tailer", Backfill(sessions=str(sessions)), timeout=30)
+    def verb(name: str, **args: Any) -> dict[str, Any]:
+        reply = control.ask(cfg.run_dir, TAILER, VerbRequest(verb=name, args=args), timeout=30)
+        if not isinstance(reply, VerbReply) or not reply.ok:
+            raise RuntimeError(getattr(reply, "error", "unexpected reply"))
+        return reply.result
+
+    verb("convex.backfill", sessions=str(sessions))
     while True:
-        reply = control.ask(cfg.run_dir, "sessions_tailer", WatchStatus(), timeout=30)
-        p = reply.backfill if isinstance(reply, WatchStatus) else None
-        if p is None:
-            raise RuntimeError("the tailer reported no backfill")
+        p = BackfillStatus(**verb("sessions.watch_status")["backfill"])
         if not p.running:
             bar.show(p, final=True)
             return 0

@@ -1,0 +1,42 @@
+"""The bridge WebSocket (DESIGN.md section 7; the protocol is docs/protocol.md).
+
+Standalone and actor-independent: the `ws_gateway` actor builds a `BridgeServer` with
+`GatewaySettings.from_config(config)`, a `VerbHandler` that asks other actors, and the store path;
+then feeds it committed rows (`publish_rows`) and run events (`broadcast`).
+"""
+
+from oa_actors.gateway.errors import (
+    BadJson,
+    BadRequest,
+    Busy,
+    GatewayError,
+    HandlerTimeout,
+    NotFound,
+    ProtocolError,
+    TooLarge,
+    Unavailable,
+    UnknownVerb,
+)
+from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
+from oa_actors.gateway.server import BridgeServer
+from oa_actors.gateway.settings import GatewaySettings, load_or_create_token, token_path
+
+__all__ = [
+    "BadJson",
+    "BadRequest",
+    "BridgeServer",
+    "Busy",
+    "ClientInfo",
+    "GatewayError",
+    "GatewaySettings",
+    "HandlerTimeout",
+    "NotFound",
+    "NullHandler",
+    "ProtocolError",
+    "TooLarge",
+    "Unavailable",
+    "UnknownVerb",
+    "VerbHandler",
+    "load_or_create_token",
+    "token_path",
+]
