@@ -82,8 +82,10 @@ VERB_LIST: tuple[VerbSpec, ...] = (
     VerbSpec("bridge.status", local=True, doc="clients, uptime, counters"),
     VerbSpec("ping", local=True, doc="application-level round trip"),
     # -- passed to the VerbHandler (the ws_gateway actor asks other actors) --
-    VerbSpec("run.submit", (_s("threadDocId", True), _s("text", True), _s("projectId"), _s("resumeId")),
-             doc="start a Codex turn in a thread"),
+    VerbSpec("run.submit", (_s("threadDocId", True), _s("text", True), _s("projectId"), _s("resumeId"),
+                            _s("runId", doc="a Convex `runs` id from runs:enqueue: the same run, never twice"),
+                            _s("provider", doc="agent CLI: codex (default) or claude")),
+             doc="start an agent turn in a thread"),
     VerbSpec("interrupt", (_s("runId"), _s("threadId")), one_of=("runId", "threadId"), doc="stop a run"),
     VerbSpec("convex.status", doc="the Convex backend and the outbox"),
     VerbSpec("convex.backfill", doc="re-import every session file now"),

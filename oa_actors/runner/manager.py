@@ -79,6 +79,7 @@ class RunManager:
         self._on_event = on_event
         self.logs_dir = logs_dir
         self.sessions: dict[str, str] = dict(sessions or {})  # threadDocId -> agent session id
+        self.thread_dirs: dict[str, str] = {}  # threadDocId -> working dir of its last run
         self.max_parallel = max_parallel
         self.env = env
         self.runs: dict[str, Run] = {}
@@ -106,8 +107,12 @@ class RunManager:
         if not isinstance(text, str) or not text.strip():
             raise RunError("text must be a non-empty string")
         provider_for(provider)  # raises RunError for an unknown provider
-        if cwd is not None and not Path(cwd).is_dir():
+        # A thread keeps the working dir of its earlier runs (a resumed session must run where it
+        # started); a thread without one runs in the user's home, never in the supervisor's cwd.
+        cwd = cwd or self.thread_dirs.get(thread_doc_id) or str(Path.home())
+        if not Path(cwd).is_dir():
             raise RunError(f"working directory {cwd!r} does not exist")
+        self.thread_dirs[thread_doc_id] = cwd
         run = Run(runId=run_id or uuid.uuid4().hex, threadDocId=thread_doc_id, text=text, provider=provider,
                   projectId=project_id, cwd=cwd, resumeId=resume_id)
         if run.runId in self.runs:

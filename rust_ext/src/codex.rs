@@ -62,6 +62,35 @@ const SHELL_TOOLS: &[&str] = &["shell", "exec_command", "container.exec", "local
 const EXEC_TYPES: &[&str] =
     &["thread.started", "turn.started", "turn.completed", "turn.failed", "item.started", "item.updated", "item.completed", "error"];
 
+/// Every key the mappers read from anything (a superset of what `map_rollout` reads inside a
+/// payload): members of a payload with other keys are validated but not built.
+pub fn payload_key_read(k: &str) -> bool {
+    // by length first: one or two comparisons per key
+    match k.len() {
+        2 => matches!(k, "id"),
+        3 => matches!(k, "cmd" | "cwd" | "git"),
+        4 => matches!(k, "info" | "item" | "kind" | "name" | "path" | "plan" | "role" | "step" | "text" | "tool" | "type"),
+        5 => matches!(k, "error" | "input" | "items" | "model" | "query" | "usage"),
+        6 => matches!(k, "action" | "branch" | "images" | "output" | "reason" | "result" | "server" | "status"),
+        7 => matches!(k, "call_id" | "changes" | "command" | "content" | "message" | "payload" | "summary" | "turn_id"),
+        8 => matches!(k, "metadata"),
+        9 => matches!(k, "arguments" | "completed" | "exit_code" | "namespace" | "thread_id" | "timestamp"),
+        10 => matches!(k, "provenance"),
+        11 => matches!(k, "cli_version" | "commit_hash" | "explanation" | "thread_name"),
+        12 => matches!(k, "history_base" | "input_tokens" | "total_tokens"),
+        13 => matches!(k, "output_tokens"),
+        14 => matches!(k, "forked_from_id" | "repository_url"),
+        15 => matches!(k, "thread_settings"),
+        16 => matches!(k, "duration_seconds"),
+        17 => matches!(k, "aggregated_output" | "base_instructions" | "compaction_output" | "total_token_usage"),
+        18 => matches!(k, "content_item_kinds"),
+        19 => matches!(k, "cached_input_tokens"),
+        23 => matches!(k, "reasoning_output_tokens"),
+        42 => matches!(k, "internal_chat_message_metadata_passthrough"),
+        _ => false,
+    }
+}
+
 fn in_set(v: &Val<'_>, set: &[&str]) -> bool {
     match v.as_jstr() {
         Some(s) => {

@@ -167,9 +167,9 @@ impl<'a> Val<'a> {
 
 /// Parse one complete JSON document (strict).
 pub fn parse(text: &str) -> Result<Val<'_>, JsonError> {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[] };
+    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
     p.ws();
-    let v = p.value::<true>()?;
+    let v = p.value::<true, false>()?;
     p.ws();
     if p.i != p.s.len() {
         return Err(JsonError);
@@ -179,9 +179,9 @@ pub fn parse(text: &str) -> Result<Val<'_>, JsonError> {
 
 /// Only check validity (same rules as `parse`, no allocation).
 pub fn validate(text: &str) -> bool {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[] };
+    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
     p.ws();
-    if p.value::<false>().is_err() {
+    if p.value::<false, false>().is_err() {
         return false;
     }
     p.ws();
@@ -192,10 +192,18 @@ pub fn validate(text: &str) -> bool {
 /// `skip_types`, the `payload` object is only validated and stands as an empty object. Callers
 /// must only use this for record types whose payload content they never read. Duplicate `type`
 /// keys that change the type after the decision fall back to a full parse.
-pub fn parse_record<'a>(text: &'a str, skip_types: &'static [&'static str]) -> Result<Val<'a>, JsonError> {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: skip_types };
+///
+/// `payload_key`, when given, tells which object members inside the top-level `payload` object
+/// the caller may read (at any depth, except inside `arguments`, which is built whole); the
+/// others are only validated and stand as `Skipped`.
+pub fn parse_record<'a>(
+    text: &'a str,
+    skip_types: &'static [&'static str],
+    payload_key: Option<fn(&str) -> bool>,
+) -> Result<Val<'a>, JsonError> {
+    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: skip_types, payload_key };
     p.ws();
-    let v = p.value::<true>()?;
+    let v = p.value::<true, false>()?;
     p.ws();
     if p.i != p.s.len() {
         return Err(JsonError);
@@ -217,6 +225,10 @@ struct Parser<'a> {
     i: usize,
     depth: usize,
     skip_payload_of: &'static [&'static str],
+    /// For `parse_record`: members of objects inside the top-level `payload` (but not inside an
+    /// `arguments` member, which is copied whole) whose key fails this test are validated but
+    /// stand as `Skipped` (the caller never reads them).
+    payload_key: Option<fn(&str) -> bool>,
 }
 
 impl<'a> Parser<'a> {
@@ -234,20 +246,158 @@ impl<'a> Parser<'a> {
         self.s.get(self.i).copied()
     }
     #[inline]
-    fn value<const BUILD: bool>(&mut self) -> Result<Val<'a>, JsonError> {
+    fn value<const BUILD: bool, const FILTER: bool>(&mut self) -> Result<Val<'a>, JsonError> {
+        if !BUILD {
+            self.skip()?;
+            return Ok(Val::Null);
+        }
         match self.peek().ok_or(JsonError)? {
             b'"' => {
                 self.i += 1;
                 let s = self.string()?;
                 Ok(if BUILD { Val::Str(s) } else { Val::Null })
             }
-            b'{' => self.object::<BUILD>(),
-            b'[' => self.array::<BUILD>(),
+            b'{' => self.object::<BUILD, FILTER>(),
+            b'[' => self.array::<BUILD, FILTER>(),
             b't' => self.lit(b"true", Val::Bool(true)),
             b'f' => self.lit(b"false", Val::Bool(false)),
             b'n' => self.lit(b"null", Val::Null),
             b'-' | b'0'..=b'9' => self.number::<BUILD>(),
             _ => Err(JsonError),
+        }
+    }
+    /// Validate one value without building anything (same rules as `value::<true>`).
+    /// Iterative: the container kinds of the open levels are kept as bits of a u128
+    /// (`MAX_DEPTH` < 128).
+    fn skip(&mut self) -> Result<(), JsonError> {
+        let s = self.s;
+        let base = self.depth;
+        let mut d = 0usize;
+        let mut objs: u128 = 0;
+        'value: loop {
+            let c = *s.get(self.i).ok_or(JsonError)?;
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    self.skip_string()?;
+                }
+                b'{' | b'[' => {
+                    if base + d + 1 > MAX_DEPTH {
+                        return Err(JsonError);
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let is_obj = c == b'{';
+                    let close = if is_obj { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                    } else {
+                        d += 1;
+                        objs = (objs << 1) | is_obj as u128;
+                        if is_obj {
+                            self.skip_key()?;
+                        }
+                        continue 'value;
+                    }
+                }
+                b't' => self.skip_lit(b"true")?,
+                b'f' => self.skip_lit(b"false")?,
+                b'n' => self.skip_lit(b"null")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return Err(JsonError),
+            }
+            // after a value: close levels until the next member/element
+            loop {
+                if d == 0 {
+                    return Ok(());
+                }
+                self.ws();
+                let in_obj = objs & 1 == 1;
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                        if in_obj {
+                            self.skip_key()?;
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if in_obj => {}
+                    Some(b']') if !in_obj => {}
+                    _ => return Err(JsonError),
+                }
+                self.i += 1;
+                d -= 1;
+                objs >>= 1;
+            }
+        }
+    }
+    /// `"key"` `:` and the whitespace before the value.
+    #[inline(always)]
+    fn skip_key(&mut self) -> Result<(), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(JsonError);
+        }
+        self.i += 1;
+        self.skip_string()?;
+        self.ws();
+        if self.peek() != Some(b':') {
+            return Err(JsonError);
+        }
+        self.i += 1;
+        self.ws();
+        Ok(())
+    }
+    #[inline(always)]
+    fn skip_lit(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(JsonError)
+        }
+    }
+    #[inline(always)]
+    fn skip_number(&mut self) -> Result<(), JsonError> {
+        // fast path: a short plain integer (cannot overflow, no float rules)
+        let start = self.i;
+        let s = self.s;
+        let mut j = start + (s[start] == b'-') as usize;
+        let first = j;
+        while j < s.len() && s[j].is_ascii_digit() {
+            j += 1;
+        }
+        let n = j - first;
+        let next = s.get(j).copied().unwrap_or(b' ');
+        if n > 0
+            && n < 16
+            && (n == 1 || s[first] != b'0')
+            && !matches!(next, b'.' | b'e' | b'E' | b'0'..=b'9')
+        {
+            self.i = j;
+            return Ok(());
+        }
+        self.number::<false>().map(|_| ())
+    }
+    /// After the opening quote: move past the closing quote, validating escapes.
+    #[inline(always)]
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        loop {
+            self.i = scan_string(self.s, self.i);
+            match self.s.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match self.s.get(self.i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                    _ => {
+                        self.i += 1;
+                        self.escape()?;
+                    }
+                },
+                _ => return Err(JsonError),
+            }
         }
     }
     fn lit(&mut self, word: &[u8], v: Val<'a>) -> Result<Val<'a>, JsonError> {
@@ -265,7 +415,7 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
-    fn object<const BUILD: bool>(&mut self) -> Result<Val<'a>, JsonError> {
+    fn object<const BUILD: bool, const FILTER: bool>(&mut self) -> Result<Val<'a>, JsonError> {
         self.enter()?;
         self.i += 1;
         let mut members = Vec::new();
@@ -278,7 +428,8 @@ impl<'a> Parser<'a> {
         if BUILD {
             members.reserve(8);
         }
-        let top = BUILD && self.depth == 1 && !self.skip_payload_of.is_empty();
+        let top = BUILD && self.depth == 1 && (!self.skip_payload_of.is_empty() || self.payload_key.is_some());
+        let filter = if BUILD && FILTER { self.payload_key } else { None };
         let mut skip_payload = false;
         loop {
             if self.peek() != Some(b'"') {
@@ -294,17 +445,33 @@ impl<'a> Parser<'a> {
             self.ws();
             if BUILD {
                 if top && skip_payload && k.eq_str("payload") && self.peek() == Some(b'{') {
-                    self.value::<false>()?;
+                    self.skip()?;
                     members.push((k, Val::Skipped));
+                } else if let Some(f) = filter {
+                    let key = k.get();
+                    if !f(&key) {
+                        self.skip()?;
+                        members.push((k, Val::Skipped));
+                    } else if key == "arguments" {
+                        // copied whole into rows: built in full
+                        let v = self.value::<true, false>()?;
+                        members.push((k, v));
+                    } else {
+                        let v = self.value::<true, true>()?;
+                        members.push((k, v));
+                    }
+                } else if top && self.payload_key.is_some() && self.peek() == Some(b'{') && k.eq_str("payload") {
+                    let v = self.object::<true, true>()?;
+                    members.push((k, v));
                 } else {
-                    let v = self.value::<true>()?;
+                    let v = self.value::<true, false>()?;
                     if top && k.eq_str("type") {
                         skip_payload = self.skip_payload_of.iter().any(|t| v.str_eq(t));
                     }
                     members.push((k, v));
                 }
             } else {
-                self.value::<false>()?;
+                self.skip()?;
             }
             self.ws();
             match self.peek() {
@@ -322,7 +489,7 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
         Ok(if BUILD { Val::Obj(members) } else { Val::Null })
     }
-    fn array<const BUILD: bool>(&mut self) -> Result<Val<'a>, JsonError> {
+    fn array<const BUILD: bool, const FILTER: bool>(&mut self) -> Result<Val<'a>, JsonError> {
         self.enter()?;
         self.i += 1;
         let mut items = Vec::new();
@@ -333,7 +500,7 @@ impl<'a> Parser<'a> {
             return Ok(if BUILD { Val::Arr(items) } else { Val::Null });
         }
         loop {
-            let v = self.value::<BUILD>()?;
+            let v = self.value::<BUILD, FILTER>()?;
             if BUILD {
                 items.push(v);
             }
@@ -368,8 +535,13 @@ impl<'a> Parser<'a> {
                 }
                 Some(b'\\') => {
                     esc = true;
-                    self.i += 1;
-                    self.escape()?;
+                    match self.s.get(self.i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                        _ => {
+                            self.i += 1;
+                            self.escape()?;
+                        }
+                    }
                 }
                 _ => return Err(JsonError), // control char or end of input
             }

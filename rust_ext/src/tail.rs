@@ -248,7 +248,7 @@ impl Tail {
             self.count(errs, Kind::InvalidUtf8);
             return;
         };
-        let obj = match json::parse_record(text, NO_ROW_RECORDS) {
+        let obj = match json::parse_record(text, NO_ROW_RECORDS, Some(codex::payload_key_read)) {
             Ok(v) if v.is_obj() => v,
             _ => {
                 self.count(errs, Kind::InvalidJson);

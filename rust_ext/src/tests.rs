@@ -87,7 +87,19 @@ fn serde_json_depth_limit() {
 fn agrees(doc: &str) {
     let serde_ok = serde_json::from_str::<serde_json::Value>(doc).is_ok();
     assert_eq!(json::validate(doc), serde_ok, "validity differs from serde_json for {doc:?}");
+    assert_eq!(json::parse(doc).is_ok(), serde_ok, "parse validity differs from serde_json for {doc:?}");
+    let filter = Some(crate::codex::payload_key_read as fn(&str) -> bool);
+    assert_eq!(json::parse_record(doc, &["world_state"], filter).is_ok(), serde_ok, "parse_record differs for {doc:?}");
+    // the same document where it is skipped (an unread payload member, a skipped payload) or built
+    for ty in ["world_state", "event_msg"] {
+        for key in ["zz", "type", "info"] {
+            let wrapped = format!("{{\"type\":\"{ty}\",\"payload\":{{\"{key}\":{doc}}}}}");
+            let serde_ok = serde_json::from_str::<serde_json::Value>(&wrapped).is_ok();
+            assert_eq!(json::parse_record(&wrapped, &["world_state"], filter).is_ok(), serde_ok, "differs for {wrapped:?}");
+        }
+    }
 }
+
 
 #[test]
 fn strict_json_matches_serde_json() {
@@ -435,16 +447,31 @@ fn excerpt_matches_naive_on_mixed_text() {
 
 #[test]
 fn skipped_payload_records() {
-    let v = json::parse_record(r#"{"type":"world_state","payload":{"a":[1,2,{"b":"c"}]}}"#, &["world_state"]).unwrap();
+    let v = json::parse_record(r#"{"type":"world_state","payload":{"a":[1,2,{"b":"c"}]}}"#, &["world_state"], None).unwrap();
     assert!(v.g("payload").is_obj());
     assert!(matches!(v.g("payload"), Val::Skipped));
     // invalid content inside a skipped payload is still invalid
-    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":NaN}}"#, &["world_state"]).is_err());
-    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":"\ud800"}}"#, &["world_state"]).is_err());
-    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":1e400}}"#, &["world_state"]).is_err());
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":NaN}}"#, &["world_state"], None).is_err());
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":"\ud800"}}"#, &["world_state"], None).is_err());
+    assert!(json::parse_record(r#"{"type":"world_state","payload":{"a":1e400}}"#, &["world_state"], None).is_err());
     // a later duplicate "type" changes the decision: full parse
-    let v = json::parse_record(r#"{"type":"world_state","payload":{"x":1},"type":"compacted"}"#, &["world_state"]).unwrap();
+    let v = json::parse_record(r#"{"type":"world_state","payload":{"x":1},"type":"compacted"}"#, &["world_state"], None).unwrap();
     assert_eq!(v.g("payload").g("x").as_int(), Some(1));
+    // members inside a payload that no mapper reads are validated but not built; read ones are kept
+    let filter = Some(crate::codex::payload_key_read as fn(&str) -> bool);
+    let line = r#"{"type":"event_msg","payload":{"type":"token_count","rate_limits":{"a":[1]},"info":{"x":2},"info":{"total_tokens":3}}}"#;
+    let v = json::parse_record(line, &["world_state"], filter).unwrap();
+    assert!(matches!(v.g("payload").g("rate_limits"), Val::Skipped));
+    assert_eq!(v.g("payload").g("info").g("total_tokens").as_int(), Some(3));
+    assert!(v.g("payload").g("type").str_eq("token_count"));
+    assert!(json::parse_record(r#"{"type":"event_msg","payload":{"zz":[1,]}}"#, &["world_state"], filter).is_err());
+    let line = r#"{"type":"response_item","payload":{"info":{"last":{"a":1},"total_tokens":[{"zz":1,"text":"t"}]},"arguments":{"zz":{"q":1}}}}"#;
+    let v = json::parse_record(line, &["world_state"], filter).unwrap();
+    let p = v.g("payload");
+    assert!(matches!(p.g("info").g("last"), Val::Skipped));
+    assert!(matches!(p.g("info").g("total_tokens").as_list()[0].g("zz"), Val::Skipped));
+    assert!(p.g("info").g("total_tokens").as_list()[0].g("text").str_eq("t"));
+    assert_eq!(p.g("arguments").g("zz").g("q").as_int(), Some(1));
     let escaped = json::unescape(r#"a\nb\u00e9\ud83d\ude00\\\"/"#);
     assert_eq!(escaped, "a\nbé😀\\\"/");
 }

@@ -1,0 +1,149 @@
+"""Issue 6 end to end: a real WS client drives runs of the real Codex CLI through `oa-supervisor run`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect
+
+from tests.support import codex
+from tests.support.mock_openai import MockResponses
+from tests.support.supervisor import Supervisor
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)")]
+
+
+class Client:
+    """A WS client that keeps every event and matches replies by id."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+        self.replies: dict[Any, dict[str, Any]] = {}
+        self._n = 0
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            msg = json.loads(raw)
+            if msg.get("type") in ("reply", "error") and "id" in msg:
+                self.replies[msg["id"]] = msg
+            else:
+                self.events.append(msg)
+
+    async def call(self, control: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
+        self._n += 1
+        rid = self._n
+        await self.ws.send(json.dumps({"control": control, "id": rid, **args}))
+        async with asyncio.timeout(timeout):
+            while rid not in self.replies:
+                await asyncio.sleep(0.01)
+        return self.replies.pop(rid)
+
+    async def until(self, pred, timeout: float = 90.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for e in self.events:
+                    if pred(e):
+                        return e
+                await asyncio.sleep(0.02)
+
+    def run_states(self, run_id: str) -> list[str]:
+        return [e["data"]["status"] for e in self.events if e.get("event") == "run.state" and e["data"]["runId"] == run_id]
+
+
+def final(run_id: str):
+    return lambda e: e.get("event") == "run.state" and e["data"]["runId"] == run_id and e["data"]["status"] in ("done", "failed", "interrupted")
+
+
+@pytest.fixture
+def bridge(tmp_path: Path):
+    with MockResponses(slow_delay=0.3) as mock:
+        sup = Supervisor(tmp_path, env={**codex.codex_env(mock, tmp_path / "codex-home")}).start()
+        try:
+            yield sup, mock, tmp_path
+        finally:
+            assert sup.stop() == 0
+
+
+async def test_auth_is_required(bridge) -> None:
+    sup, _, _ = bridge
+    for url in (sup.bridge_url, sup.bridge_url + "?token=wrong"):
+        with pytest.raises(websockets.InvalidStatus) as exc:
+            async with connect(url):
+                pass
+        assert exc.value.response.status_code == 401
+
+
+async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
+    sup, mock, tmp = bridge
+    ws_dir = tmp / "work"
+    ws_dir.mkdir()
+    async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:
+        c = Client(ws)
+        saved = await c.call("project.save", project={"id": "demo", "name": "Demo", "workingDir": str(ws_dir)})
+        assert saved["ok"], saved
+        sub = await c.call("threads.list", subscribe=True)
+        assert sub["ok"]
+        # A new thread: the runner starts Codex in the project's working dir.
+        r1 = await c.call("run.submit", threadDocId="app-1", text="First message", projectId="demo")
+        assert r1["ok"], r1
+        run1 = r1["result"]["runId"]
+        done = await c.until(final(run1))
+        assert done["data"]["status"] == "done" and done["data"]["exitCode"] == 0
+        session = done["data"]["sessionId"]
+        assert session
+        stdout = [e["data"]["line"] for e in c.events if e.get("event") == "run.stdout" and e["data"]["runId"] == run1]
+        assert stdout[0] == {"type": "thread.started", "thread_id": session}
+        # The rows come from the rollout via the tailer: the thread appears for subscribers.
+        await c.until(lambda e: e.get("event") == "rows.threads" and any(t["threadId"] == session for t in e["data"]["rows"]), 30)
+        assert (await c.call("messages.forThread", threadId=session, subscribe=True))["ok"]
+        # Second turn resumes the same session (per-thread map, not a global "last").
+        r2 = await c.call("run.submit", threadDocId="app-1", text="Second message")
+        done2 = await c.until(final(r2["result"]["runId"]))
+        assert done2["data"]["sessionId"] == session
+        await c.until(lambda e: e.get("event") == "rows.messages" and any(m.get("text") == "Second message" for m in e["data"]["rows"]), 30)
+        # Two threads in parallel never mix.
+        a = await c.call("run.submit", threadDocId="app-A", text="alpha")
+        b = await c.call("run.submit", threadDocId="app-B", text="beta")
+        da = await c.until(final(a["result"]["runId"]))
+        db = await c.until(final(b["result"]["runId"]))
+        assert da["data"]["sessionId"] != db["data"]["sessionId"]
+        assert session not in (da["data"]["sessionId"], db["data"]["sessionId"])
+        # Interrupt a long run by its thread.
+        slow = await c.call("run.submit", threadDocId="app-S", text="Take your time [scenario:slow]")
+        await c.until(lambda e: e.get("event") == "run.stdout" and e["data"]["runId"] == slow["result"]["runId"])
+        intr = await c.call("interrupt", threadId="app-S")
+        assert intr["ok"], intr
+        ds = await c.until(final(slow["result"]["runId"]), 30)
+        assert ds["data"]["status"] == "interrupted"
+        # A run that fails.
+        bad = await c.call("run.submit", threadDocId="app-F", text="This will fail [scenario:fail]")
+        dfail = await c.until(final(bad["result"]["runId"]))
+        assert dfail["data"]["status"] == "failed" and dfail["data"]["exitCode"] == 1
+        # Malformed input gets an error reply and the connection stays up.
+        await ws.send("{not json")
+        await ws.send(json.dumps({"control": "no.such.verb", "id": "x"}))
+        assert (await c.call("run.submit", threadDocId="app-1"))["type"] == "error"
+        assert (await c.call("bridge.status"))["ok"]
+        # Exactly once in the store, under the right thread, in order.
+        await asyncio.sleep(1.0)
+        with sup.store() as st:
+            rows = st.messages_for_thread(session)
+            users = [m["text"] for m in rows if m["role"] == "user"]
+            assert users == ["First message", "Second message"]
+            assert len({m["key"] for m in rows}) == len(rows)
+            for d in (da, db):
+                other = st.messages_for_thread(d["data"]["sessionId"])
+                assert [m["text"] for m in other if m["role"] == "user"] == [("alpha" if d is da else "beta")]
+            t = st.thread(session)
+            assert t is not None and t["cwd"] == str(ws_dir)
+        status = await c.call("sessions.watch_status")
+        assert status["ok"] and status["result"]["watching"]
+        conv = await c.call("convex.status")
+        assert conv["ok"] and conv["result"]["configured"] is False
