@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -59,7 +60,7 @@ class Config:
         """Control socket and lock file of a running supervisor."""
         return self.home / "run"
 
-    def with_overrides(self, **kwargs: object) -> Config:
+    def with_overrides(self, **kwargs: Any) -> Config:
         """A copy with the given fields replaced (None values are ignored)."""
         return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
 

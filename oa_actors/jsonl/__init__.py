@@ -25,7 +25,7 @@ class BackendUnavailable(ImportError):
 
 
 def _load_native() -> Any:
-    from oa_actors import _oa_native  # the one import of the native module in the package
+    from oa_actors import _oa_native  # type: ignore[attr-defined,unused-ignore]  # the one import of the native module
 
     return _oa_native
 

@@ -262,7 +262,8 @@ class Store:
         without a thread filter also every project and skill (tables `projects`, `skills`)."""
         cols = ", ".join(c for _, c in THREAD_COLUMNS)
         q = f"SELECT {cols} FROM threads"
-        cond, args = [], []
+        cond: list[str] = []
+        args: list[Any] = []
         if thread_id is not None:
             cond.append("thread_id = ?")
             args.append(thread_id)

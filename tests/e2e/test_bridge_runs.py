@@ -81,7 +81,7 @@ async def test_auth_is_required(bridge) -> None:
 
 
 async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
-    sup, mock, tmp = bridge
+    sup, _mock, tmp = bridge
     ws_dir = tmp / "work"
     ws_dir.mkdir()
     async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:

@@ -38,7 +38,7 @@ class Supervisor:
         self.log = tmp / "supervisor.log"
 
     def start(self, timeout: float = 60.0) -> Supervisor:
-        self._log = open(self.log, "wb")
+        self._log = open(self.log, "wb")  # noqa: SIM115 - handed to the child, closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "oa_actors", "run", *self.args], env=self.env, cwd=ROOT,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -72,7 +72,13 @@ class Supervisor:
 
     @property
     def bridge_url(self) -> str:
-        return str(self.actor("ws_gateway")["health"]["url"])
+        # Health details arrive with the actor's next pong after it started: wait for them.
+        deadline = time.monotonic() + 15
+        while True:
+            url = self.actor("ws_gateway").get("health", {}).get("url")
+            if url or time.monotonic() > deadline:
+                return str(url)
+            time.sleep(0.1)
 
     @property
     def token(self) -> str:
@@ -96,7 +102,7 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait()
-        gone, alive = psutil.wait_procs(children, timeout=10)
+        _gone, alive = psutil.wait_procs(children, timeout=10)
         for p in alive:
             p.kill()
         self._log.close()
