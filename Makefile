@@ -35,8 +35,10 @@ endif
 
 node: .stamp-node
 
+# `npm install` (not `npm ci`): with this machine's npm settings the lock file omits other
+# platforms' optional packages, which `npm ci` rejects; `npm install` keeps the locked versions.
 .stamp-node: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 pytest: install
