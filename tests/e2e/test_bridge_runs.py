@@ -147,3 +147,24 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert status["ok"] and status["result"]["watching"]
         conv = await c.call("convex.status")
         assert conv["ok"] and conv["result"]["configured"] is False
+
+
+async def test_node_ws_client_runs_a_turn(bridge) -> None:
+    """The phone's client library (`ws` on Node) against the whole supervisor."""
+    import shutil
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    sup, _, _ = bridge
+    script = Path(__file__).with_name("node_phone.cjs")
+    proc = await asyncio.create_subprocess_exec(
+        "node", str(script), sup.bridge_url, sup.token, "phone-thread", "Hello from the phone",
+        cwd=Path(__file__).resolve().parents[2], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["status"] == "done" and summary["threadsOk"] and summary["threadSeen"]
+    assert summary["stdoutLines"] >= 3
+    convo = [m for m in summary["messages"] if m[1] != "context"]
+    assert convo == [["user", "message", "Hello from the phone"], ["assistant", "message", "Echo: Hello from the phone"]]
