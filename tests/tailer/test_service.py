@@ -49,7 +49,7 @@ async def test_live_appends_in_random_chunks(tmp_path: Path, store: Store) -> No
         day = sessions / "2026" / "11" / "22"
         rng = random.Random(7)
         targets = []
-        for src in ROLLOUTS[:6]:
+        for src in ROLLOUTS:  # the whole shared corpus, both CLI versions
             day.mkdir(parents=True, exist_ok=True)
             dst = day / src.name
             targets.append(dst)
@@ -68,6 +68,7 @@ async def test_live_appends_in_random_chunks(tmp_path: Path, store: Store) -> No
         assert stored_keys(store) == want
         # Every stored row has the id the file's own session_meta gives.
         assert {t["threadId"] for t in store.threads(100)} == {p.name[-42:-6] for p in targets}
+        assert svc.core.stats.errors == {"invalid_json": 0, "invalid_utf8": 0, "oversized": 0, "unknown": 0}
     finally:
         await svc.stop()
 
@@ -150,3 +151,46 @@ async def test_many_files_few_descriptors(tmp_path: Path, store: Store) -> None:
     assert store.count("messages") == 600 and store.count("threads") == 600
     await svc.stop()
     assert svc.core.open_files == 0
+
+
+async def test_lost_watch_events_are_found_by_the_rescan(tmp_path: Path, store: Store) -> None:
+    # Stands in for an inotify queue overflow: the watch delivers nothing, the periodic rescan
+    # still finds every appended byte.
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    sink = StoreSink(store)
+    svc = TailerService([sessions], sink, rescan_seconds=0.3)
+    await svc.start({})
+    try:
+        assert svc._watch is not None
+        svc._watch.stop()
+        src = ROLLOUTS[0]
+        (sessions / src.name).write_bytes(src.read_bytes())
+        await until(lambda: stored_keys(store) >= expected_keys([src]))
+    finally:
+        await svc.stop()
+
+
+async def test_a_100_mb_line_is_skipped_with_bounded_memory(tmp_path: Path, store: Store) -> None:
+    import psutil
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    src = ROLLOUTS[0]
+    path = sessions / src.name
+    with open(path, "wb") as f:
+        f.write(src.read_bytes())
+        f.write(b'{"type":"event_msg","payload":{"type":"user_message","message":"' + b"x" * (100 << 20) + b'"}}\n')
+        f.write(b'{"timestamp":"2026-11-22T02:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"after the big line"}}\n')
+    sink = StoreSink(store)
+    svc = TailerService([sessions], sink, watch=False, rescan_seconds=0)
+    proc = psutil.Process()
+    before = proc.memory_info().rss
+    await svc.start({})
+    await svc.wait_idle(60)
+    await svc.stop()
+    grown = proc.memory_info().rss - before
+    assert svc.core.stats.errors["oversized"] == 1
+    texts = {m["text"] for m in store.messages_for_thread(src.name[-42:-6], limit=1000)}
+    assert "after the big line" in texts
+    assert grown < 80 << 20, f"RSS grew by {grown >> 20} MiB reading past a 100 MiB line (limit 32 MiB)"
