@@ -25,6 +25,11 @@ from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 
 HEALTH_SECONDS = 2.0
+DEPLOY_CHECK_SECONDS = 10.0
+
+
+def deploy_enabled() -> bool:
+    return os.environ.get("OPENAGENTS_CONVEX_DEPLOY", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 class ConvexBackend(LifecycleActor):
@@ -35,14 +40,21 @@ class ConvexBackend(LifecycleActor):
         self.mode = "none"
         self.state = "absent"
         self.url: str | None = None
+        self.detail: str | None = None
         self.last_error: str | None = None
         self.restarts = 0
         self.healthy = False
         self.deployed_hash: str | None = None
+        self.deploy_state = "disabled" if not deploy_enabled() else "pending"
+        self.deploy_error: str | None = None
+        self._deploy_failures = 0
+        self._next_deploy_at = 0.0
+        self._last_deploy_check = 0.0
         self.local: backend.LocalBackend | None = None
         self._task: asyncio.Task[None] | None = None
         if cfg.convex_url:
             self.mode, self.url = "remote", cfg.convex_url.rstrip("/")
+            self.state = "connecting"
             self._task = asyncio.create_task(self._remote_loop(), name="convex-remote")
         elif (binary := backend.find_binary(cfg)) is not None:
             self.mode = "local"
@@ -50,7 +62,14 @@ class ConvexBackend(LifecycleActor):
             self.url = self.local.url
             self._task = asyncio.create_task(self._local_loop(), name="convex-local")
         else:
-            ctx.log.info("no convex-local-backend binary and no OPENAGENTS_CONVEX_URL: running on the local store only")
+            if cfg.convex_bin:
+                self.detail = (f"OPENAGENTS_CONVEX_BIN={cfg.convex_bin} is not an executable file; "
+                               "rows wait in the local store's outbox")
+            else:
+                self.detail = ("no convex-local-backend binary (OPENAGENTS_CONVEX_BIN, $OPENAGENTS_HOME/bin/, "
+                               "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local store's outbox")
+            self.deploy_state = "none"
+            ctx.log.info("convex backend: %s", self.detail)
 
     async def on_stop(self) -> None:
         if self._task is not None:
@@ -75,10 +94,11 @@ class ConvexBackend(LifecycleActor):
                 await self.local.start()
                 await self.local.wait_healthy()
                 self.state, self.healthy, attempt = "running", True, 0
-                await self._maybe_deploy()
-                while self.local.running:
-                    await asyncio.sleep(HEALTH_SECONDS)
-                self._fail(RuntimeError(f"the backend exited with code {self.local.proc.returncode if self.local.proc else '?'}"))
+                self.ctx.log.info("convex backend healthy on %s (pid %s)", self.local.url, self.local.proc.pid if self.local.proc else "?")
+                await self._watch()
+                code = self.local.proc.returncode if self.local.proc else "?"
+                self._fail(backend.BackendError(f"{self.local.binary.name} exited with code {code}; restarting"))
+                await self.local.stop()  # reaps what is left of its process group
             except backend.BackendError as exc:
                 self._fail(exc)
                 await self.local.stop()
@@ -87,6 +107,23 @@ class ConvexBackend(LifecycleActor):
             await asyncio.sleep(backoff_delay(attempt))
             attempt = min(attempt + 1, 8)
 
+    async def _watch(self) -> None:
+        """While our process lives: check `GET /instance_name` and deploy when the functions change."""
+        assert self.local is not None
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            while self.local.running:
+                await self._maybe_deploy()
+                await asyncio.sleep(HEALTH_SECONDS)
+                if not self.local.running:
+                    return
+                try:
+                    ok = (await http.get(self.local.url + "/instance_name")).status_code == 200
+                except httpx.HTTPError as exc:
+                    ok = False
+                    self.last_error = f"{self.local.url} did not answer: {exc}"
+                self.healthy = ok
+                self.state = "running" if ok else "unresponsive"
+
     async def _remote_loop(self) -> None:
         assert self.url is not None
         async with httpx.AsyncClient(timeout=5.0) as http:
@@ -94,39 +131,59 @@ class ConvexBackend(LifecycleActor):
                 try:
                     r = await http.get(self.url + "/instance_name")
                     ok = r.status_code == 200
+                    if not ok:
+                        self.last_error = f"{self.url}/instance_name answered HTTP {r.status_code}"
                 except httpx.HTTPError as exc:
                     ok = False
                     self.last_error = f"{self.url} unreachable: {exc}"
                 if ok and not self.healthy:
-                    self.healthy, self.state = True, "reachable"
-                    with contextlib.suppress(backend.BackendError):
-                        await self._maybe_deploy()
-                elif not ok:
-                    self.healthy, self.state = False, "unreachable"
+                    self.ctx.log.info("convex deployment %s reachable", self.url)
+                self.healthy, self.state = ok, ("reachable" if ok else "unreachable")
+                if ok:
+                    await self._maybe_deploy()
                 await asyncio.sleep(HEALTH_SECONDS * 2.5)
 
     async def _maybe_deploy(self) -> None:
-        if os.environ.get("OPENAGENTS_CONVEX_DEPLOY", "1") in ("0", "false", "no"):
+        """Deploy `convex/` when its content hash differs from the last deployed one.
+
+        Never raises: a failed deploy is reported (`deploy`, `deployError`, `lastError`) and tried
+        again later with backoff; the backend keeps running.
+        """
+        if not deploy_enabled():
+            self.deploy_state = "disabled"
             return
+        now = time.monotonic()
+        if now < self._next_deploy_at or (self.deploy_state == "ok" and now - self._last_deploy_check < DEPLOY_CHECK_SECONDS):
+            return
+        self._last_deploy_check = now
         folder = backend.functions_dir()
         if not folder.is_dir():
+            self.deploy_state, self.deploy_error = "failed", f"no functions folder at {folder}"
             return
-        digest = backend.functions_hash(folder)
+        digest = await asyncio.to_thread(backend.functions_hash, folder)
         marker = backend.secrets_dir(self.ctx.config) / "deployed_hash"
-        with contextlib.suppress(FileNotFoundError):
-            self.deployed_hash = marker.read_text().strip()
-        if digest == self.deployed_hash:
+        # "<hash> <url>": switching deployments (local -> remote) deploys again.
+        deployed_to: str | None = None
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            self.deployed_hash, deployed_to = marker.read_text().split()
+        if digest == self.deployed_hash and deployed_to == self.url:
+            self.deploy_state = "ok"
             return
-        key = backend.target(self.ctx.config)
+        self.deploy_state = "deploying"
+        target = backend.target(self.ctx.config)
         assert self.url is not None
         try:
-            await backend.deploy(self.url, key.admin_key if key else None, folder)
+            await backend.deploy(self.url, target.admin_key if target else None, folder)
         except backend.BackendError as exc:
-            self._fail(exc)
-            raise
+            self._deploy_failures += 1
+            self._next_deploy_at = time.monotonic() + max(backoff_delay(min(self._deploy_failures + 3, 8)), 5.0)
+            self.deploy_state, self.deploy_error, self.last_error = "failed", str(exc), str(exc)
+            self.ctx.log.error("convex deploy failed (the backend keeps running; retrying later): %s", exc)
+            return
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(digest + "\n")
-        self.deployed_hash = digest
+        marker.write_text(f"{digest} {self.url}\n")
+        self.deployed_hash, self.deploy_state, self.deploy_error = digest, "ok", None
+        self._deploy_failures = 0
         self.ctx.log.info("deployed the Convex functions (%s)", digest[:12])
 
     def backend_status(self) -> dict[str, Any]:
@@ -134,7 +191,8 @@ class ConvexBackend(LifecycleActor):
         return {
             "mode": self.mode, "state": self.state, "url": self.url, "healthy": self.healthy,
             "pid": proc.pid if proc is not None and proc.returncode is None else None,
-            "restarts": self.restarts, "lastError": self.last_error, "deployedHash": self.deployed_hash,
+            "restarts": self.restarts, "lastError": self.last_error, "detail": self.detail,
+            "deploy": self.deploy_state, "deployError": self.deploy_error, "deployedHash": self.deployed_hash,
             "uptime": round(time.monotonic() - self.local.started_at, 1) if self.local and self.local.running else None,
         }
 

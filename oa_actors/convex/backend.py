@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,17 +75,31 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _create_once(path: Path, value: str) -> str:
+    """Create a secret file if it does not exist yet and return its content.
+
+    The writer and the backend actor both call this at start-up: whoever creates the file first
+    wins (hard link of a private temp file: atomic, never overwritten), the other reads it.
+    """
+    existing = _read(path)
+    if existing is not None:
+        return existing
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    write_secret(tmp, value + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read(path) or value
+
+
 def instance_credentials(cfg: Config) -> tuple[str, str]:
-    """The instance name and secret, created once and kept (mode 0600)."""
+    """The instance name and secret (32 random bytes, hex), created once and kept (mode 0600)."""
     d = secrets_dir(cfg)
-    name = _read(d / "instance_name")
-    if name is None:
-        name = f"oa-{secrets.token_hex(4)}"
-        write_secret(d / "instance_name", name + "\n")
-    secret = _read(d / "instance_secret")
-    if secret is None:
-        secret = secrets.token_hex(32)
-        write_secret(d / "instance_secret", secret + "\n")
+    name = _create_once(d / "instance_name", f"oa-{secrets.token_hex(4)}")
+    secret = _create_once(d / "instance_secret", secrets.token_hex(32))
     return name, secret
 
 
@@ -105,13 +121,11 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
     for argv in tools:
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        except OSError:
+        except (OSError, subprocess.SubprocessError):
             continue
         lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
         if out.returncode == 0 and lines:
-            key = lines[-1]
-            write_secret(path, key + "\n")
-            return key
+            return _create_once(path, lines[-1])
     log.warning("could not generate an admin key with %s; set OPENAGENTS_CONVEX_ADMIN_KEY", binary.name)
     return None
 
@@ -156,6 +170,7 @@ class LocalBackend:
         self.binary = binary
         self.proc: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
+        self.instance_name: str | None = None
 
     @property
     def host(self) -> str:
@@ -172,21 +187,25 @@ class LocalBackend:
                 "set OPENAGENTS_CONVEX_PORT to a free port (nothing was stopped)"
             )
         name, secret = instance_credentials(self.cfg)
+        self.instance_name = name
         data = secrets_dir(self.cfg)
         (data / "storage").mkdir(parents=True, exist_ok=True)
-        log_file = open(self.cfg.logs_dir / "convex-backend.log", "ab") if self.cfg.logs_dir.is_dir() else subprocess.DEVNULL
         argv = [
             str(self.binary), "--instance-name", name, "--instance-secret", secret,
             "--interface", self.cfg.convex_interface, "--port", str(self.cfg.convex_port),
             "--local-storage", str(data / "storage"), "--disable-beacon", str(data / "data.sqlite3"),
         ]
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=str(data), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
-            )
-        finally:
-            if log_file is not subprocess.DEVNULL:
-                log_file.close()
+        self.cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cfg.logs_dir / "convex-backend.log", "ab") as log_file:
+            try:
+                # Its own process group (stopped as a whole, never anything else), and it dies with
+                # the actor process even when that is SIGKILLed, so no orphan keeps the port.
+                self.proc = await asyncio.create_subprocess_exec(
+                    *argv, cwd=str(data), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                    start_new_session=True, preexec_fn=_die_with_parent,
+                )
+            except OSError as exc:
+                raise BackendError(f"cannot run {self.binary}: {exc}") from None
         self.started_at = time.monotonic()
         log.info("started %s (pid %d) on %s", self.binary.name, self.proc.pid, self.url)
 
@@ -199,7 +218,8 @@ class LocalBackend:
                     raise BackendError(f"{self.binary.name} exited with code {self.proc.returncode} while starting")
                 with contextlib.suppress(httpx.HTTPError):
                     r = await http.get(self.url + "/instance_name")
-                    if r.status_code == 200:
+                    # Our instance answers with its own name (a foreign server on the port does not).
+                    if r.status_code == 200 and (self.instance_name is None or r.text.strip() == self.instance_name):
                         return
                 if time.monotonic() > deadline:
                     raise BackendError(f"{self.binary.name} did not answer on {self.url} within {timeout:.0f}s")
@@ -212,7 +232,10 @@ class LocalBackend:
     async def stop(self, grace: float = 5.0) -> None:
         """SIGTERM the process group we created, then SIGKILL after `grace` seconds."""
         proc = self.proc
-        if proc is None or proc.returncode is not None:
+        if proc is None:
+            return
+        if proc.returncode is not None:
+            self.reap_group()
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -222,6 +245,27 @@ class LocalBackend:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+        self.reap_group()
+
+    def reap_group(self) -> None:
+        """After our process exited: SIGKILL what is left of the process group we created for it
+        (helpers it forked). Only that group is touched; an empty group is simply gone."""
+        if self.proc is not None and self.proc.returncode is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+try:  # resolved here, not in the forked child (no dlopen/import between fork and exec)
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+except (OSError, AttributeError):  # pragma: no cover
+    _prctl = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (Linux)."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 async def deploy(url: str, key: str | None, folder: Path | None = None, timeout: float = 300.0) -> None:
@@ -230,12 +274,21 @@ async def deploy(url: str, key: str | None, folder: Path | None = None, timeout:
     npx = shutil.which("npx")
     if npx is None:
         raise BackendError("npx not found: cannot deploy the Convex functions")
-    env = {**os.environ, "CONVEX_SELF_HOSTED_URL": url, "CONVEX_SELF_HOSTED_ADMIN_KEY": key or ""}
+    env = dict(os.environ)
     env.pop("CONVEX_DEPLOYMENT", None)
-    proc = await asyncio.create_subprocess_exec(
-        npx, "convex", "deploy", "--yes", cwd=str(folder.parent), env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    if key and key == os.environ.get("CONVEX_DEPLOY_KEY"):
+        # A Convex Cloud deploy key names its deployment itself; the CLI refuses both kinds at once.
+        env.pop("CONVEX_SELF_HOSTED_URL", None)
+        env.pop("CONVEX_SELF_HOSTED_ADMIN_KEY", None)
+    else:
+        env.update(CONVEX_SELF_HOSTED_URL=url, CONVEX_SELF_HOSTED_ADMIN_KEY=key or "")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            npx, "convex", "deploy", "--yes", cwd=str(folder.parent), env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+    except OSError as exc:
+        raise BackendError(f"cannot run npx convex deploy: {exc}") from None
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -246,4 +299,4 @@ async def deploy(url: str, key: str | None, folder: Path | None = None, timeout:
         text = out.decode(errors="replace")
         if key:
             text = text.replace(key, "<admin key>")
-        raise BackendError(f"npx convex deploy failed ({proc.returncode}): {text[-2000:]}")
+        raise BackendError(f"npx convex deploy failed (exit {proc.returncode}): {text[-2000:].strip()}")
