@@ -8,6 +8,7 @@ found), then debounced watch events. Verbs: `projects`, `skills`, `project.save`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,14 @@ class FsSyncer(LifecycleActor):
 
     async def setup(self, ctx: Context) -> None:
         previous = await self._previous(ctx)
-        self.syncer = FileSyncer(ctx.config.home, registry_dir(ctx.config.home), on_changes=self._changes)
+        registry = registry_dir(ctx.config.home)
+        if "OPENAGENTS_SKILLS_REGISTRY" not in os.environ or not os.environ["OPENAGENTS_SKILLS_REGISTRY"]:
+            # The default registry lives in the home: create it (like projects/ and skills/), or its
+            # absence is covered by a watch on the home itself, and every write of the store there
+            # (store.sqlite3-wal/-shm) would wake the debounce and delay real changes by up to 2 s.
+            with contextlib.suppress(OSError):
+                registry.mkdir(parents=True, exist_ok=True)
+        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes)
         changes = await self.syncer.start(previous)
         for err in self.syncer.errors:
             ctx.log.warning("skipped invalid file: %s", err)

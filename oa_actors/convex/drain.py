@@ -144,41 +144,54 @@ class OutboxDrain:
         last: dict[tuple[str, str], tuple[int, str]] = {}
         for oid, table, key, op in entries:
             last[(table, key)] = (oid, op)
-        p_up, p_rm, s_up = [], [], []
-        scopes: dict[tuple[str, str | None], None] = {}
-        for (table, key), (_oid, op) in last.items():
+        # Each item: (argument name, value, the outbox entries it stands for).
+        p_items: list[tuple[str, Any, list[tuple[int, str]]]] = []
+        s_items: list[tuple[str, Any, list[tuple[int, str]]]] = []
+        scopes: dict[tuple[str, str | None], list[tuple[int, str]]] = {}
+        for (table, key), (oid, op) in last.items():
             if table == "projects":
                 doc = fs_tables.project(self.store, key) if op == "upsert" else None
-                (p_up.append(doc) if doc is not None else p_rm.append(key))
+                p_items.append(
+                    ("upserts", doc, [(oid, key)]) if doc is not None else ("removeIds", key, [(oid, key)])
+                )
             else:
                 doc = fs_tables.skill(self.store, key) if op == "upsert" else None
                 if doc is not None:
-                    s_up.append(doc)
+                    s_items.append(("upserts", doc, [(oid, key)]))
                 else:
                     source, pid, _ = fs_tables.parse_skill_uid(key)
-                    scopes[(source, pid)] = None
-        scope_args = [
-            {"source": src, "projectId": pid, "keepSkillIds": [s["skillId"] for s in fs_tables.skills(self.store, src, pid)]}
-            for src, pid in scopes
-        ]
+                    scopes.setdefault((source, pid), []).append((oid, key))
+        for (src, pid), keys in scopes.items():
+            keep = [s["skillId"] for s in fs_tables.skills(self.store, src, pid)]
+            s_items.append(("scopes", {"source": src, "projectId": pid, "keepSkillIds": keep}, keys))
         n = 0
-        if p_up or p_rm:
-            n += await self._call_fs("sync:applyProjects", {"upserts": p_up, "removeIds": p_rm}, entries, len(p_up) + len(p_rm))
-        if s_up or scope_args:
-            n += await self._call_fs("sync:applySkills", {"upserts": s_up, "scopes": scope_args}, entries, len(s_up) + len(scope_args))
+        if p_items:
+            n += await self._call_fs("sync:applyProjects", "projects", p_items)
+        if s_items:
+            n += await self._call_fs("sync:applySkills", "skills", s_items)
         return n
 
-    async def _call_fs(self, path: str, args: dict[str, Any], entries: list[tuple[int, str, str, str]], rows: int) -> int:
+    async def _call_fs(
+        self, path: str, table: str, items: list[tuple[str, Any, list[tuple[int, str]]]]
+    ) -> int:
+        args: dict[str, list[Any]] = {"upserts": [], "removeIds" if table == "projects" else "scopes": []}
+        for name, value, _keys in items:
+            args[name].append(value)
         try:
             await self.client.mutation(path, args)
         except ConvexFunctionError as exc:
-            # An invalid project or skill never blocks the rest: keep it locally, report it.
-            for oid, table, key, _op in entries:
-                if (table == "projects") == (path == "sync:applyProjects"):
-                    self._quarantine(_Item(oid, table, key, None, 0), str(exc))
+            # An invalid project or skill never blocks the rest: isolate the rows Convex refuses
+            # (split the batch), keep those locally and report them; the others go through.
+            if len(items) > 1:
+                mid = len(items) // 2
+                return await self._call_fs(path, table, items[:mid]) + await self._call_fs(
+                    path, table, items[mid:]
+                )
+            for oid, key in items[0][2]:
+                self._quarantine(_Item(oid, table, key, None, 0), str(exc))
             return 0
-        self.status.record(rows)
-        return rows
+        self.status.record(len(items))
+        return len(items)
 
     def _resolve(self, entries: list[tuple[int, str, str, str]]) -> list[_Item]:
         keys = [k for _, t, k, _ in entries if t == "messages"]

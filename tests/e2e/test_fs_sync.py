@@ -34,7 +34,9 @@ from tests.support.supervisor import ROOT, Supervisor
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not convex_emulator.available(), reason="node_modules missing: run `make test` (npm ci)"),
+    pytest.mark.skipif(
+        not convex_emulator.available(), reason="node_modules missing: run `make test` (npm ci)"
+    ),
 ]
 
 DEADLINE = 30.0  # generous: the goal is "within a second", measured and printed, not asserted
@@ -48,11 +50,14 @@ TIMINGS: list[tuple[str, float | None, float | None]] = []
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Supervisor, ConvexEmulator, Path]]:
     tmp = tmp_path_factory.mktemp("fs-sync")
     emu = ConvexEmulator().start()
-    sup = Supervisor(tmp, env={
-        "OPENAGENTS_CONVEX_URL": emu.url,
-        "OPENAGENTS_CONVEX_ADMIN_KEY": emu.admin_key,
-        "OPENAGENTS_CONVEX_DEPLOY": "0",
-    })
+    sup = Supervisor(
+        tmp,
+        env={
+            "OPENAGENTS_CONVEX_URL": emu.url,
+            "OPENAGENTS_CONVEX_ADMIN_KEY": emu.admin_key,
+            "OPENAGENTS_CONVEX_DEPLOY": "0",
+        },
+    )
     try:
         sup.start()
         yield sup, emu, tmp
@@ -74,7 +79,9 @@ def _fmt(t: float | None) -> str:
 
 @asynccontextmanager
 async def ws_client(sup: Supervisor) -> AsyncIterator[Client]:
-    async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:
+    async with connect(
+        sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20
+    ) as ws:
         c = Client(ws)
         try:
             yield c
@@ -137,8 +144,14 @@ async def convex_view(client: ConvexHttpClient) -> dict[str, Any]:
 
 
 def export_view(sup: Supervisor) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "oa_actors", "export"], env=sup.env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "oa_actors", "export"],
+        env=sup.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     view: dict[str, Any] = {"projects": {}, "skills": {}}
@@ -154,7 +167,9 @@ def export_view(sup: Supervisor) -> dict[str, Any]:
 Check = Callable[[dict[str, Any]], bool]
 
 
-async def converge(sup: Supervisor, client: ConvexHttpClient, label: str, check: Check, t0: float | None = None) -> dict[str, Any]:
+async def converge(
+    sup: Supervisor, client: ConvexHttpClient, label: str, check: Check, t0: float | None = None
+) -> dict[str, Any]:
     """Poll the store and Convex until `check` holds in both; record how long each took from `t0`."""
     t0 = time.monotonic() if t0 is None else t0
     t_store = t_convex = None
@@ -174,9 +189,11 @@ async def converge(sup: Supervisor, client: ConvexHttpClient, label: str, check:
             break
         if time.monotonic() > deadline:
             TIMINGS.append((label, t_store, t_convex))
-            raise AssertionError(f"{label}: not converged (store ok={t_store is not None}, convex ok={t_convex is not None})\n"
-                                 f"store: {json.dumps(_keys(sv))}\nconvex: {json.dumps(_keys(cv))}\n"
-                                 f"log tail:\n{sup.log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"{label}: not converged (store ok={t_store is not None}, convex ok={t_convex is not None})\n"
+                f"store: {json.dumps(_keys(sv))}\nconvex: {json.dumps(_keys(cv))}\n"
+                f"log tail:\n{sup.log.read_text()[-3000:]}"
+            )
         await asyncio.sleep(0.02)
     TIMINGS.append((label, t_store, t_convex))
     print(f"{label}: store {t_store:.3f}s, convex {t_convex:.3f}s")
@@ -194,8 +211,10 @@ async def assert_same(sup: Supervisor, client: ConvexHttpClient) -> None:
     deadline = time.monotonic() + DEADLINE
     while True:
         sv, cv = store_view(sup), await convex_view(client)
-        want = {"projects": {k: _clean(v) for k, v in sv["projects"].items()},
-                "skills": {k: _clean(v) for k, v in sv["skills"].items()}}
+        want = {
+            "projects": {k: _clean(v) for k, v in sv["projects"].items()},
+            "skills": {k: _clean(v) for k, v in sv["skills"].items()},
+        }
         if want == cv:
             return
         if time.monotonic() > deadline:
@@ -228,8 +247,14 @@ def listing(root: Path, skip: Callable[[Path], bool]) -> dict[str, tuple[bool, i
                 continue
             st = p.lstat()
             is_dir = p.is_dir() and not p.is_symlink()
-            out[str(p.relative_to(root))] = (is_dir, 0 if is_dir else st.st_size, 0 if is_dir else st.st_mtime_ns)
-        dirnames[:] = [d for d in dirnames if not skip(Path(dirpath) / d) and not (Path(dirpath) / d).is_symlink()]
+            out[str(p.relative_to(root))] = (
+                is_dir,
+                0 if is_dir else st.st_size,
+                0 if is_dir else st.st_mtime_ns,
+            )
+        dirnames[:] = [
+            d for d in dirnames if not skip(Path(dirpath) / d) and not (Path(dirpath) / d).is_symlink()
+        ]
     return out
 
 
@@ -280,15 +305,30 @@ async def test_disk_changes_follow_in_store_export_and_convex(env) -> None:
         write(work_a / "skills" / "deploy" / "SKILL.md", skill_md("deploy", "Deploy A", license="MIT"))
         write(work_a2 / "skills" / "release" / "SKILL.md", skill_md("release", "Release A2"))
         t0 = time.monotonic()
-        write(home / "projects" / "alpha" / "PROJECT.md", project_md("Alpha", work_a, model="gpt-5", sandbox="workspace-write"))
-        write(home / "projects" / "beta.project.md", project_md("Beta", "~/code/beta", description="legacy form"))
-        write(home / "skills" / "pdf-tools" / "SKILL.md", skill_md("pdf-tools", "Work with PDFs", **{"allowed-tools": "[Read, Bash]"}))
-        write(reg / "docs" / "mermaid" / "SKILL.md", skill_md("mermaid", "Diagrams", metadata='{version: "1.0"}'))
+        write(
+            home / "projects" / "alpha" / "PROJECT.md",
+            project_md("Alpha", work_a, model="gpt-5", sandbox="workspace-write"),
+        )
+        write(
+            home / "projects" / "beta.project.md",
+            project_md("Beta", "~/code/beta", description="legacy form"),
+        )
+        write(
+            home / "skills" / "pdf-tools" / "SKILL.md",
+            skill_md("pdf-tools", "Work with PDFs", **{"allowed-tools": "[Read, Bash]"}),
+        )
+        write(
+            reg / "docs" / "mermaid" / "SKILL.md",
+            skill_md("mermaid", "Diagrams", metadata='{version: "1.0"}'),
+        )
 
         def created(v: dict[str, Any]) -> bool:
             p, s = v["projects"], v["skills"]
-            return ({"alpha", "beta"} <= p.keys()
-                    and {("user", None, "pdf-tools"), ("registry", None, "mermaid"), ("project", "alpha", "deploy")} <= s.keys())
+            return {"alpha", "beta"} <= p.keys() and {
+                ("user", None, "pdf-tools"),
+                ("registry", None, "mermaid"),
+                ("project", "alpha", "deploy"),
+            } <= s.keys()
 
         view = await converge(sup, client, "create 2 projects + 3 skills", created, t0)
         alpha, beta = view["projects"]["alpha"], view["projects"]["beta"]
@@ -318,45 +358,89 @@ async def test_disk_changes_follow_in_store_export_and_convex(env) -> None:
         t0 = time.monotonic()
         write(home / "projects" / "alpha" / "PROJECT.md", project_md("Alpha Two", work_a, model="gpt-5"))
         write(home / "skills" / "pdf-tools" / "SKILL.md", skill_md("pdf-tools", "Edited description"))
-        view = await converge(sup, client, "edit a project + a skill", lambda v: (
-            v["projects"].get("alpha", {}).get("name") == "Alpha Two"
-            and v["projects"]["alpha"].get("sandbox") is None
-            and v["skills"].get(("user", None, "pdf-tools"), {}).get("description") == "Edited description"), t0)
+        view = await converge(
+            sup,
+            client,
+            "edit a project + a skill",
+            lambda v: (
+                v["projects"].get("alpha", {}).get("name") == "Alpha Two"
+                and v["projects"]["alpha"].get("sandbox") is None
+                and v["skills"].get(("user", None, "pdf-tools"), {}).get("description")
+                == "Edited description"
+            ),
+            t0,
+        )
         assert view["skills"][("user", None, "pdf-tools")]["createdAt"] == created_at
         assert view["skills"][("user", None, "pdf-tools")]["allowedTools"] is None  # removed on disk: gone
 
         # -- rename a skill folder: removal of the old id + upsert of the new one
         t0 = time.monotonic()
         os.rename(home / "skills" / "pdf-tools", home / "skills" / "pdf-kit")
-        view = await converge(sup, client, "rename a user skill folder", lambda v: (
-            ("user", None, "pdf-kit") in v["skills"] and ("user", None, "pdf-tools") not in v["skills"]), t0)
-        assert view["skills"][("user", None, "pdf-kit")]["path"] == str(home / "skills" / "pdf-kit" / "SKILL.md")
+        view = await converge(
+            sup,
+            client,
+            "rename a user skill folder",
+            lambda v: (
+                ("user", None, "pdf-kit") in v["skills"] and ("user", None, "pdf-tools") not in v["skills"]
+            ),
+            t0,
+        )
+        assert view["skills"][("user", None, "pdf-kit")]["path"] == str(
+            home / "skills" / "pdf-kit" / "SKILL.md"
+        )
 
         # -- rename a project (legacy file -> another id)
         t0 = time.monotonic()
         os.rename(home / "projects" / "beta.project.md", home / "projects" / "gamma.project.md")
-        await converge(sup, client, "rename a legacy project file", lambda v: (
-            "gamma" in v["projects"] and "beta" not in v["projects"]), t0)
+        await converge(
+            sup,
+            client,
+            "rename a legacy project file",
+            lambda v: "gamma" in v["projects"] and "beta" not in v["projects"],
+            t0,
+        )
 
         # -- a project's workingDir changes: its project skills follow
         t0 = time.monotonic()
         write(home / "projects" / "alpha" / "PROJECT.md", project_md("Alpha Two", work_a2, model="gpt-5"))
-        view = await converge(sup, client, "change a project's workingDir", lambda v: (
-            v["projects"].get("alpha", {}).get("workingDir") == str(work_a2)
-            and ("project", "alpha", "release") in v["skills"] and ("project", "alpha", "deploy") not in v["skills"]), t0)
-        assert view["skills"][("project", "alpha", "release")]["path"] == str(work_a2 / "skills" / "release" / "SKILL.md")
+        view = await converge(
+            sup,
+            client,
+            "change a project's workingDir",
+            lambda v: (
+                v["projects"].get("alpha", {}).get("workingDir") == str(work_a2)
+                and ("project", "alpha", "release") in v["skills"]
+                and ("project", "alpha", "deploy") not in v["skills"]
+            ),
+            t0,
+        )
+        assert view["skills"][("project", "alpha", "release")]["path"] == str(
+            work_a2 / "skills" / "release" / "SKILL.md"
+        )
         cv = await client.query("skills:listByScope", {"source": "project", "projectId": "alpha"})
         assert [s["skillId"] for s in cv] == ["release"]
 
         # -- the new workingDir is watched: a skill added there arrives, one removed there goes
         t0 = time.monotonic()
         write(work_a2 / "skills" / "notes" / "SKILL.md", skill_md("notes", "Notes"))
-        await converge(sup, client, "add a project skill (new workingDir)", lambda v: ("project", "alpha", "notes") in v["skills"], t0)
+        await converge(
+            sup,
+            client,
+            "add a project skill (new workingDir)",
+            lambda v: ("project", "alpha", "notes") in v["skills"],
+            t0,
+        )
         # ... and the old one is not any more
         write(work_a / "skills" / "stale" / "SKILL.md", skill_md("stale", "Old folder"))
         t0 = time.monotonic()
         (work_a2 / "skills" / "notes" / "SKILL.md").unlink()
-        await converge(sup, client, "delete a project skill file", lambda v: ("project", "alpha", "notes") not in v["skills"], t0)
+        await converge(
+            sup,
+            client,
+            "delete a project skill file",
+            lambda v: ("project", "alpha", "notes") not in v["skills"],
+            t0,
+        )
         assert ("project", "alpha", "stale") not in store_view(sup)["skills"]
 
         # -- delete: a registry skill folder, a legacy project, a folder project (+ its skills)
@@ -364,12 +448,22 @@ async def test_disk_changes_follow_in_store_export_and_convex(env) -> None:
         (reg / "docs" / "mermaid" / "SKILL.md").unlink()
         (reg / "docs" / "mermaid").rmdir()
         (home / "projects" / "gamma.project.md").unlink()
-        await converge(sup, client, "delete a registry skill + a project", lambda v: (
-            ("registry", None, "mermaid") not in v["skills"] and "gamma" not in v["projects"]), t0)
+        await converge(
+            sup,
+            client,
+            "delete a registry skill + a project",
+            lambda v: ("registry", None, "mermaid") not in v["skills"] and "gamma" not in v["projects"],
+            t0,
+        )
         t0 = time.monotonic()
         (home / "projects" / "alpha" / "PROJECT.md").unlink()
-        view = await converge(sup, client, "delete a project with skills", lambda v: (
-            "alpha" not in v["projects"] and not any(k[1] == "alpha" for k in v["skills"])), t0)
+        view = await converge(
+            sup,
+            client,
+            "delete a project with skills",
+            lambda v: "alpha" not in v["projects"] and not any(k[1] == "alpha" for k in v["skills"]),
+            t0,
+        )
         assert set(view["projects"]) == set() and set(view["skills"]) == {("user", None, "pdf-kit")}
         assert await client.query("skills:listByScope", {"source": "project", "projectId": "alpha"}) == []
         exp = export_view(sup)
@@ -377,7 +471,9 @@ async def test_disk_changes_follow_in_store_export_and_convex(env) -> None:
 
         # clean up for the next tests
         (home / "skills" / "pdf-kit" / "SKILL.md").unlink()
-        await converge(sup, client, "delete the last user skill", lambda v: not v["skills"] and not v["projects"])
+        await converge(
+            sup, client, "delete the last user skill", lambda v: not v["skills"] and not v["projects"]
+        )
 
     async with ws_client(sup) as c:
         st = await convex_ok(c)
@@ -392,8 +488,16 @@ async def test_ws_project_save_and_delete(env) -> None:
     write(work / "skills" / "lint" / "SKILL.md", skill_md("lint", "Lint it"))
     async with ConvexHttpClient(emu.url, emu.admin_key) as client, ws_client(sup) as c:
         t0 = time.monotonic()
-        saved = await c.call("project.save", project={"id": "ws-demo", "name": "WS Demo", "workingDir": str(work),
-                                                      "approvals": "never", "body": "# From the app\n"})
+        saved = await c.call(
+            "project.save",
+            project={
+                "id": "ws-demo",
+                "name": "WS Demo",
+                "workingDir": str(work),
+                "approvals": "never",
+                "body": "# From the app\n",
+            },
+        )
         assert saved["ok"], saved
         target = home / "projects" / "ws-demo" / "PROJECT.md"
         assert saved["result"]["path"] == str(target) and target.is_file()
@@ -402,24 +506,40 @@ async def test_ws_project_save_and_delete(env) -> None:
         assert sorted(p.name for p in target.parent.iterdir()) == ["PROJECT.md"]  # no temp file left
         listed = await c.call("projects")
         assert listed["ok"] and [p["id"] for p in listed["result"]["projects"]] == ["ws-demo"], listed
-        view = await converge(sup, client, "WS project.save", lambda v: (
-            "ws-demo" in v["projects"] and ("project", "ws-demo", "lint") in v["skills"]), t0)
+        view = await converge(
+            sup,
+            client,
+            "WS project.save",
+            lambda v: "ws-demo" in v["projects"] and ("project", "ws-demo", "lint") in v["skills"],
+            t0,
+        )
         assert view["projects"]["ws-demo"]["approvals"] == "never"
         skills = await c.call("skills", projectId="ws-demo")
         assert skills["ok"] and [s["skillId"] for s in skills["result"]["skills"]] == ["lint"], skills
 
         # Saving again replaces the file atomically (a legacy file of the same id is removed).
         write(home / "projects" / "ws-demo.project.md", project_md("Legacy", work))
-        saved = await c.call("project.save", project={"id": "ws-demo", "name": "WS Demo 2", "workingDir": str(work)})
+        saved = await c.call(
+            "project.save", project={"id": "ws-demo", "name": "WS Demo 2", "workingDir": str(work)}
+        )
         assert saved["ok"], saved
         assert not (home / "projects" / "ws-demo.project.md").exists()
-        await converge(sup, client, "WS project.save (update)", lambda v: v["projects"].get("ws-demo", {}).get("name") == "WS Demo 2")
+        await converge(
+            sup,
+            client,
+            "WS project.save (update)",
+            lambda v: v["projects"].get("ws-demo", {}).get("name") == "WS Demo 2",
+        )
 
         # Bad ids: an error reply, nothing touched, the connection stays up.
         outside = tmp / "etc"
         before = listing(tmp, lambda p: p.name.startswith("store.sqlite3") or p.name == "supervisor.log")
         for bad in ("../../etc", "/abs", "a/b", "..", ".", "", "a\x00b"):
-            r = await c.call("project.save", project={"id": bad, "name": "Evil", "workingDir": str(work)}) if bad else None
+            r = (
+                await c.call("project.save", project={"id": bad, "name": "Evil", "workingDir": str(work)})
+                if bad
+                else None
+            )
             if r is not None:
                 assert r["type"] == "error" and not r.get("ok"), (bad, r)
             r = await c.call("project.delete", projectId=bad)
@@ -427,7 +547,9 @@ async def test_ws_project_save_and_delete(env) -> None:
         # A project whose fields are invalid: an error too, nothing written.
         r = await c.call("project.save", project={"id": "no-dir", "name": "No dir"})
         assert r["type"] == "error", r
-        r = await c.call("project.save", project={"id": "rel-dir", "name": "Rel", "workingDir": "relative/path"})
+        r = await c.call(
+            "project.save", project={"id": "rel-dir", "name": "Rel", "workingDir": "relative/path"}
+        )
         assert r["type"] == "error", r
         assert not outside.exists() and not Path("/abs").exists()
         after = listing(tmp, lambda p: p.name.startswith("store.sqlite3") or p.name == "supervisor.log")
@@ -439,9 +561,16 @@ async def test_ws_project_save_and_delete(env) -> None:
         deleted = await c.call("project.delete", projectId="ws-demo")
         assert deleted["ok"] and deleted["result"]["deleted"] is True, deleted
         assert not (home / "projects" / "ws-demo").exists()
-        assert work.is_dir() and (work / "skills" / "lint" / "SKILL.md").is_file()  # the working dir is not ours
-        await converge(sup, client, "WS project.delete", lambda v: (
-            "ws-demo" not in v["projects"] and not any(k[1] == "ws-demo" for k in v["skills"])), t0)
+        assert (
+            work.is_dir() and (work / "skills" / "lint" / "SKILL.md").is_file()
+        )  # the working dir is not ours
+        await converge(
+            sup,
+            client,
+            "WS project.delete",
+            lambda v: "ws-demo" not in v["projects"] and not any(k[1] == "ws-demo" for k in v["skills"]),
+            t0,
+        )
         listed = await c.call("projects")
         assert listed["ok"] and listed["result"]["projects"] == []
         again = await c.call("project.delete", projectId="ws-demo")
@@ -464,7 +593,9 @@ async def test_invalid_inputs_are_reported_and_contained(env) -> None:
         write(skills / "no-fm" / "SKILL.md", "no front matter at all\n")
         write(skills / "yaml-err" / "SKILL.md", "---\nname: [unclosed\n---\n")
         (skills / "binary").mkdir()
-        (skills / "binary" / "SKILL.md").write_bytes(b"---\nname: binary\x00\xff\xfe\n---\n" + bytes(range(256)))
+        (skills / "binary" / "SKILL.md").write_bytes(
+            b"---\nname: binary\x00\xff\xfe\n---\n" + bytes(range(256))
+        )
         (skills / "big").mkdir()
         with open(skills / "big" / "SKILL.md", "wb") as f:
             f.write(skill_md("big", "Huge").encode())
@@ -477,7 +608,13 @@ async def test_invalid_inputs_are_reported_and_contained(env) -> None:
         write(home / "projects" / "alias.md", "---\na: &a [*a]\n---\n")
         write(skills / "good" / "SKILL.md", skill_md("good", "Still imported"))
 
-        view = await converge(sup, client, "valid skill next to invalid files", lambda v: ("user", None, "good") in v["skills"], t0)
+        view = await converge(
+            sup,
+            client,
+            "valid skill next to invalid files",
+            lambda v: ("user", None, "good") in v["skills"],
+            t0,
+        )
         assert set(view["skills"]) == {("user", None, "good")} and view["projects"] == {}
 
         expected = {
@@ -498,12 +635,18 @@ async def test_invalid_inputs_are_reported_and_contained(env) -> None:
             if all(str(p) in paths for p in expected.values()) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.1)
-        print("reported errors:\n  " + "\n  ".join(f"{e['path']}: {e.get('field')}: {e['reason']}" for e in errors))
+        print(
+            "reported errors:\n  "
+            + "\n  ".join(f"{e['path']}: {e.get('field')}: {e['reason']}" for e in errors)
+        )
         missing = [k for k, p in expected.items() if str(p) not in paths]
         assert not missing, (missing, errors)
         by_path = {e["path"]: e for e in errors}
         assert "kebab" in by_path[str(expected["bad-fm"])]["reason"]
-        assert "10485" in by_path[str(expected["big"])]["reason"] and "limit" in by_path[str(expected["big"])]["reason"]
+        assert (
+            "10485" in by_path[str(expected["big"])]["reason"]
+            and "limit" in by_path[str(expected["big"])]["reason"]
+        )
         assert by_path[str(expected["broken"])]["field"] == "workingDir"
         # The escaping link is reported; nothing of what it points to is imported.
         assert any("escape" in e["path"] or "outside" in e["reason"] for e in errors), errors
@@ -514,13 +657,53 @@ async def test_invalid_inputs_are_reported_and_contained(env) -> None:
         t0 = time.monotonic()
         write(skills / "good" / "SKILL.md", "---\nname: BAD\n---\n")
         write(skills / "bad-fm" / "SKILL.md", skill_md("bad-fm", "Fixed"))
-        view = await converge(sup, client, "fix an invalid skill", lambda v: ("user", None, "bad-fm") in v["skills"], t0)
+        view = await converge(
+            sup, client, "fix an invalid skill", lambda v: ("user", None, "bad-fm") in v["skills"], t0
+        )
         assert view["skills"][("user", None, "good")]["description"] == "Still imported"
 
         st = await convex_ok(c)
         assert st["connected"] and st["quarantined"] == 0, st
+
+        # A skill that is valid on disk (under the 1 MiB file limit) but too large for a Convex
+        # document (1,000,000 bytes) is quarantined alone: the skill saved with it still arrives.
+        t0 = time.monotonic()
+        write(
+            skills / "huge-meta" / "SKILL.md",
+            skill_md("huge-meta", "Too big for Convex", metadata="{blob: " + "x" * 1_010_000 + "}"),
+        )
+        write(skills / "beside-huge" / "SKILL.md", skill_md("beside-huge", "Saved in the same batch"))
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            sv = store_view(sup)
+            cv = await convex_view(client)
+            if ("user", None, "beside-huge") in cv["skills"] and ("user", None, "huge-meta") in sv["skills"]:
+                break
+            assert time.monotonic() < deadline, (_keys(sv), _keys(cv), await convex_ok(c))
+            await asyncio.sleep(0.05)
+        TIMINGS.append(("skill next to a too-large one (convex)", None, time.monotonic() - t0))
+        deadline = time.monotonic() + DEADLINE
+        while (st := await convex_ok(c))["quarantined"] < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert ("user", None, "huge-meta") not in (await convex_view(client))["skills"]
+        assert (
+            st["quarantined"] == 1
+            and st["outbox"]["quarantined"] == 1
+            and "DocumentTooLarge" in st["lastError"]
+        ), st
+        for name in ("huge-meta", "beside-huge"):
+            (skills / name / "SKILL.md").unlink()
+        await converge(
+            sup,
+            client,
+            "remove the quarantined skill",
+            lambda v: not any(k[2] in ("huge-meta", "beside-huge") for k in v["skills"]),
+        )
         fs = sup.actor("fs_syncer")
-        print("fs_syncer details:", json.dumps({k: v for k, v in fs.get("health", fs).items() if k != "errors"})[:800])
+        print(
+            "fs_syncer details:",
+            json.dumps({k: v for k, v in fs.get("health", fs).items() if k != "errors"})[:800],
+        )
     assert_healthy(sup)
     assert listing(tmp, other) == before  # nothing written outside OPENAGENTS_HOME
     assert not list(outside.rglob(".*"))  # no temp files either
