@@ -151,11 +151,13 @@ class OutboxDrain:
         for (table, key), (oid, op) in last.items():
             if table == "projects":
                 doc = fs_tables.project(self.store, key) if op == "upsert" else None
+                doc = fit_document(doc) if doc is not None else None
                 p_items.append(
                     ("upserts", doc, [(oid, key)]) if doc is not None else ("removeIds", key, [(oid, key)])
                 )
             else:
                 doc = fs_tables.skill(self.store, key) if op == "upsert" else None
+                doc = fit_document(doc) if doc is not None else None
                 if doc is not None:
                     s_items.append(("upserts", doc, [(oid, key)]))
                 else:

@@ -19,12 +19,39 @@ TRUNCATION_MARK = "\n…[truncated: the full text is in the local store]"
 _encode = msgspec.json.Encoder().encode
 
 
+def _valid_field(name: object) -> bool:
+    # Convex field names: non-empty printable ASCII, not starting with `$` (convex-js values.ts).
+    return isinstance(name, str) and 0 < len(name) <= 1024 and name.isascii() and name.isprintable() and not name.startswith("$")
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_valid_field(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
+def convex_safe(doc: dict[str, Any]) -> dict[str, Any]:
+    """The row itself, or a copy whose nested values Convex cannot store (object keys such as
+    `$schema` or non-ASCII ones, found in tool arguments and skill metadata) are kept as a JSON
+    string `{"json": "..."}` instead of being refused."""
+    bad = [k for k, v in doc.items() if isinstance(v, dict | list) and not _storable(v)]
+    if not bad:
+        return doc
+    out = dict(doc)
+    for k in bad:
+        out[k] = {"json": _encode(doc[k]).decode()}
+    return out
+
+
 def doc_size(doc: dict[str, Any]) -> int:
     return len(_encode(doc))
 
 
 def fit_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
     """The row itself when it fits, else a copy with `text` (and if needed `data`) cut to fit."""
+    doc = convex_safe(doc)
     size = doc_size(doc)
     if size <= limit:
         return doc

@@ -91,7 +91,7 @@ async def test_emulator_killed_mid_drain_and_down_for_a_while(store: Store, tmp_
                 await asyncio.sleep(0.05)
         assert drain.status.last_error
         await asyncio.sleep(1.5)  # down for a while; more rows arrive meanwhile
-        more_threads, more = generated(5, 40)
+        _more_threads, more = generated(5, 40)
         store.apply_batch([], [dict(m, threadId="thread-0000", key="late-" + m["key"], seq=1000 + i) for i, m in enumerate(more)])
         emu = ConvexEmulator(state=state, port=port).start()
         async with asyncio.timeout(90):
@@ -152,3 +152,20 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     delays = [backoff_delay(a, rng) for a in range(12)]
     assert all(0.25 <= d <= 30 for d in delays)
     assert delays[0] <= 0.5 and min(delays[8:]) >= 15
+
+
+async def test_values_convex_cannot_store_are_kept_as_json(store: Store) -> None:
+    threads, messages = generated(1, 3)
+    messages[1]["data"] = {"name": "t", "arguments": {"$schema": "x", "ünïcode": [1, {"ok": True}]}}
+    store.apply_batch(threads, messages)
+    with ConvexEmulator() as emu:
+        async with ConvexHttpClient(emu.url, emu.admin_key) as client:
+            drain = OutboxDrain(store, client)
+            while await drain.drain_once():
+                pass
+            assert drain.status.quarantined == 0
+            page = await client.query("messages:forThread", {"threadId": "thread-0000", "limit": 10})
+            data = next(m for m in page if m["key"] == "k-0-1")["data"]
+            import json as _json
+
+            assert _json.loads(data["json"]) == messages[1]["data"]
