@@ -1,4 +1,4 @@
-"""`sessions_tailer`: owns file offsets and watches of `$CODEX_HOME/sessions`.
+"""`sessions_tailer`: owns file offsets and watches of `$CODEX_HOME/sessions` and `<claude_home>/projects`.
 
 Rows go to the writer with `deliver` (at-least-once, retransmitted if the writer restarts); the
 writer commits each batch with its checkpoint, so the tailer never holds state that the store
@@ -9,16 +9,27 @@ Verbs: `convex.backfill` (start a backfill now), `sessions.watch_status`.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from oa_actors import jsonl
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message
 from oa_actors.tailer.service import TailerService
+
+_PROBE = b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z","sessionId":"probe"}\n'
+
+
+def backend_reads_claude() -> bool:
+    """Whether the active JSONL backend detects Claude Code session files (the native port may not yet)."""
+    tail = jsonl.JsonlTail("/probe/claude.jsonl")
+    tail.feed(_PROBE, final=True)
+    return tail.format == "claude"
 
 
 class SessionsTailer(LifecycleActor):
@@ -27,13 +38,39 @@ class SessionsTailer(LifecycleActor):
     service: TailerService | None = None
 
     def roots(self, ctx: Context) -> list[Path]:
-        return [ctx.config.sessions_dir]
+        """`$CODEX_HOME/sessions`, plus `<claude_home>/projects` unless OPENAGENTS_WATCH_CLAUDE=0.
+
+        A root that does not exist yet is still returned: the service watches for it to appear.
+        """
+        roots = [ctx.config.sessions_dir]
+        claude = self.claude_root(ctx)
+        if claude is not None:
+            roots.append(claude)
+        return roots
+
+    def claude_root(self, ctx: Context) -> Path | None:
+        if os.environ.get("OPENAGENTS_WATCH_CLAUDE", "1").strip() == "0" or ctx.config.claude_home is None:
+            return None
+        if not backend_reads_claude():
+            # Reading Claude files with a backend that cannot map them would checkpoint them at
+            # their end with no rows, and they would never be mirrored once it can: do not watch.
+            ctx.log.warning("the %s JSONL backend cannot read Claude Code files yet: not watching %s "
+                            "(OA_JSONL_BACKEND=python reads them)", jsonl.BACKEND, ctx.config.claude_home / "projects")
+            return None
+        return ctx.config.claude_home / "projects"
 
     async def setup(self, ctx: Context) -> None:
         checkpoints = await self._checkpoints(ctx)
         if await ctx.link(m.WRITER):
             ctx.log.debug("direct link to the writer for row batches")
-        self.service = TailerService(self.roots(ctx), self._send, on_forget=self._forget, on_progress=self._progress)
+        claude = self.claude_root(ctx)
+        prefix = None if claude is None else str(claude).rstrip("/") + "/"
+
+        def source_of(path: str) -> str:
+            return "claude" if prefix is not None and path.startswith(prefix) else "codex"
+
+        self.service = TailerService(self.roots(ctx), self._send, on_forget=self._forget, on_progress=self._progress,
+                                     source_of=source_of)
         await self.service.start(checkpoints)
 
     async def _checkpoints(self, ctx: Context) -> dict[str, tuple[int, bytes | None]]:

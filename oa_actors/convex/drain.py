@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
-from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, doc_size, fit_document
+from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
 
@@ -151,13 +151,13 @@ class OutboxDrain:
         for (table, key), (oid, op) in last.items():
             if table == "projects":
                 doc = fs_tables.project(self.store, key) if op == "upsert" else None
-                doc = fit_document(doc) if doc is not None else None
+                doc = convex_safe(doc) if doc is not None else None
                 p_items.append(
                     ("upserts", doc, [(oid, key)]) if doc is not None else ("removeIds", key, [(oid, key)])
                 )
             else:
                 doc = fs_tables.skill(self.store, key) if op == "upsert" else None
-                doc = fit_document(doc) if doc is not None else None
+                doc = convex_safe(doc) if doc is not None else None
                 if doc is not None:
                     s_items.append(("upserts", doc, [(oid, key)]))
                 else:

@@ -9,7 +9,7 @@ import json
 from hashlib import blake2b
 from typing import Any
 
-from oa_actors.jsonl import _pycodex
+from oa_actors.jsonl import _pyclaude, _pycodex
 from oa_actors.jsonl._pycommon import InvalidJson, loads_strict
 from oa_actors.jsonl._pymapper import MapperState, UnknownRecord
 
@@ -184,16 +184,22 @@ class JsonlTail:
             return
         st = self._state
         if st.fmt is None:
-            st.fmt = _pycodex.detect(obj)
+            st.fmt = _pycodex.detect(obj) or _pyclaude.detect(obj)  # Codex first, then Claude Code
             if st.fmt is None:
                 self._count(errors, "unknown")
                 return
+            if st.fmt in _pyclaude.FORMATS:
+                st.thread["source"] = "claude"
         out: list[dict[str, Any]] = []
         try:
             if st.fmt == "rollout":
                 _pycodex.map_rollout(st, obj, out)
-            else:
+            elif st.fmt == "exec":
                 _pycodex.map_exec(st, obj, out)
+            elif st.fmt == "claude":
+                _pyclaude.map_claude(st, obj, out)
+            else:
+                _pyclaude.map_claude_stream(st, obj, out)
         except UnknownRecord:
             self._count(errors, "unknown")
         for row in out:

@@ -74,7 +74,36 @@ class CodexProvider(Provider):
         return None
 
 
-PROVIDERS: dict[str, Provider] = {"codex": CodexProvider()}
+class ClaudeProvider(Provider):
+    """`claude -p --output-format stream-json --verbose [--resume <sessionId>]`, prompt on stdin.
+
+    `-p` without a prompt argument reads the prompt from stdin (same reasons as Codex's `-`).
+    Claude Code has no working-dir flag: the run's process starts in the project's folder. Extra
+    flags (model, permission mode...) come from OPENAGENTS_CLAUDE_ARGS. The session id is the
+    `session_id` every stream-json line carries (first on `system/init`); resuming a thread passes
+    its own session id, so there is never a "last session" guess.
+    """
+
+    name = "claude"
+
+    def binary(self) -> str:
+        return _find("CLAUDE_BIN", "claude")
+
+    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
+        args = [self.binary(), "-p", "--output-format", "stream-json", "--verbose"]
+        args += shlex.split(os.environ.get("OPENAGENTS_CLAUDE_ARGS", ""))
+        if session_id:
+            args += ["--resume", session_id]
+        return args
+
+    def session_id(self, event: Any) -> str | None:
+        if isinstance(event, dict) and event.get("type") in ("system", "assistant", "user", "result"):
+            sid = event.get("session_id")
+            return sid if isinstance(sid, str) and sid else None
+        return None
+
+
+PROVIDERS: dict[str, Provider] = {"codex": CodexProvider(), "claude": ClaudeProvider()}
 
 
 def provider_for(name: str) -> Provider:

@@ -38,6 +38,12 @@ THREAD_COLUMNS = (
 JSON_THREAD_FIELDS = frozenset({"git", "usage"})
 MESSAGE_FIELDS = ("threadId", "key", "seq", "ts", "role", "kind", "text", "data", "turnId")
 IN_CHUNK = 500
+# SQLite's default automatic WAL checkpoint (every 1000 pages, ~4 MB) runs inside the writer's
+# COMMIT, copies pages into the database file and fsyncs twice: during a backfill that cost about a
+# third of the time. Checkpointing every ~64 MB rewrites hot index pages far less often (1 GB
+# backfill, in-process: 50-55 -> 71-83 MB/s); the WAL file is cut back to 64 MB once it restarts.
+WAL_AUTOCHECKPOINT_PAGES = 16384
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class StoreError(RuntimeError):
@@ -98,6 +104,8 @@ class Store:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
         conn.execute("PRAGMA busy_timeout = 5000")
         store = cls(conn, path, readonly)
         if not readonly:

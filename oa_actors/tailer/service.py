@@ -40,9 +40,11 @@ class TailerService:
         watch: bool = True,
         rescan_seconds: float = RESCAN_SECONDS,
         max_open: int = 64,
+        source_of: Callable[[str], str] | None = None,
     ) -> None:
         self.roots = [Path(r) for r in roots]
-        self.core = TailerCore(send, max_open=max_open)
+        # `source_of(path)` names the agent of a new file's thread ("codex" unless told otherwise).
+        self.core = TailerCore(send, max_open=max_open) if source_of is None else TailerCore(send, max_open=max_open, source_of=source_of)
         self._on_forget = on_forget
         self._on_progress = on_progress
         self._use_watch = watch
@@ -142,9 +144,8 @@ class TailerService:
         except OSError as exc:
             log.warning("cannot read %s: %s", path, exc)
             rows = 0
-        if path not in self.core.known():
-            if self._on_forget is not None:
-                await self._on_forget(path)
+        if path not in self.core.known() and self._on_forget is not None:
+            await self._on_forget(path)
         if path in self._backfill_set:
             self._backfill_set.discard(path)
             p = self.progress

@@ -1,6 +1,6 @@
 //! Codex rollouts and `codex exec --json` streams (twin of `_pycodex.py`).
 
-use crate::common::{as_owned, excerpt, parse_json_arg, parse_tool_output, parse_ts, py_isspace};
+use crate::common::{as_owned, excerpt, excerpt_owned, parse_json_arg, parse_tool_output, parse_ts, py_isspace};
 use crate::json::{py_str, JStr, Val};
 use crate::mapper::{Git, MapperState, Pending, Row, Usage};
 use std::borrow::Cow;
@@ -65,28 +65,61 @@ const EXEC_TYPES: &[&str] =
 /// Every key the mappers read from anything (a superset of what `map_rollout` reads inside a
 /// payload): members of a payload with other keys are validated but not built.
 pub fn payload_key_read(k: &str) -> bool {
-    // by length first: one or two comparisons per key
-    match k.len() {
-        2 => matches!(k, "id"),
-        3 => matches!(k, "cmd" | "cwd" | "git"),
-        4 => matches!(k, "info" | "item" | "kind" | "name" | "path" | "plan" | "role" | "step" | "text" | "tool" | "type"),
-        5 => matches!(k, "error" | "input" | "items" | "model" | "query" | "usage"),
-        6 => matches!(k, "action" | "branch" | "images" | "output" | "reason" | "result" | "server" | "status"),
-        7 => matches!(k, "call_id" | "changes" | "command" | "content" | "message" | "payload" | "summary" | "turn_id"),
-        8 => matches!(k, "metadata"),
-        9 => matches!(k, "arguments" | "completed" | "exit_code" | "namespace" | "thread_id" | "timestamp"),
-        10 => matches!(k, "provenance"),
-        11 => matches!(k, "cli_version" | "commit_hash" | "explanation" | "thread_name"),
-        12 => matches!(k, "history_base" | "input_tokens" | "total_tokens"),
-        13 => matches!(k, "output_tokens"),
-        14 => matches!(k, "forked_from_id" | "repository_url"),
-        15 => matches!(k, "thread_settings"),
-        16 => matches!(k, "duration_seconds"),
-        17 => matches!(k, "aggregated_output" | "base_instructions" | "compaction_output" | "total_token_usage"),
-        18 => matches!(k, "content_item_kinds"),
-        19 => matches!(k, "cached_input_tokens"),
-        23 => matches!(k, "reasoning_output_tokens"),
-        42 => matches!(k, "internal_chat_message_metadata_passthrough"),
+    // by length and first byte: at most one or two comparisons per key
+    let Some(&first) = k.as_bytes().first() else { return false };
+    match (k.len(), first) {
+        (2, b'i') => matches!(k, "id"),
+        (3, b'c') => matches!(k, "cmd" | "cwd"),
+        (3, b'g') => matches!(k, "git"),
+        (4, b'i') => matches!(k, "info" | "item"),
+        (4, b'k') => matches!(k, "kind"),
+        (4, b'n') => matches!(k, "name"),
+        (4, b'p') => matches!(k, "path" | "plan"),
+        (4, b'r') => matches!(k, "role"),
+        (4, b's') => matches!(k, "step"),
+        (4, b't') => matches!(k, "text" | "tool" | "type"),
+        (5, b'e') => matches!(k, "error"),
+        (5, b'i') => matches!(k, "input" | "items"),
+        (5, b'm') => matches!(k, "model"),
+        (5, b'q') => matches!(k, "query"),
+        (5, b'u') => matches!(k, "usage"),
+        (6, b'a') => matches!(k, "action"),
+        (6, b'b') => matches!(k, "branch"),
+        (6, b'i') => matches!(k, "images"),
+        (6, b'o') => matches!(k, "output"),
+        (6, b'r') => matches!(k, "reason" | "result"),
+        (6, b's') => matches!(k, "server" | "status"),
+        (7, b'c') => matches!(k, "call_id" | "changes" | "command" | "content"),
+        (7, b'm') => matches!(k, "message"),
+        (7, b'p') => matches!(k, "payload"),
+        (7, b's') => matches!(k, "summary"),
+        (7, b't') => matches!(k, "turn_id"),
+        (8, b'm') => matches!(k, "metadata"),
+        (9, b'a') => matches!(k, "arguments"),
+        (9, b'c') => matches!(k, "completed"),
+        (9, b'e') => matches!(k, "exit_code"),
+        (9, b'n') => matches!(k, "namespace"),
+        (9, b't') => matches!(k, "thread_id" | "timestamp"),
+        (10, b'p') => matches!(k, "provenance"),
+        (11, b'c') => matches!(k, "cli_version" | "commit_hash"),
+        (11, b'e') => matches!(k, "explanation"),
+        (11, b't') => matches!(k, "thread_name"),
+        (12, b'h') => matches!(k, "history_base"),
+        (12, b'i') => matches!(k, "input_tokens"),
+        (12, b't') => matches!(k, "total_tokens"),
+        (13, b'o') => matches!(k, "output_tokens"),
+        (14, b'f') => matches!(k, "forked_from_id"),
+        (14, b'r') => matches!(k, "repository_url"),
+        (15, b't') => matches!(k, "thread_settings"),
+        (16, b'd') => matches!(k, "duration_seconds"),
+        (17, b'a') => matches!(k, "aggregated_output"),
+        (17, b'b') => matches!(k, "base_instructions"),
+        (17, b'c') => matches!(k, "compaction_output"),
+        (17, b't') => matches!(k, "total_token_usage"),
+        (18, b'c') => matches!(k, "content_item_kinds"),
+        (19, b'c') => matches!(k, "cached_input_tokens"),
+        (23, b'r') => matches!(k, "reasoning_output_tokens"),
+        (42, b'i') => matches!(k, "internal_chat_message_metadata_passthrough"),
         _ => false,
     }
 }
@@ -135,6 +168,14 @@ fn texts<'v>(content: &'v Val<'_>, types: &[&str]) -> Vec<Cow<'v, str>> {
         .filter(|c| c.is_obj() && in_set(c.g("type"), types))
         .filter_map(|c| c.g("text").as_str())
         .collect()
+}
+
+/// `join` taking the parts: a single owned part is moved, not copied.
+fn join_owned(mut parts: Vec<Cow<'_, str>>, sep: &str) -> String {
+    if parts.len() == 1 {
+        return parts.pop().map(Cow::into_owned).unwrap_or_default();
+    }
+    join(&parts, sep)
 }
 
 fn join(parts: &[Cow<'_, str>], sep: &str) -> String {
@@ -209,17 +250,21 @@ fn message_item(st: &mut MapperState, obj: &Val<'_>, p: &Val<'_>, ts: Option<i64
     if matches!(obj.g("metadata").g("compaction_output"), Val::Bool(true)) {
         // the model's raw reply to a compaction request; the `compacted` record carries it
     } else if role.str_eq("assistant") {
-        let text = join(&texts(p.g("content"), &["output_text", "input_text"]), "\n");
+        let text = join_owned(texts(p.g("content"), &["output_text", "input_text"]), "\n");
         if !text.is_empty() {
             st.emit_self_id(out, "assistant", "message", text, None, ts);
         }
     } else if role.str_eq("developer") || role.str_eq("system") {
-        let text = join(&texts(p.g("content"), &["input_text", "output_text"]), "\n\n");
+        let text = join_owned(texts(p.g("content"), &["input_text", "output_text"]), "\n\n");
         if !text.is_empty() {
             st.emit_self_id(out, "system", "context", text, None, ts);
         }
     } else if role.str_eq("user") {
-        let text = join(&texts(p.g("content"), &["input_text"]), "\n\n");
+        let kinds = p.g("internal_chat_message_metadata_passthrough").g("content_item_kinds").as_list();
+        if kinds.iter().any(|k| matches!(k.as_jstr(), Some(s) if s.starts_with("user."))) {
+            return; // a real user message whatever its text (`is_injected` is false)
+        }
+        let text = join_owned(texts(p.g("content"), &["input_text"]), "\n\n");
         if !text.is_empty() && is_injected(p, &text) {
             st.emit_self_id(out, "system", "context", text, None, ts);
         }
@@ -244,10 +289,12 @@ fn patch_changes(patch: &str, cwd: Option<&str>) -> Vec<(String, &'static str)> 
     changes
 }
 
-fn opt_excerpt(body: &Option<Cow<'_, str>>) -> Val<'static> {
+fn opt_excerpt(body: Option<Cow<'_, str>>) -> Val<'static> {
     match body {
         None => Val::Null,
-        Some(b) => Val::str(excerpt(b)),
+        // an owned body becomes its own excerpt (cut in place, no copy)
+        Some(Cow::Owned(b)) => Val::str(excerpt_owned(b)),
+        Some(Cow::Borrowed(b)) => Val::str(excerpt(b)),
     }
 }
 
@@ -270,7 +317,7 @@ fn tool_row(st: &mut MapperState, call: &Pending, call_id: &str, output: &Val<'_
                 Val::Arr(changes.into_iter().map(|(p, k)| Val::obj(vec![("path", Val::str(p)), ("kind", Val::str(k))])).collect()),
             ),
             ("exitCode", Val::opt_int(to.exit_code)),
-            ("output", opt_excerpt(&to.body)),
+            ("output", opt_excerpt(to.body)),
         ]);
         st.emit(out, "tool", "file", Some(text), Some(data), call_id, ts);
     } else if SHELL_TOOLS.contains(&name) {
@@ -279,7 +326,7 @@ fn tool_row(st: &mut MapperState, call: &Pending, call_id: &str, output: &Val<'_
         let data = Val::obj(vec![
             ("command", Val::opt_str(command.clone())),
             ("exitCode", Val::opt_int(to.exit_code)),
-            ("output", opt_excerpt(&to.body)),
+            ("output", opt_excerpt(to.body)),
             ("durationMs", Val::opt_int(to.duration)),
         ]);
         st.emit(out, "tool", "cmd", command, Some(data), call_id, ts);
@@ -323,7 +370,7 @@ fn tool_row(st: &mut MapperState, call: &Pending, call_id: &str, output: &Val<'_
             None => parse_json_arg(&call.arguments),
             Some(i) => Val::str(i.clone()),
         };
-        let data = Val::obj(vec![("name", Val::str(name.to_owned())), ("arguments", args), ("output", opt_excerpt(&to.body))]);
+        let data = Val::obj(vec![("name", Val::str(name.to_owned())), ("arguments", args), ("output", opt_excerpt(to.body))]);
         st.emit(out, "tool", "tool", Some(name.to_owned()), Some(data), call_id, ts);
     }
 }
@@ -371,7 +418,7 @@ fn response_item(st: &mut MapperState, obj: &Val<'_>, p: &Val<'_>, ts: Option<i6
             if parts.is_empty() {
                 parts = texts(p.g("content"), &["reasoning_text", "text"]);
             }
-            let text = join(&parts, "\n");
+            let text = join_owned(parts, "\n");
             if !text.is_empty() {
                 st.emit_self_id(out, "assistant", "reason", text, None, ts);
             }

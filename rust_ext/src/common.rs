@@ -168,8 +168,12 @@ fn char_boundary(text: &str, n: usize) -> Option<usize> {
     if text.len() <= n {
         return None;
     }
-    // count char starts (non-continuation bytes)
+    // all-ASCII prefix: bytes are chars
     let b = text.as_bytes();
+    if b[..n].is_ascii() {
+        return Some(n);
+    }
+    // count char starts (non-continuation bytes)
     let mut seen = 0usize;
     let mut i = 0usize;
     // fast path: while the remaining budget is at least 8 chars, count 8 bytes at a time
@@ -189,6 +193,18 @@ fn char_boundary(text: &str, n: usize) -> Option<usize> {
         return if i < b.len() { Some(i) } else { None };
     }
     text[i..].char_indices().nth(n - seen).map(|(j, _)| i + j)
+}
+
+/// `excerpt` of an owned text, cut in place.
+pub fn excerpt_owned(mut text: String) -> String {
+    if let Some(i) = char_boundary(&text, EXCERPT_CHARS) {
+        text.truncate(i);
+        text.push('…');
+        if text.capacity() > 4 * text.len() {
+            text.shrink_to_fit(); // do not hold a huge body for a short excerpt
+        }
+    }
+    text
 }
 
 pub fn excerpt(text: &str) -> String {
@@ -345,7 +361,10 @@ pub fn parse_tool_output_str(raw: std::borrow::Cow<'_, str>) -> ToolOutput<'_> {
     }
     let body = match raw {
         Cow::Borrowed(b) => Cow::Borrowed(&b[body_start..]),
-        Cow::Owned(o) => Cow::Owned(o[body_start..].to_owned()),
+        Cow::Owned(mut o) => {
+            o.drain(..body_start);
+            Cow::Owned(o)
+        }
     };
     ToolOutput { body: Some(body), exit_code, duration }
 }

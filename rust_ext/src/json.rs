@@ -167,7 +167,7 @@ impl<'a> Val<'a> {
 
 /// Parse one complete JSON document (strict).
 pub fn parse(text: &str) -> Result<Val<'_>, JsonError> {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
+    let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
     p.ws();
     let v = p.value::<true, false>()?;
     p.ws();
@@ -179,7 +179,7 @@ pub fn parse(text: &str) -> Result<Val<'_>, JsonError> {
 
 /// Only check validity (same rules as `parse`, no allocation).
 pub fn validate(text: &str) -> bool {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
+    let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0, skip_payload_of: &[], payload_key: None };
     p.ws();
     if p.value::<false, false>().is_err() {
         return false;
@@ -201,7 +201,18 @@ pub fn parse_record<'a>(
     skip_types: &'static [&'static str],
     payload_key: Option<fn(&str) -> bool>,
 ) -> Result<Val<'a>, JsonError> {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0, skip_payload_of: skip_types, payload_key };
+    parse_record_bytes(text.as_bytes(), skip_types, payload_key)
+}
+
+/// `parse_record` on raw bytes, checking UTF-8 on the way (string contents are validated as
+/// they are scanned; everything outside strings must be ASCII anyway). On success the whole
+/// input is valid UTF-8; on failure the caller tells invalid UTF-8 from invalid JSON.
+pub fn parse_record_bytes<'a>(
+    text: &'a [u8],
+    skip_types: &'static [&'static str],
+    payload_key: Option<fn(&str) -> bool>,
+) -> Result<Val<'a>, JsonError> {
+    let mut p = Parser { s: text, i: 0, depth: 0, skip_payload_of: skip_types, payload_key };
     p.ws();
     let v = p.value::<true, false>()?;
     p.ws();
@@ -212,7 +223,7 @@ pub fn parse_record<'a>(
         if m.iter().any(|(_, v)| matches!(v, Val::Skipped)) {
             let last_type = v.g("type");
             if !skip_types.iter().any(|t| last_type.str_eq(t)) {
-                return parse(text);
+                return parse(std::str::from_utf8(text).map_err(|_| JsonError)?);
             }
         }
     }
@@ -220,8 +231,8 @@ pub fn parse_record<'a>(
 }
 
 struct Parser<'a> {
+    /// Valid UTF-8 where it comes from a `&str`; otherwise checked while scanning strings.
     s: &'a [u8],
-    src: &'a str,
     i: usize,
     depth: usize,
     skip_payload_of: &'static [&'static str],
@@ -389,6 +400,7 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     return Ok(());
                 }
+                Some(&c) if c >= 0x80 => self.utf8_run()?,
                 Some(b'\\') => match self.s.get(self.i + 1) {
                     Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
                     _ => {
@@ -529,10 +541,13 @@ impl<'a> Parser<'a> {
             self.i = scan_string(self.s, self.i);
             match self.s.get(self.i) {
                 Some(b'"') => {
-                    let raw = &self.src[start..self.i];
+                    // SAFETY: every byte between the quotes was either ASCII or part of a run
+                    // of non-ASCII bytes checked by `from_utf8` (`utf8_run`).
+                    let raw = unsafe { std::str::from_utf8_unchecked(&self.s[start..self.i]) };
                     self.i += 1;
                     return Ok(JStr { raw: Cow::Borrowed(raw), esc });
                 }
+                Some(&c) if c >= 0x80 => self.utf8_run()?,
                 Some(b'\\') => {
                     esc = true;
                     match self.s.get(self.i + 1) {
@@ -546,6 +561,18 @@ impl<'a> Parser<'a> {
                 _ => return Err(JsonError), // control char or end of input
             }
         }
+    }
+    /// At a non-ASCII byte inside a string: check the run of non-ASCII bytes is valid UTF-8
+    /// (ASCII bytes cannot continue a sequence, so each run must be whole characters).
+    #[inline(never)]
+    fn utf8_run(&mut self) -> Result<(), JsonError> {
+        let mut j = self.i;
+        while j < self.s.len() && self.s[j] >= 0x80 {
+            j += 1;
+        }
+        std::str::from_utf8(&self.s[self.i..j]).map_err(|_| JsonError)?;
+        self.i = j;
+        Ok(())
     }
     fn hex4(&mut self) -> Result<u32, JsonError> {
         let h = self.s.get(self.i..self.i + 4).ok_or(JsonError)?;
@@ -619,7 +646,8 @@ impl<'a> Parser<'a> {
             }
             is_float = true;
         }
-        let text = &self.src[start..self.i];
+        // SAFETY: a number is ASCII (sign, digits, `.`, `e`).
+        let text = unsafe { std::str::from_utf8_unchecked(&self.s[start..self.i]) };
         if !BUILD && !is_float && self.i - start < 16 {
             return Ok(Val::Null); // cannot overflow: at most 15 digits
         }
@@ -644,7 +672,7 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Index of the first `"`, `\\` or control byte at or after `i` (or `s.len()`).
+/// Index of the first `"`, `\\`, control or non-ASCII byte at or after `i` (or `s.len()`).
 #[inline]
 fn scan_string(s: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
@@ -661,6 +689,8 @@ fn scan_string(s: &[u8], mut i: usize) -> usize {
                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
                     _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
                 );
+                // the sign bit of x marks non-ASCII bytes
+                let m = _mm_or_si128(m, x);
                 let mask = _mm_movemask_epi8(m);
                 if mask != 0 {
                     return i + mask.trailing_zeros() as usize;
@@ -671,7 +701,7 @@ fn scan_string(s: &[u8], mut i: usize) -> usize {
     }
     while i < s.len() {
         let c = s[i];
-        if c == b'"' || c == b'\\' || c < 0x20 {
+        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
             return i;
         }
         i += 1;
@@ -704,14 +734,47 @@ fn find_backslash(s: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Append `s[i..j]` to `out`, where `j` is the index of the first `\\` at or after `i` (or
+/// `s.len()`), scanning and copying in one pass; returns `j`. `out` must have room for
+/// `s.len() - i` more bytes (unescaping never makes a text longer).
+#[inline(always)]
+fn copy_to_backslash(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    debug_assert!(out.capacity() - out.len() >= s.len() - i);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline. Loads are in bounds (i + 16 <= s.len());
+        // each store writes 16 bytes at out.len(), within capacity since out has room for
+        // s.len() - i >= 16 more bytes; the length only grows over bytes just written.
+        unsafe {
+            let bslash = _mm_set1_epi8(b'\\' as i8);
+            while i + 16 <= s.len() {
+                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let len = out.len();
+                _mm_storeu_si128(out.as_mut_ptr().add(len) as *mut __m128i, x);
+                let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
+                if mask != 0 {
+                    let t = mask.trailing_zeros() as usize;
+                    out.set_len(len + t);
+                    return i + t;
+                }
+                out.set_len(len + 16);
+                i += 16;
+            }
+        }
+    }
+    let j = find_backslash(s, i);
+    out.extend_from_slice(&s[i..j]);
+    j
+}
+
 /// Decode the escapes of a validated raw string.
 pub fn unescape(raw: &str) -> String {
     let b = raw.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < b.len() {
-        let j = find_backslash(b, i);
-        out.extend_from_slice(&b[i..j]);
+        let j = copy_to_backslash(b, i, &mut out);
         if j >= b.len() {
             break;
         }

@@ -14,6 +14,14 @@ pub mod tail;
 #[cfg(feature = "python")]
 mod python;
 
+#[cfg(feature = "python")]
+mod alloc;
+
+/// Rust-side allocations of the extension (Python objects keep Python's allocator).
+#[cfg(feature = "python")]
+#[global_allocator]
+static GLOBAL: alloc::Split = alloc::Split;
+
 #[cfg(test)]
 mod tests;
 

@@ -102,6 +102,17 @@ fn static_str<'py>(py: Python<'py>, s: &'static str) -> Bound<'py, PyString> {
     }
 }
 
+/// The row key as lowercase hex, without an intermediate `String`.
+fn key_str<'py>(py: Python<'py>, k: &crate::common::Key) -> Bound<'py, PyString> {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; 32];
+    for (i, x) in k.iter().enumerate() {
+        b[2 * i] = H[(x >> 4) as usize];
+        b[2 * i + 1] = H[(x & 15) as usize];
+    }
+    PyString::new(py, std::str::from_utf8(&b).unwrap_or_default())
+}
+
 fn row_to_py<'py>(py: Python<'py>, r: &Row, tid_cache: &mut Option<(String, Bound<'py, PyString>)>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let tid = match tid_cache {
@@ -113,7 +124,7 @@ fn row_to_py<'py>(py: Python<'py>, r: &Row, tid_cache: &mut Option<(String, Boun
         }
     };
     d.set_item(intern!(py, "threadId"), tid)?;
-    d.set_item(intern!(py, "key"), PyString::new(py, &crate::common::hex(&r.key)))?;
+    d.set_item(intern!(py, "key"), key_str(py, &r.key))?;
     d.set_item(intern!(py, "seq"), r.seq)?;
     d.set_item(intern!(py, "ts"), opt_i64(py, r.ts)?)?;
     d.set_item(intern!(py, "role"), static_str(py, r.role))?;

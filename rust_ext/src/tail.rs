@@ -244,14 +244,17 @@ impl Tail {
         if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
             return;
         }
-        let Ok(text) = std::str::from_utf8(line) else {
-            self.count(errs, Kind::InvalidUtf8);
-            return;
-        };
-        let obj = match json::parse_record(text, NO_ROW_RECORDS, Some(codex::payload_key_read)) {
+        // UTF-8 is checked by the parser; a line it rejects is classified here (invalid UTF-8
+        // first, as the twin decodes before parsing).
+        let obj = match json::parse_record_bytes(line, NO_ROW_RECORDS, Some(codex::payload_key_read)) {
             Ok(v) if v.is_obj() => v,
-            _ => {
+            Ok(_) => {
                 self.count(errs, Kind::InvalidJson);
+                return;
+            }
+            Err(_) => {
+                let kind = if std::str::from_utf8(line).is_err() { Kind::InvalidUtf8 } else { Kind::InvalidJson };
+                self.count(errs, kind);
                 return;
             }
         };

@@ -475,3 +475,69 @@ fn skipped_payload_records() {
     let escaped = json::unescape(r#"a\nb\u00e9\ud83d\ude00\\\"/"#);
     assert_eq!(escaped, "a\nbé😀\\\"/");
 }
+
+#[test]
+fn parse_record_bytes_checks_utf8() {
+    let filter = Some(crate::codex::payload_key_read as fn(&str) -> bool);
+    let check = |b: &[u8]| {
+        let want = std::str::from_utf8(b).is_ok() && serde_json::from_slice::<serde_json::Value>(b).is_ok();
+        assert_eq!(json::parse_record_bytes(b, &["world_state"], filter).is_ok(), want, "differs for {b:?}");
+    };
+    let base = r#"{"type":"event_msg","payload":{"type":"x","zz":"ab","message":"cd","info":{"q":["é",1]}},"id":"ef"}"#.as_bytes();
+    let inserts: [&[u8]; 12] = [
+        b"\xc3\xa9", b"\xc3", b"\xa9", b"\xe2\x82\xac", b"\xe2\x82", b"\xf0\x9f\x98\x80", b"\xf0\x9f\x98", b"\xed\xa0\x80",
+        b"\xc0\xaf", b"\xff", b"\xf4\x90\x80\x80", b"\xe2\x80\xa8",
+    ];
+    for i in 0..=base.len() {
+        for ins in inserts {
+            let mut l = base[..i].to_vec();
+            l.extend_from_slice(ins);
+            l.extend_from_slice(&base[i..]);
+            check(&l);
+        }
+    }
+    // a long string: non-ASCII at every position relative to the 16-byte blocks
+    for pad in 0..40 {
+        for ins in inserts {
+            let mut l = format!("{{\"type\":\"t\",\"payload\":{{\"zz\":\"{}", "a".repeat(pad)).into_bytes();
+            l.extend_from_slice(ins);
+            l.extend_from_slice(b"bcdefghijklmnopqrstuvwxyz\"}}");
+            check(&l);
+        }
+    }
+}
+
+#[test]
+fn unescape_matches_serde_json_at_every_offset() {
+    let escapes = [r"\n", r#"\""#, r"\\", r"\/", r"\u00e9", r"\ud83d\ude00", r"\u2028", r"\t\r\b\f", "é", "€x"];
+    for pad in 0..48 {
+        for e in escapes {
+            for tail in [0usize, 1, 15, 16, 17, 40] {
+                let raw = format!("{}{}{}{}", "a".repeat(pad), e, "b".repeat(tail), e);
+                let want: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+                assert_eq!(json::unescape(&raw), want, "for {raw:?}");
+            }
+        }
+    }
+}
+
+/// Every key the mappers look up must pass the payload key filter, or the filter would hide
+/// data from them (a new lookup needs a new entry in `payload_key_read`).
+#[test]
+fn payload_key_filter_covers_every_lookup() {
+    let mut seen = 0;
+    for src in [include_str!("codex.rs"), include_str!("common.rs")] {
+        for pat in [".g(\"", ".get(\"", ".has(\""] {
+            for (at, _) in src.match_indices(pat) {
+                let rest = &src[at + pat.len()..];
+                let key = &rest[..rest.find('"').unwrap()];
+                assert!(crate::codex::payload_key_read(key), "payload_key_read misses {key:?}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 100);
+    for k in ["", "zz", "rate_limits", "last_token_usage", "sandbox_policy", "Type", "types"] {
+        assert!(!crate::codex::payload_key_read(k), "{k:?}");
+    }
+}

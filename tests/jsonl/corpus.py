@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
 GOLDEN = ROOT / "tests" / "data" / "golden"
 CODEX_VERSIONS = ("codex-0.169.0", "codex-0.50.0")
+CLAUDE_VERSION = "claude-2.1.197"
 
 
 def codex_files(version: str) -> list[Path]:
@@ -22,6 +23,12 @@ def codex_files(version: str) -> list[Path]:
 
 def all_codex_files() -> list[Path]:
     return [f for v in CODEX_VERSIONS for f in codex_files(v)]
+
+
+def claude_files(version: str = CLAUDE_VERSION) -> list[Path]:
+    """Every Claude Code session file (subagent transcripts included) and stream-json capture, in path order."""
+    base = CORPUS / version
+    return sorted(base.glob("projects/**/*.jsonl")) + sorted(base.glob("stream-*.jsonl"))
 
 
 def manifest(version: str) -> list[dict[str, str]]:

@@ -1,0 +1,511 @@
+"""Tailer benchmarks (issue 4): live latency and backfill throughput through the REAL actors.
+
+Plain `pytest` (benchmarks disabled) smoke-runs each body once on small inputs (~50 appends,
+~20 MB of sessions). `--benchmark-enable` (or `OA_BENCH_TAILER_MB=1000`, `OA_BENCH_APPENDS=2000`)
+runs the full size and writes `benches/results/tailer.json`.
+
+Live latency
+    `oa-supervisor run --actors convex_writer,sessions_tailer` (tests/support/supervisor.py) on an
+    empty CODEX_HOME/sessions; one rollout file; lines appended one at a time (alternating an
+    `event_msg/user_message` and an assistant `response_item/message`, each with a unique text,
+    written with one unbuffered `os.write`), the next one only after the previous row is committed.
+    For each append two latencies are taken on the same wall clock:
+    - `stored`: the row's `stored_at` (the writer's `time.time()` in ms, taken at the start of the
+      batch's transaction) minus `time.time()` just before the write. Resolution 1 ms (stored_at is
+      truncated to whole ms, so a value can be up to 1 ms low); it excludes the commit itself
+      (a one-row WAL commit with synchronous=NORMAL, well under 1 ms).
+    - `seen`: until a read-only SQLite connection in this process sees the committed row, polling
+      `SELECT ... WHERE rowid > ?` every 0.5 ms. An upper bound: includes the poll interval and the
+      query (~0.1 ms), and the poller competes for the 2 CPUs.
+Backfill
+    ~1 GB (about 2,000 files) of generated sessions (the realistic 0.169 / classic shapes of
+    benches/test_bench_jsonl.py, i.e. modelled on tests/data/corpus), deterministic, cached under
+    target/bench-sessions/. The supervisor starts with an empty OPENAGENTS_HOME on that CODEX_HOME;
+    the end is when every file's checkpoint is committed at its full size (polled in the store every
+    0.1 s, then the tailer's `backfill` status and the message count are confirmed). The window
+    used for MB/s is the tailer's `backfill.started_at` to the newest checkpoint's `updated_at` (both
+    wall clock; the process start-up is reported separately). RSS of every process (supervisor,
+    forkserver, writer, tailer, resource tracker) is sampled with psutil every 50 ms.
+    The same corpus is also run through the engine alone (TailerService + StoreSink in this process,
+    no actors, no bus) and through the JSONL hot path alone (native JsonlTail.feed, no store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from oa_actors.store import Store
+from oa_actors.tailer.service import TailerService
+from oa_actors.tailer.sink import StoreSink
+from tests.support.supervisor import Supervisor
+
+try:
+    from oa_actors import _oa_native
+except ImportError:  # pragma: no cover - pure-Python install
+    _oa_native = None  # type: ignore[assignment]
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "target" / "bench-sessions"
+RESULTS = Path(__file__).resolve().parent / "results" / "tailer.json"
+ACTORS = ["--actors", "convex_writer,sessions_tailer"]
+SEED = 20261122
+GEN_VERSION = 1
+SMOKE_MB, FULL_MB = 20, 1000
+SMOKE_APPENDS, FULL_APPENDS = 50, 2000
+WARMUP_APPENDS = 10
+POLL = 0.0005
+RSS_EVERY = 0.05
+
+_RESULTS: dict[str, Any] = {}
+
+
+def _jsonl_bench() -> Any:
+    """The corpus generator of the JSONL benchmark (loaded by path: benches/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "_oa_bench_jsonl", Path(__file__).with_name("test_bench_jsonl.py")
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _full(config: pytest.Config) -> bool:
+    return bool(config.getoption("benchmark_enable", False))
+
+
+def _size(config: pytest.Config, env: str, smoke: int, full: int) -> int:
+    v = os.environ.get(env)
+    return int(v) if v else (full if _full(config) else smoke)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
+
+
+def _summary(xs: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(xs), 2),
+        "p90": round(_pct(xs, 90), 2),
+        "p99": round(_pct(xs, 99), 2),
+        "max": round(max(xs), 2),
+        "mean": round(statistics.fmean(xs), 2),
+        "n": len(xs),
+    }
+
+
+def _load() -> dict[str, float]:
+    one, five, _ = os.getloadavg()
+    return {"loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2)}
+
+
+# -- corpus ----------------------------------------------------------------------------------------
+def sessions_corpus(mb: int) -> Path:
+    """A CODEX_HOME whose sessions/YYYY/MM/DD/ hold ~`mb` MB of generated rollouts (~500 KB each), cached."""
+    home = CACHE / f"v{GEN_VERSION}-seed{SEED}-{mb}mb"
+    done = home / "DONE"
+    if not done.exists():
+        jb = _jsonl_bench()
+        tpl = jb._templates()
+        pool = jb._prose_pool(tpl)
+        rnd = random.Random(SEED)
+        total, n = 0, 0
+        while total < mb * 1_000_000:
+            gen = "codex-0.169.0" if rnd.random() < 0.7 else "codex-0.50.0"
+            g = jb._Gen(tpl, pool, random.Random(rnd.getrandbits(64)), n, gen)
+            data = g.rollout(min(rnd.randint(120_000, 1_200_000), mb * 1_000_000 - total + 10_000))
+            day = home / "sessions" / "2026" / "11" / f"{1 + n % 28:02d}"
+            day.mkdir(parents=True, exist_ok=True)
+            p = day / f"rollout-2026-11-{1 + n % 28:02d}T01-00-00-{g.tid}.jsonl"
+            p.write_bytes(data)
+            t = 1_790_000_000 + n * 60  # deterministic mtimes: backfill order is reproducible
+            os.utime(p, (t, t))
+            total += len(data)
+            n += 1
+        done.write_text(str(n))
+    return home
+
+
+def corpus_files(home: Path) -> list[Path]:
+    return sorted((home / "sessions").rglob("rollout-*.jsonl"))
+
+
+def hot_path(files: list[Path]) -> tuple[float, int, int]:
+    """Native JsonlTail over every file (1 MiB chunks, no store): (seconds, rows, distinct keys)."""
+    assert _oa_native is not None
+    keys: set[str] = set()
+    rows = 0
+    t0 = time.perf_counter()
+    for p in files:
+        t = _oa_native.JsonlTail(str(p))
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 20):
+                ms = t.feed(chunk).messages
+                rows += len(ms)
+                keys.update(m["key"] for m in ms)
+        ms = t.feed(b"", final=True).messages
+        rows += len(ms)
+        keys.update(m["key"] for m in ms)
+    return time.perf_counter() - t0, rows, len(keys)
+
+
+# -- RSS sampling ----------------------------------------------------------------------------------
+class RssSampler(threading.Thread):
+    """Peak RSS per pid of a process tree (or of this process), every `every` seconds."""
+
+    def __init__(self, root_pid: Any, every: float = RSS_EVERY) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid  # an int, or a callable returning the pid once it exists
+        self.every = every
+        self.peak: dict[int, int] = {}
+        self.cmd: dict[int, str] = {}
+        self.parent: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}  # user + system seconds at the last sample
+        self.samples = 0
+        self._stop_evt = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_evt.is_set():
+            pid = self.root_pid() if callable(self.root_pid) else self.root_pid
+            if pid:
+                try:
+                    root = psutil.Process(pid)
+                    procs = [root, *root.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    procs = []
+                for p in procs:
+                    try:
+                        rss = p.memory_info().rss
+                        ct = p.cpu_times()
+                        self.cpu[p.pid] = ct.user + ct.system
+                        if p.pid not in self.cmd:
+                            self.cmd[p.pid] = " ".join(p.cmdline())
+                            self.parent[p.pid] = p.ppid()
+                    except psutil.Error:
+                        continue
+                    self.peak[p.pid] = max(self.peak.get(p.pid, 0), rss)
+                self.samples += 1
+            self._stop_evt.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop_evt.set()
+        self.join(5)
+
+    def by_role(self, sup_pid: int, actor_pids: dict[str, int], what: str = "rss") -> dict[str, float]:
+        names = {pid: name for name, pid in actor_pids.items()}
+        out: dict[str, float] = {}
+        values = self.peak if what == "rss" else self.cpu
+        for pid, value in values.items():
+            cmd = self.cmd.get(pid, "")
+            if pid == sup_pid:
+                role = "supervisor"
+            elif pid in names:
+                role = names[pid]
+            elif "resource_tracker" in cmd:
+                role = "resource_tracker"
+            elif "forkserver" in cmd and self.parent.get(pid) == sup_pid:
+                role = "forkserver"
+            else:
+                role = f"other:{pid}"
+            v = round(value / 2**20, 1) if what == "rss" else round(value, 2)
+            out[role] = max(out.get(role, 0.0), v)
+        return out
+
+
+# -- live latency ----------------------------------------------------------------------------------
+def _line(i: int, text: str) -> bytes:
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{i % 1000:03d}Z"
+    if i % 2 == 0:
+        obj = {
+            "timestamp": ts,
+            "type": "event_msg",
+            "payload": {"type": "user_message", "message": text, "images": []},
+        }
+    else:
+        obj = {
+            "timestamp": ts,
+            "type": "response_item",
+            "payload": {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text}],
+            },
+        }
+    return (json.dumps(obj) + "\n").encode()
+
+
+def run_latency(tmp: Path, appends: int) -> dict[str, Any]:
+    sup = Supervisor(tmp, args=ACTORS)
+    day = sup.codex_home / "sessions" / "2026" / "11" / "22"
+    day.mkdir(parents=True)
+    sup.start()
+    try:
+        tid = str(uuid.UUID(int=random.Random(SEED).getrandbits(128), version=4))
+        path = day / f"rollout-2026-11-22T01-00-00-{tid}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        meta = {
+            "timestamp": "2026-11-22T01:00:00.000Z",
+            "type": "session_meta",
+            "payload": {
+                "id": tid,
+                "timestamp": "2026-11-22T01:00:00.000Z",
+                "cwd": "/home/dev/bench",
+                "originator": "codex_exec",
+                "cli_version": "0.120.0",
+                "source": "exec",
+            },
+        }
+        os.write(fd, (json.dumps(meta) + "\n").encode())
+        db = sqlite3.connect(f"file:{sup.home / 'store.sqlite3'}?mode=ro", uri=True, isolation_level=None)
+        last = 0
+        stored: list[float] = []
+        seen: list[float] = []
+        for i in range(appends + WARMUP_APPENDS):
+            text = f"bench line {i} {uuid.uuid4().hex}"
+            line = _line(i, text)
+            t_wall = time.time()
+            t0 = time.perf_counter()
+            os.write(fd, line)
+            deadline = t0 + 30
+            hit = None
+            while hit is None:
+                for rowid, txt, stored_at in db.execute(
+                    "SELECT rowid, text, stored_at FROM messages WHERE rowid > ?", (last,)
+                ):
+                    last = max(last, rowid)
+                    if txt == text:
+                        hit = stored_at
+                if hit is None:
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(
+                            f"append {i} was not committed within 30 s; log:\n{sup.log.read_text()[-3000:]}"
+                        )
+                    time.sleep(POLL)
+            t_seen = time.perf_counter()
+            if i >= WARMUP_APPENDS:
+                stored.append(hit - t_wall * 1000)
+                seen.append((t_seen - t0) * 1000)
+            time.sleep(0.002)  # appends come one at a time, not back to back
+        os.close(fd)
+        db.close()
+        tailer = sup.actor("sessions_tailer")
+        return {
+            "appends": appends,
+            "warmup": WARMUP_APPENDS,
+            "stored_ms": _summary(stored),
+            "seen_ms": _summary(seen),
+            "slowest": [
+                [i + WARMUP_APPENDS, round(ms, 1)]
+                for i, ms in sorted(enumerate(seen), key=lambda t: -t[1])[:5]
+            ],
+            "tailer_restarts": tailer["restarts"],
+            "load": _load(),
+            "method": "stored = row.stored_at (writer clock, ms, start of txn) - time.time() before write; "
+            "seen = until a read-only connection polling every 0.5 ms sees the row (upper bound)",
+        }
+    finally:
+        sup.stop()
+
+
+def test_bench_tailer_latency(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    appends = _size(request.config, "OA_BENCH_APPENDS", SMOKE_APPENDS, FULL_APPENDS)
+    res = benchmark.pedantic(run_latency, args=(tmp_path, appends), rounds=1, iterations=1)
+    print("\nlive latency:", json.dumps(res, indent=2))
+    assert res["stored_ms"]["n"] == appends
+    _RESULTS["latency"] = res
+
+
+# -- backfill ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus(request: pytest.FixtureRequest) -> dict[str, Any]:
+    mb = _size(request.config, "OA_BENCH_TAILER_MB", SMOKE_MB, FULL_MB)
+    t0 = time.perf_counter()
+    home = sessions_corpus(mb)
+    gen_s = time.perf_counter() - t0
+    files = corpus_files(home)
+    nbytes = sum(p.stat().st_size for p in files)
+    for p in files:  # warm the page cache so every contender reads from memory
+        p.read_bytes()
+    secs, rows, keys = hot_path(files)
+    info = {"home": home, "files": files, "bytes": nbytes, "rows": rows, "keys": keys}
+    _RESULTS["corpus"] = {
+        "path": str(home.relative_to(ROOT)),
+        "files": len(files),
+        "bytes": nbytes,
+        "rows": rows,
+        "distinct_keys": keys,
+        "generate_or_cache_s": round(gen_s, 1),
+    }
+    _RESULTS["hot_path"] = {
+        "seconds": round(secs, 3),
+        "MB_per_s": round(nbytes / secs / 1e6, 1),
+        "rows_per_s": round(rows / secs),
+    }
+    return info
+
+
+def run_backfill(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
+    files, nbytes = corpus["files"], corpus["bytes"]
+    sup = Supervisor(tmp, env={"CODEX_HOME": str(corpus["home"])}, args=ACTORS)
+    sampler = RssSampler(lambda: sup.proc.pid if sup.proc else None)
+    sampler.start()
+    t_launch = time.time()
+    sup.start(timeout=120)
+    t_up = time.time()
+    try:
+        actors = {a["name"]: a["pid"] for a in (sup.status() or {})["actors"]}
+        db = sqlite3.connect(f"file:{sup.home / 'store.sqlite3'}?mode=ro", uri=True, isolation_level=None)
+        deadline = time.monotonic() + 1800
+        while True:
+            n, total, newest = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+            ).fetchone()
+            if n >= len(files) and total >= nbytes:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"backfill incomplete: {n}/{len(files)} files, {total}/{nbytes} bytes")
+            time.sleep(0.1)
+        t_seen = time.time()
+        wal = sup.home / "store.sqlite3-wal"
+        store_mb = {
+            "db": round((sup.home / "store.sqlite3").stat().st_size / 1e6, 1),
+            "wal": round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0,
+        }
+        messages = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        threads = db.execute("SELECT COUNT(*) FROM threads").fetchone()[0]
+        db.close()
+        health: dict[str, Any] = {}
+        for _ in range(100):  # health arrives with the next pong
+            health = sup.actor("sessions_tailer").get("health", {})
+            bf = health.get("backfill", {})
+            if not bf.get("running", True) and bf.get("files_done") == bf.get("files_total"):
+                break
+            time.sleep(0.2)
+        bf = health["backfill"]
+        restarts = {a["name"]: a["restarts"] for a in (sup.status() or {})["actors"]}
+    finally:
+        sup.stop()
+        sampler.stop()
+    assert bf["files_total"] == len(files) and bf["files_done"] == len(files) and not bf["running"], bf
+    assert messages == corpus["keys"], (messages, corpus["keys"])
+    window = newest / 1000 - bf["started_at"]
+    assert sup.proc is not None
+    return {
+        "files": len(files),
+        "bytes": nbytes,
+        "messages": messages,
+        "threads": threads,
+        "startup_s": round(t_up - t_launch, 2),
+        "backfill_s": round(window, 2),
+        "MB_per_s": round(nbytes / window / 1e6, 1),
+        "rows_per_s": round(messages / window),
+        "launch_to_done_s": round(newest / 1000 - t_launch, 2),
+        "MB_per_s_from_launch": round(nbytes / (newest / 1000 - t_launch) / 1e6, 1),
+        "observed_done_after_s": round(t_seen - t_launch, 2),
+        "peak_rss_MB": sampler.by_role(sup.proc.pid, actors),
+        "rss_samples": sampler.samples,
+        "cpu_s": sampler.by_role(sup.proc.pid, actors, "cpu"),
+        "store_MB_at_end": store_mb,
+        "restarts": restarts,
+        "load": _load(),
+    }
+
+
+def test_bench_tailer_backfill(benchmark: Any, tmp_path: Path, corpus: dict[str, Any]) -> None:
+    res = benchmark.pedantic(run_backfill, args=(tmp_path, corpus), rounds=1, iterations=1)
+    print("\nbackfill through the actors:", json.dumps(res, indent=2))
+    _RESULTS["backfill"] = res
+
+
+# -- engine alone ------------------------------------------------------------------------------------
+def run_engine(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
+    sampler = RssSampler(os.getpid())
+    base = psutil.Process().memory_info().rss
+    sampler.start()
+
+    cpu: list[float] = []
+
+    async def go() -> tuple[float, int]:
+        store = Store.open(tmp / "engine.sqlite3")
+        sink = StoreSink(store)
+        svc = TailerService(
+            [corpus["home"] / "sessions"], sink, on_forget=sink.forget, watch=False, rescan_seconds=0
+        )
+        t0, c0 = time.perf_counter(), time.process_time()
+        await svc.start({}, backfill=True)
+        await svc.wait_idle()
+        dt = time.perf_counter() - t0
+        cpu.append(time.process_time() - c0)
+        await svc.stop()
+        n = store.count("messages")
+        store.close()
+        return dt, n
+
+    try:
+        secs, messages = asyncio.run(go())
+    finally:
+        sampler.stop()
+    assert messages == corpus["keys"]
+    return {
+        "seconds": round(secs, 2),
+        "MB_per_s": round(corpus["bytes"] / secs / 1e6, 1),
+        "rows_per_s": round(messages / secs),
+        "messages": messages,
+        "cpu_s": round(cpu[0], 2),
+        "peak_rss_MB": round(max(sampler.peak.values()) / 2**20, 1),
+        "rss_before_MB": round(base / 2**20, 1),
+        "load": _load(),
+    }
+
+
+def test_bench_tailer_engine(benchmark: Any, tmp_path: Path, corpus: dict[str, Any]) -> None:
+    res = benchmark.pedantic(run_engine, args=(tmp_path, corpus), rounds=1, iterations=1)
+    print("\nengine alone (TailerService + StoreSink, one process):", json.dumps(res, indent=2))
+    _RESULTS["engine"] = res
+
+
+# -- report ------------------------------------------------------------------------------------------
+def test_bench_tailer_report() -> None:
+    """All figures of this run; written to benches/results/tailer.json when the inputs were full size."""
+    if not {"latency", "backfill", "engine"} <= set(_RESULTS):
+        pytest.skip("needs the latency, backfill and engine benchmarks of this run")
+    lat, bf, eng, hot = _RESULTS["latency"], _RESULTS["backfill"], _RESULTS["engine"], _RESULTS["hot_path"]
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        **_RESULTS,
+        "ratios": {
+            "actors_vs_engine": round(bf["MB_per_s"] / eng["MB_per_s"], 2),
+            "engine_vs_hot_path": round(eng["MB_per_s"] / hot["MB_per_s"], 2),
+            "actors_vs_hot_path": round(bf["MB_per_s"] / hot["MB_per_s"], 2),
+        },
+        "targets": {
+            "latency_p50_lt_10ms": lat["seen_ms"]["p50"] < 10,
+            "latency_p99_lt_50ms": lat["seen_ms"]["p99"] < 50,
+            "backfill_ge_200MBps": bf["MB_per_s"] >= 200,
+            "tailer_rss_lt_200MB": bf["peak_rss_MB"].get("sessions_tailer", 0) < 200,
+        },
+    }
+    print("\ntailer benchmarks:", json.dumps(report, indent=2))
+    if lat["appends"] >= 1000 and bf["bytes"] >= 500_000_000:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
