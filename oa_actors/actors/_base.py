@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
-from oa_actors.runtime.actor import Actor, Context
+from oa_actors.runtime.actor import Actor, ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Echo, Message
+
+
+async def ask_when_ready(ctx: Context, actor: str, msg: Message, reply_type: type[Message], tries: int = 120) -> Message:
+    """Ask `actor` until it answers with `reply_type`: at start-up the actor asked may still be
+    opening its resources (the writer its store). Raises RuntimeError after `tries` attempts."""
+    for attempt in range(tries):
+        try:
+            reply = await ctx.ask(actor, msg, timeout=5.0)
+            if isinstance(reply, reply_type):
+                return reply
+        except (AskTimeout, ActorUnavailable) as exc:
+            if attempt % 10 == 0:
+                ctx.log.info("waiting for %s (%s)", actor, exc)
+        await asyncio.sleep(0.25)
+    raise RuntimeError(f"{actor} did not answer {type(msg).__name__}")
 
 
 class LifecycleActor(Actor):

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from oa_actors import messages as m
-from oa_actors.actors._base import LifecycleActor
+from oa_actors.actors._base import LifecycleActor, ask_when_ready
 from oa_actors.fs import files
 from oa_actors.fs.changes import Changes
 from oa_actors.fs.scan import Snapshot
 from oa_actors.fs.syncer import FsSyncer as FileSyncer
-from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
+from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 
 
@@ -58,16 +58,9 @@ class FsSyncer(LifecycleActor):
         ctx.log.info("reconciled projects and skills: %s", changes.counts())
 
     async def _previous(self, ctx: Context) -> Snapshot:
-        for attempt in range(120):
-            try:
-                reply = await ctx.ask(m.WRITER, m.GetFsRows(), timeout=5.0)
-                if isinstance(reply, m.FsRows):
-                    return Snapshot.from_rows(reply.projects, reply.skills, reply.project_paths)
-            except (AskTimeout, ActorUnavailable) as exc:
-                if attempt % 10 == 0:
-                    ctx.log.info("waiting for the writer (%s)", exc)
-            await asyncio.sleep(0.25)
-        raise RuntimeError("the writer did not answer with the stored projects and skills")
+        reply = await ask_when_ready(ctx, m.WRITER, m.GetFsRows(), m.FsRows)
+        assert isinstance(reply, m.FsRows)
+        return Snapshot.from_rows(reply.projects, reply.skills, reply.project_paths)
 
     async def _changes(self, changes: Changes) -> None:
         # `deliver`: kept until the writer has committed it, resent if the writer restarts.

@@ -8,7 +8,6 @@ Verbs: `convex.backfill` (start a backfill now), `sessions.watch_status`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ import msgspec
 
 from oa_actors import jsonl
 from oa_actors import messages as m
-from oa_actors.actors._base import LifecycleActor
-from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
+from oa_actors.actors._base import LifecycleActor, ask_when_ready
+from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.tailer.service import TailerService
 
@@ -74,17 +73,9 @@ class SessionsTailer(LifecycleActor):
         await self.service.start(checkpoints)
 
     async def _checkpoints(self, ctx: Context) -> dict[str, tuple[int, bytes | None]]:
-        # The writer starts first but may still be opening the store: retry until it answers.
-        for attempt in range(120):
-            try:
-                reply = await ctx.ask(m.WRITER, m.GetCheckpoints(), timeout=5.0)
-                if isinstance(reply, m.Checkpoints):
-                    return dict(reply.items)
-            except (AskTimeout, ActorUnavailable) as exc:
-                if attempt % 10 == 0:
-                    ctx.log.info("waiting for the writer's checkpoints (%s)", exc)
-            await asyncio.sleep(0.25)
-        raise RuntimeError("the writer did not answer with checkpoints")
+        reply = await ask_when_ready(ctx, m.WRITER, m.GetCheckpoints(), m.Checkpoints)
+        assert isinstance(reply, m.Checkpoints)
+        return dict(reply.items)
 
     async def _send(self, batch: m.RowBatch) -> None:
         await self.ctx.deliver(m.WRITER, batch)
