@@ -342,7 +342,7 @@ def map_claude(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) 
     """Map one session-file line into `out`; raises UnknownRecord for unknown types."""
     t = obj.get("type")
     ts = parse_ts(obj.get("timestamp"))
-    if t in METADATA_TYPES:
+    if isinstance(t, str) and t in METADATA_TYPES:
         st.touch(ts)
         if not st.thread_from_meta:
             st.set_thread_id(as_str(obj.get("sessionId")), authoritative=True)

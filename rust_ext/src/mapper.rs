@@ -50,7 +50,8 @@ pub struct Row {
     pub turn_id: Option<String>,
 }
 
-/// A tool call waiting for its output.
+/// A tool call waiting for its output. Claude Code calls keep the tool_use `input` in `arguments`
+/// (snapshot shape `{name, input, ts}`, as the twin stores it); Codex calls use every field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub name: Option<String>,
@@ -95,6 +96,11 @@ impl MapperState {
             invocation: 0,
             extra: Val::Obj(Vec::new()),
         }
+    }
+
+    /// A Claude Code file (`claude` or `claude-stream`): its pending calls have the Claude shape.
+    pub fn is_claude(&self) -> bool {
+        matches!(self.fmt.as_deref(), Some("claude" | "claude-stream"))
     }
 
     pub fn thread_id(&mut self) -> &str {
@@ -208,16 +214,19 @@ impl MapperState {
             .pending
             .iter()
             .map(|(id, p)| {
-                (
-                    crate::json::JStr::from_plain(id.clone()),
-                    Val::obj(vec![
+                let members = if self.is_claude() {
+                    // the Claude twin stores {name, input (any JSON), ts}
+                    vec![("name", Val::opt_str(p.name.clone())), ("input", p.arguments.clone()), ("ts", Val::opt_int(p.ts))]
+                } else {
+                    vec![
                         ("name", Val::opt_str(p.name.clone())),
                         ("namespace", Val::opt_str(p.namespace.clone())),
                         ("arguments", p.arguments.clone()),
                         ("input", Val::opt_str(p.input.clone())),
                         ("ts", Val::opt_int(p.ts)),
-                    ]),
-                )
+                    ]
+                };
+                (crate::json::JStr::from_plain(id.clone()), Val::obj(members))
             })
             .collect();
         Val::obj(vec![
@@ -265,12 +274,22 @@ impl MapperState {
                     if !v.is_obj() {
                         return Err(SnapshotError);
                     }
-                    let p = Pending {
-                        name: opt_string(v.g("name"))?,
-                        namespace: opt_string(v.g("namespace"))?,
-                        arguments: v.g("arguments").to_owned_val(),
-                        input: opt_string(v.g("input"))?,
-                        ts: opt_int(v.g("ts"))?,
+                    let p = if st.is_claude() {
+                        Pending {
+                            name: opt_string(v.g("name"))?,
+                            namespace: None,
+                            arguments: v.g("input").to_owned_val(),
+                            input: None,
+                            ts: opt_int(v.g("ts"))?,
+                        }
+                    } else {
+                        Pending {
+                            name: opt_string(v.g("name"))?,
+                            namespace: opt_string(v.g("namespace"))?,
+                            arguments: v.g("arguments").to_owned_val(),
+                            input: opt_string(v.g("input"))?,
+                            ts: opt_int(v.g("ts"))?,
+                        }
                     };
                     st.pending.insert(k.get().into_owned(), p);
                 }

@@ -1,7 +1,7 @@
 //! Line splitting, identity/truncation, oversized lines, error counts, dedupe and snapshots
 //! (twin of `_pytail.py`).
 
-use crate::codex;
+use crate::{claude, codex};
 use crate::common::{blake16, hex, Key};
 use crate::json::{self, JStr, Val};
 use crate::mapper::{dumps, MapperState, Row, Thread};
@@ -259,8 +259,14 @@ impl Tail {
             }
         };
         if self.state.fmt.is_none() {
-            match codex::detect(&obj) {
-                Some(f) => self.state.fmt = Some(f.to_owned()),
+            // Codex first, then Claude Code
+            match codex::detect(&obj).or_else(|| claude::detect(&obj)) {
+                Some(f) => {
+                    self.state.fmt = Some(f.to_owned());
+                    if claude::FORMATS.contains(&f) {
+                        self.state.thread.source = Some("claude".to_owned());
+                    }
+                }
                 None => {
                     self.count(errs, Kind::Unknown);
                     return;
@@ -268,10 +274,11 @@ impl Tail {
             }
         }
         let mut out = Vec::new();
-        let res = if self.state.fmt.as_deref() == Some("rollout") {
-            codex::map_rollout(&mut self.state, &obj, &mut out)
-        } else {
-            codex::map_exec(&mut self.state, &obj, &mut out)
+        let res = match self.state.fmt.as_deref() {
+            Some("rollout") => codex::map_rollout(&mut self.state, &obj, &mut out),
+            Some("exec") => codex::map_exec(&mut self.state, &obj, &mut out),
+            Some("claude") => claude::map_claude(&mut self.state, &obj, &mut out),
+            _ => claude::map_claude_stream(&mut self.state, &obj, &mut out),
         };
         if res.is_err() {
             self.count(errs, Kind::Unknown);

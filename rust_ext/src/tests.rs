@@ -541,3 +541,137 @@ fn payload_key_filter_covers_every_lookup() {
         assert!(!crate::codex::payload_key_read(k), "{k:?}");
     }
 }
+
+// -- Claude Code --------------------------------------------------------------------------------
+fn claude_files() -> Vec<PathBuf> {
+    let Some(dir) = corpus_dir() else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join("claude-2.1.197")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "jsonl") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn claude_golden_corpus() {
+    let Some(dir) = corpus_dir().filter(|d| d.join("claude-2.1.197").is_dir()) else {
+        eprintln!("SKIP claude_golden_corpus: corpus not found (tests/data/corpus or ../shared/corpus)");
+        return;
+    };
+    // (file, messages, first key, last key, offset, thread id, tool rows) from the Python twin.
+    let golden = [
+        ("claude-2.1.197/projects/-home-dev-work-resume/c09da64e-8c77-4838-b53b-b65a7bb6c7c8.jsonl", 14, "ebd43a376a69b5c21f5ee4dd04258183", "35bf29f33b6a837061f40c2aaebae7ca", 30307, "c09da64e-8c77-4838-b53b-b65a7bb6c7c8", 1),
+        ("claude-2.1.197/projects/-home-dev-work-resume/5cfb24a5-3421-4512-b7f9-0b5eeea45293.jsonl", 9, "edc3a69207c8b081c7a3b560f72ae688", "ed159f939f17e8008ad04e35d0847e93", 15433, "5cfb24a5-3421-4512-b7f9-0b5eeea45293", 1),
+        ("claude-2.1.197/projects/-home-dev-work-tasks/b4bbed1c-2433-4d64-84aa-ae47f72e35b6.jsonl", 7, "f7bcb6f73f893fc58547d10f64dc248e", "1d034666952397052c28af75bcc82fde", 17071, "b4bbed1c-2433-4d64-84aa-ae47f72e35b6", 4),
+        ("claude-2.1.197/projects/-home-dev-work-subagent/96ad6385-f9dc-4cbf-99cd-1e1c2e35d5de/subagents/agent-ac4f11bf2fc190939.jsonl", 3, "61a87e394b3d6bc8dbbdcc86a52654d2", "b5d3dad7d44a389c92d7a18a61d4ddb3", 8391, "96ad6385-f9dc-4cbf-99cd-1e1c2e35d5de/agent-ac4f11bf2fc190939", 1),
+        ("claude-2.1.197/stream-bash.jsonl", 4, "eebee2e60f4edd8ea0c88f83a51ae2ed", "450cf492747aef14307c973508322faa", 5699, "6be3c9d5-deca-4d40-99d9-c0ec3180e754", 2),
+        ("claude-2.1.197/stream-max_turns.jsonl", 3, "133bebcde7746fef5649bd0c03eb15b5", "5b2efb76a6352a99a9cca28c7b11d24e", 3951, "2ba340e4-bc5b-4e60-aa29-316ab4fd60a0", 1),
+        ("claude-2.1.197/stream-subagent.jsonl", 2, "042ae96fcbc60b8fa65610c43897dc9f", "41abe29a5c4f32672c317d4d63e1f8fb", 7778, "96ad6385-f9dc-4cbf-99cd-1e1c2e35d5de", 1),
+    ];
+    for (rel, n, first, last, offset, tid, tools) in golden {
+        let path = dir.join(rel);
+        let data = std::fs::read(&path).unwrap();
+        let (rows, off, errs, mut t) = feed_split(&path.to_string_lossy(), &data, &[], DEFAULT_MAX_LINE as i64);
+        assert_eq!(rows.len(), n, "{rel}");
+        assert_eq!(hex(&rows[0].key), first, "{rel}");
+        assert_eq!(hex(&rows[n - 1].key), last, "{rel}");
+        assert_eq!(off, offset, "{rel}");
+        assert_eq!(t.thread_id(), Some(tid), "{rel}");
+        assert_eq!(errs.0, [0, 0, 0, 0], "{rel}");
+        assert_eq!(rows.iter().filter(|r| r.role == "tool").count(), tools, "{rel}");
+        assert!(t.format().is_some_and(|f| crate::claude::FORMATS.contains(&f)), "{rel}");
+        let thread = t.feed(b"", true).threads;
+        assert!(thread.is_empty(), "{rel}: thread row emitted twice");
+        let mut t2 = Tail::new(&path.to_string_lossy(), DEFAULT_MAX_LINE as i64, "codex").unwrap();
+        let th = t2.feed(&data, true).threads.pop().unwrap();
+        assert_eq!(th.source.as_deref(), Some("claude"), "{rel}");
+        if rel.contains("/subagents/") {
+            assert_eq!(th.parent_thread_id.as_deref(), Some("96ad6385-f9dc-4cbf-99cd-1e1c2e35d5de"));
+        }
+    }
+}
+
+#[test]
+fn claude_random_chunks_and_snapshots_match_one_shot() {
+    let files = claude_files();
+    if files.is_empty() {
+        eprintln!("SKIP claude_random_chunks_and_snapshots_match_one_shot: corpus not found");
+        return;
+    }
+    let mut rng = Rng(0x5eed_c1a0);
+    for path in files {
+        let p = path.to_string_lossy().into_owned();
+        let data = std::fs::read(&path).unwrap();
+        let (whole, off, errs, _) = feed_split(&p, &data, &[], DEFAULT_MAX_LINE as i64);
+        let mut t = Tail::new(&p, DEFAULT_MAX_LINE as i64, "codex").unwrap();
+        let mut got = Vec::new();
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let end = (pos + 1 + rng.below(700)).min(data.len());
+            got.extend(t.feed(&data[pos..end], false).messages);
+            pos = end;
+            if rng.below(10) == 0 {
+                let snap = t.snapshot();
+                t = Tail::restore(&snap).unwrap();
+                assert_eq!(t.snapshot(), snap, "{p}: snapshot round trip");
+                pos = t.position() as usize; // a restore re-reads the partial line
+            }
+        }
+        got.extend(t.feed(b"", true).messages);
+        let keys = |r: &[crate::mapper::Row]| r.iter().map(|r| (r.key, r.seq, r.text.clone(), r.data.clone())).collect::<Vec<_>>();
+        assert_eq!(keys(&got), keys(&whole), "{p}");
+        assert_eq!(t.offset(), off, "{p}");
+        assert_eq!(t.errors(), errs, "{p}");
+    }
+}
+
+/// Synthetic lines for rules the corpus does not exercise (same checks as the Python tests).
+#[test]
+fn claude_rules() {
+    let sid = "11111111-2222-4333-8444-555555555555";
+    let lines = [
+        format!(r#"{{"type":"user","uuid":"u1","sessionId":"{sid}","promptId":"p1","gitBranch":"HEAD","timestamp":"2026-11-22T02:00:00.000Z","message":{{"content":"first"}}}}"#),
+        format!(r#"{{"type":"assistant","uuid":"a1","sessionId":"{sid}","message":{{"id":"m1","model":"claude-x","usage":{{"input_tokens":9223372036854775807,"output_tokens":1}},"content":[{{"type":"tool_use","id":"t2","name":"Bash","input":{{"command":"false"}}}},{{"type":"tool_use","id":"t1","name":"Read","input":{{}}}}]}}}}"#),
+        format!(r#"{{"type":"assistant","uuid":"a2","sessionId":"{sid}","message":{{"id":"m1","usage":{{"input_tokens":5}},"content":[]}}}}"#),
+        format!(r#"{{"type":"user","uuid":"r2","sessionId":"{sid}","promptId":"p1","toolUseResult":{{"x":1}},"message":{{"content":[{{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":"Exit code 7\n8"}}]}}}}"#),
+        format!(r#"{{"type":"assistant","uuid":"s1","sessionId":"{sid}","isSidechain":true,"message":{{"content":[{{"type":"text","text":"side"}}]}}}}"#),
+        format!(r#"{{"type":"user","uuid":"u2","sessionId":"{sid}","promptId":"p2","message":{{"content":"second"}}}}"#),
+        format!(r#"{{"type":"brand-new","sessionId":"{sid}"}}"#),
+    ];
+    let data = lines.join("\n");
+    let (rows, _, errs, mut t) = feed_split("/x/s.jsonl", data.as_bytes(), &[], DEFAULT_MAX_LINE as i64);
+    assert_eq!(errs.0, [0, 0, 0, 1]);
+    let got: Vec<(&str, &str, Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (r.role, r.kind, r.text.as_deref(), r.turn_id.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            ("user", "message", Some("first"), Some("p1")),
+            ("tool", "cmd", Some("false"), Some("p1")),
+            ("tool", "tool", Some("Read"), Some("p1")), // flushed by the next prompt, before its turnId
+            ("user", "message", Some("second"), Some("p2")),
+        ]
+    );
+    let cmd = rows[1].data.as_ref().unwrap();
+    assert_eq!(cmd.g("exitCode"), &Val::Int(7));
+    assert_eq!(cmd.g("isError"), &Val::Bool(true));
+    assert_eq!(rows[2].data.as_ref().unwrap().g("isError"), &Val::Null);
+    let th = t.feed(b"", true).threads;
+    assert!(th.is_empty());
+    let mut t2 = Tail::new("/x/s.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
+    let th = t2.feed(data.as_bytes(), true).threads.pop().unwrap();
+    assert_eq!(th.thread_id.as_deref(), Some(sid));
+    assert_eq!(th.git, None); // "HEAD": no repository
+    let u = th.usage.unwrap(); // message m1 counted once, sums capped at i64::MAX
+    assert_eq!((u.input, u.output, u.total), (Some(i64::MAX), Some(1), Some(i64::MAX)));
+    assert_eq!(th.title.as_deref(), Some("first"));
+}

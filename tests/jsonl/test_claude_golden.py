@@ -1,9 +1,8 @@
 """Golden and semantic tests over the shared Claude Code 2.1.197 corpus.
 
-Python backend only, on purpose: the native (Rust) backend does not know the Claude formats yet, so
-every test here uses `oa_actors.jsonl._pytail.JsonlTail` directly instead of the `tail_cls`
-fixture. When the Rust port lands, switch `TAIL` to the `tail_cls` fixture (both backends) and the
-golden files below become its byte-for-byte spec.
+Every test runs against each backend: `TAIL` is set from the `tail_cls` fixture (python, and rust
+when built) by the autouse `_backend` fixture, and the golden files are the byte-for-byte spec of
+both.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from oa_actors.jsonl._pytail import JsonlTail
 from tests.jsonl.corpus import (
     CLAUDE_VERSION,
     CORPUS,
@@ -26,10 +24,16 @@ from tests.jsonl.corpus import (
     relative,
 )
 
-TAIL = JsonlTail
+TAIL: Any = None  # the backend under test (set for each test by `_backend`)
 BASE = CORPUS / CLAUDE_VERSION
 FILES = claude_files()
 MANIFEST = manifest(CLAUDE_VERSION)
+
+
+@pytest.fixture(autouse=True)
+def _backend(tail_cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test of this module once per backend (`tail_cls` is parametrized)."""
+    monkeypatch.setitem(globals(), "TAIL", tail_cls)
 
 
 def entry(run: str) -> dict[str, str]:
@@ -454,3 +458,10 @@ def test_detection_order_and_non_claude_lines() -> None:
     path = sorted(codex.glob("sessions/**/*.jsonl"))[0]
     _, thread, _ = parse_with(TAIL, path)
     assert thread is not None and thread["source"] == "codex"
+
+
+def test_non_string_types_later_in_a_claude_file_are_counted_not_raised(tail_cls) -> None:
+    first = b'{"type":"queue-operation","operation":"enqueue","timestamp":"2026-11-22T02:00:00.000Z","sessionId":"s1"}\n'
+    tail = tail_cls("x.jsonl")
+    tail.feed(first + b'{"type":[1]}\n{"type":{"a":1}}\n', final=True)
+    assert tail.errors["unknown"] == 2

@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oa_actors import jsonl
-from tests.jsonl.corpus import all_codex_files, parse_with
+from tests.jsonl.corpus import all_codex_files, claude_files, parse_with
 
 FILES = all_codex_files()
 SMALL_FILES = [f for f in FILES if f.stat().st_size < 200_000]
+CLAUDE_FILES = claude_files()
 HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -253,11 +254,60 @@ def test_parity_random_input(lines: list[bytes], cuts: list[int], limit: int) ->
 
 
 @PARITY
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name[-24:])
+@pytest.mark.parametrize("path", FILES + CLAUDE_FILES, ids=lambda p: p.name[-24:])
 def test_parity_corpus(path: Path) -> None:
     py = parse_with(jsonl.backends()["python"], path, 4096)
     rs = parse_with(jsonl.backends()["rust"], path, 4096)
     assert py == rs
+
+
+CLAUDE_LINES = st.one_of(
+    st.sampled_from([ln for f in CLAUDE_FILES for ln in f.read_bytes().split(b"\n") if ln and len(ln) < 20_000]),
+    st.binary(max_size=40),
+    st.text(max_size=40).map(
+        lambda s: json.dumps({"type": "user", "sessionId": "s", "uuid": "u", "promptId": s[:3] or None,
+                              "message": {"content": s}}, ensure_ascii=False).encode()),
+    st.text(max_size=40).map(
+        lambda s: json.dumps({"type": "user", "sessionId": "s", "uuid": "r", "toolUseResult": {"agentId": s},
+                              "message": {"content": [{"type": "tool_result", "tool_use_id": s[:1], "is_error": True,
+                                                       "content": "Exit code " + s}]}}, ensure_ascii=False).encode()),
+    st.text(max_size=20).map(
+        lambda s: json.dumps({"type": "assistant", "sessionId": "s", "uuid": "a", "message": {
+            "id": s[:2], "usage": {"input_tokens": 2**63 - 1, "output_tokens": len(s)},
+            "content": [{"type": "tool_use", "id": s[:1], "name": ["Bash", "Agent", "Write", "TaskUpdate", "mcp__a__b", "x"][len(s) % 6],
+                         "input": {"command": s, "taskId": s}}]}}, ensure_ascii=False).encode()),
+)
+
+
+@PARITY
+@HYP
+@given(lines=st.lists(CLAUDE_LINES, max_size=30), cuts=st.lists(st.integers(0, 4000), max_size=10),
+       first=st.sampled_from([b'{"type":"queue-operation","sessionId":"q"}', b'{"type":"system","subtype":"init","session_id":"q"}']))
+def test_parity_random_claude_input(lines: list[bytes], cuts: list[int], first: bytes) -> None:
+    """Claude session files and stream-json: rows, thread rows, errors, offsets and snapshots agree."""
+    raw = first + b"\n" + b"\n".join(lines)
+    cuts = [c for c in cuts if c <= len(raw)]
+    py, rs = (run_backend(jsonl.backends()[n], raw, cuts, 1 << 20) for n in ("python", "rust"))
+    assert py == rs
+
+
+@PARITY
+def test_claude_snapshots_are_interchangeable() -> None:
+    py_cls, rs_cls = jsonl.backends()["python"], jsonl.backends()["rust"]
+    for path in CLAUDE_FILES:
+        data = path.read_bytes()
+        expected = whole(py_cls, data, str(path))[0]
+        for cut in (len(data) // 3, 2 * len(data) // 3):
+            a_snap = None
+            for a, b in ((py_cls, rs_cls), (rs_cls, py_cls)):
+                t = a(str(path))
+                got = t.feed(data[:cut]).messages
+                snap = t.snapshot()
+                assert a_snap is None or snap == a_snap, path  # byte-identical snapshots
+                a_snap = snap
+                t2 = b.restore(snap)
+                got += t2.feed(data[t2.position :]).messages + t2.feed(b"", final=True).messages
+                assert got == expected, path
 
 
 @PARITY

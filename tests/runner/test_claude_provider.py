@@ -177,7 +177,7 @@ async def test_supervisor_run_submit_resume_and_outside_session_mirrored_once(tm
     ws_dir.mkdir()
     config = tmp_path / "claude-config"
     with MockAnthropic() as mock:
-        env = {**claude_env(mock, tmp_path), "CLAUDE_CONFIG_DIR": str(config), "OA_JSONL_BACKEND": "python"}
+        env = {**claude_env(mock, tmp_path), "CLAUDE_CONFIG_DIR": str(config)}
         sup = Supervisor(tmp_path, env=env).start()
         try:
             async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:

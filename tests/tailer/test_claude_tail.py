@@ -1,8 +1,7 @@
 """Claude Code session files through the tailer engine: real files, real inotify, a real SQLite store.
 
-Python JSONL backend only (the native one does not know Claude yet): `oa_actors.jsonl.JsonlTail`
-is replaced by the pure-Python twin for these tests. The lead switches them to both backends when
-the Rust port lands.
+Each test runs on every JSONL backend: `oa_actors.jsonl.JsonlTail` (what the tailer uses) is set to
+each backend in turn; the expected rows come from the pure-Python twin, the spec.
 """
 
 from __future__ import annotations
@@ -34,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CLAUDE = ROOT / "node_modules" / ".bin" / "claude"
 
 
-@pytest.fixture(autouse=True)
-def python_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonl, "JsonlTail", _pytail.JsonlTail)
+@pytest.fixture(autouse=True, params=sorted(jsonl.backends()))
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonl, "JsonlTail", jsonl.backends()[request.param])
 
 
 @pytest.fixture
