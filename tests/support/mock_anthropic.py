@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.sse_mock import Reply, SSEMock
 
 SCENARIO = re.compile(r"\[\[S:([a-z_]+)\]\]")
 CMD = re.compile(r"cmd:\s*(.+?)\s*(?:\[\[S:|$)")
@@ -52,30 +52,20 @@ def _prompt(body: dict[str, Any]) -> tuple[str, bool]:
     return prompt, after
 
 
-class MockAnthropic:
+class MockAnthropic(SSEMock):
     """The server; `url` is the base URL to give Claude Code (ANTHROPIC_BASE_URL). Use as a context manager."""
 
+    name = "mock-anthropic"
+
     def __init__(self, slow_delay: float = 0.5) -> None:
+        super().__init__()
         self.slow_delay = slow_delay
-        self.requests: list[dict[str, Any]] = []  # {"method", "path", "body"}
-        self._counter = 0
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="mock-anthropic", daemon=True)
 
-    def __enter__(self) -> MockAnthropic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request so far: {"method", "path", "body"}."""
+        return self.log
 
     def messages(self) -> list[dict[str, Any]]:
         """Bodies of every `POST /v1/messages` so far."""
@@ -97,9 +87,16 @@ class MockAnthropic:
 
     # -- replies --------------------------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
-        with self._lock:
-            self._counter += 1
-            return f"{prefix}_mock{self._counter:020d}"
+        return f"{prefix}_mock{self.next_number():020d}"
+
+    def route(self, path: str, body: dict[str, Any]) -> Reply:
+        if path == "/v1/messages/count_tokens":
+            return Reply(200, body={"input_tokens": 1200})
+        if path != "/v1/messages":
+            return Reply(404)
+        if self.scenario(body)[0] == "error":
+            return Reply(400, body={"type": "error", "error": {"type": "invalid_request_error", "message": "mock: scripted error"}})
+        return Reply(200, events=self.events(body), headers={"request-id": self._next_id("req")})
 
     def scenario(self, body: dict[str, Any]) -> tuple[str, str, bool]:
         prompt, after_tool = _prompt(body)
@@ -154,67 +151,3 @@ class MockAnthropic:
         yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                                 "usage": {"output_tokens": output_tokens}}
         yield "message_stop", {"type": "message_stop"}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def _empty(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _json(self, status: int, obj: Any) -> None:
-                raw = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_HEAD(self) -> None:
-                mock.requests.append({"method": "HEAD", "path": self.path, "body": None})
-                self._empty(200)
-
-            def do_GET(self) -> None:
-                mock.requests.append({"method": "GET", "path": self.path, "body": None})
-                self._empty(404)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b"{}"
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {}
-                mock.requests.append({"method": "POST", "path": self.path, "body": body})
-                path = self.path.split("?", 1)[0].rstrip("/")
-                if path == "/v1/messages/count_tokens":
-                    self._json(200, {"input_tokens": 1200})
-                    return
-                if path != "/v1/messages":
-                    self._empty(404)
-                    return
-                if mock.scenario(body)[0] == "error":
-                    self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": "mock: scripted error"}})
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("request-id", mock._next_id("req"))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                try:
-                    for event, data in mock.events(body):
-                        self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-                        self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                self.close_connection = True
-
-        return Handler

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.sse_mock import Reply, SSEMock
 
 SCENARIO = re.compile(r"\[scenario:([a-z_]+)\]")
 CMD = re.compile(r"cmd:\s*(.+?)\s*(?:\[scenario|$)")
@@ -38,31 +38,20 @@ def _has_tool_output(body: dict[str, Any]) -> bool:
     return any(it.get("type") == "function_call_output" for it in items[last_user + 1 :])
 
 
-class MockResponses:
+class MockResponses(SSEMock):
     """The server; `url` is the base URL to give Codex (`…/v1`). Use as a context manager."""
 
+    name = "mock-openai"
+
     def __init__(self, slow_delay: float = 0.5) -> None:
+        super().__init__()
         self.slow_delay = slow_delay
-        self.requests: list[dict[str, Any]] = []
-        self._counter = 0
-        self._lock = threading.Lock()
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="mock-openai", daemon=True)
 
-    def __enter__(self) -> MockResponses:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Bodies of every POST so far."""
+        return [r["body"] for r in self.log if r["method"] == "POST"]
 
     def codex_args(self, model: str = "gpt-5.5") -> list[str]:
         """The `-c` flags that point `codex exec` at this server (env MOCK_API_KEY must be set)."""
@@ -74,9 +63,12 @@ class MockResponses:
 
     # -- replies --------------------------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
-        with self._lock:
-            self._counter += 1
-            return f"{prefix}_{self._counter}"
+        return f"{prefix}_{self.next_number()}"
+
+    def route(self, path: str, body: dict[str, Any]) -> Reply:
+        if not path.endswith("/responses"):
+            return Reply(404)
+        return Reply(200, events=self.events(body))
 
     def events(self, body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         texts = _user_texts(body)
@@ -112,45 +104,3 @@ class MockResponses:
         usage = {"input_tokens": 1000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 20,
                  "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 1020}
         yield "response.completed", {"type": "response.completed", "response": {"id": rid, "usage": usage}}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b"{}"
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {}
-                mock.requests.append(body)
-                if not self.path.rstrip("/").endswith("/responses"):
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                try:
-                    for event, data in mock.events(body):
-                        self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-                        self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                self.close_connection = True
-
-        return Handler
