@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import websockets
@@ -14,51 +13,9 @@ from websockets.asyncio.client import connect
 from tests.support import codex
 from tests.support.mock_openai import MockResponses
 from tests.support.supervisor import Supervisor
+from tests.support.ws_client import Client, final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)")]
-
-
-class Client:
-    """A WS client that keeps every event and matches replies by id."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self.replies: dict[Any, dict[str, Any]] = {}
-        self._n = 0
-        self._task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for raw in self.ws:
-            msg = json.loads(raw)
-            if msg.get("type") in ("reply", "error") and "id" in msg:
-                self.replies[msg["id"]] = msg
-            else:
-                self.events.append(msg)
-
-    async def call(self, control: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
-        self._n += 1
-        rid = self._n
-        await self.ws.send(json.dumps({"control": control, "id": rid, **args}))
-        async with asyncio.timeout(timeout):
-            while rid not in self.replies:
-                await asyncio.sleep(0.01)
-        return self.replies.pop(rid)
-
-    async def until(self, pred, timeout: float = 90.0) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                await asyncio.sleep(0.02)
-
-    def run_states(self, run_id: str) -> list[str]:
-        return [e["data"]["status"] for e in self.events if e.get("event") == "run.state" and e["data"]["runId"] == run_id]
-
-
-def final(run_id: str):
-    return lambda e: e.get("event") == "run.state" and e["data"]["runId"] == run_id and e["data"]["status"] in ("done", "failed", "interrupted")
 
 
 @pytest.fixture

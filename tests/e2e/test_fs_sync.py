@@ -31,6 +31,7 @@ from oa_actors.store import fs_tables
 from tests.support import convex_emulator
 from tests.support.convex_emulator import ConvexEmulator
 from tests.support.supervisor import ROOT, Supervisor
+from tests.support.ws_client import Client
 
 pytestmark = [
     pytest.mark.e2e,
@@ -87,31 +88,6 @@ async def ws_client(sup: Supervisor) -> AsyncIterator[Client]:
             yield c
         finally:
             c.task.cancel()
-
-
-class Client:
-    """A WS client that matches replies by id."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.replies: dict[Any, dict[str, Any]] = {}
-        self._n = 0
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for raw in self.ws:
-            msg = json.loads(raw)
-            if msg.get("type") in ("reply", "error") and "id" in msg:
-                self.replies[msg["id"]] = msg
-
-    async def call(self, control: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
-        self._n += 1
-        rid = self._n
-        await self.ws.send(json.dumps({"control": control, "id": rid, **args}))
-        async with asyncio.timeout(timeout):
-            while rid not in self.replies:
-                await asyncio.sleep(0.01)
-        return self.replies.pop(rid)
 
 
 # -- views of the three places -------------------------------------------------------------------

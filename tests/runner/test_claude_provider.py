@@ -170,8 +170,8 @@ async def test_supervisor_run_submit_resume_and_outside_session_mirrored_once(tm
 
     from websockets.asyncio.client import connect
 
-    from tests.e2e.test_bridge_runs import Client, final
     from tests.support.supervisor import Supervisor
+    from tests.support.ws_client import Client, final
 
     ws_dir = tmp_path / "work"
     ws_dir.mkdir()
