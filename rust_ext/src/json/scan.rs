@@ -1,0 +1,140 @@
+//! Byte scanning for strings (SSE2 on x86_64) and unescaping.
+
+/// Index of the first `"`, `\\`, control or non-ASCII byte at or after `i` (or `s.len()`).
+#[inline]
+pub(super) fn scan_string(s: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and in bounds.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let bslash = _mm_set1_epi8(b'\\' as i8);
+            let ctl = _mm_set1_epi8(0x1f);
+            while i + 16 <= s.len() {
+                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let m = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                    _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
+                );
+                // the sign bit of x marks non-ASCII bytes
+                let m = _mm_or_si128(m, x);
+                let mask = _mm_movemask_epi8(m);
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < s.len() {
+        let c = s[i];
+        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Index of the first `\\` at or after `i` (or `s.len()`); inline, for dense escapes.
+#[inline(always)]
+pub(super) fn find_backslash(s: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and in bounds.
+        unsafe {
+            let bslash = _mm_set1_epi8(b'\\' as i8);
+            while i + 16 <= s.len() {
+                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < s.len() && s[i] != b'\\' {
+        i += 1;
+    }
+    i
+}
+
+/// Append `s[i..j]` to `out`, where `j` is the index of the first `\\` at or after `i` (or
+/// `s.len()`), scanning and copying in one pass; returns `j`. `out` must have room for
+/// `s.len() - i` more bytes (unescaping never makes a text longer).
+#[inline(always)]
+pub(super) fn copy_to_backslash(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    debug_assert!(out.capacity() - out.len() >= s.len() - i);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline. Loads are in bounds (i + 16 <= s.len());
+        // each store writes 16 bytes at out.len(), within capacity since out has room for
+        // s.len() - i >= 16 more bytes; the length only grows over bytes just written.
+        unsafe {
+            let bslash = _mm_set1_epi8(b'\\' as i8);
+            while i + 16 <= s.len() {
+                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let len = out.len();
+                _mm_storeu_si128(out.as_mut_ptr().add(len) as *mut __m128i, x);
+                let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
+                if mask != 0 {
+                    let t = mask.trailing_zeros() as usize;
+                    out.set_len(len + t);
+                    return i + t;
+                }
+                out.set_len(len + 16);
+                i += 16;
+            }
+        }
+    }
+    let j = find_backslash(s, i);
+    out.extend_from_slice(&s[i..j]);
+    j
+}
+
+/// Decode the escapes of a validated raw string.
+pub fn unescape(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < b.len() {
+        let j = copy_to_backslash(b, i, &mut out);
+        if j >= b.len() {
+            break;
+        }
+        let c = b[j + 1];
+        i = j + 2;
+        let simple = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            _ => 0xff,
+        };
+        if simple != 0xff {
+            out.push(simple);
+            continue;
+        }
+        let n = u32::from_str_radix(&raw[i..i + 4], 16).unwrap_or(0xFFFD);
+        i += 4;
+        let ch = if (0xD800..=0xDBFF).contains(&n) {
+            let n2 = u32::from_str_radix(&raw[i + 2..i + 6], 16).unwrap_or(0xDC00);
+            i += 6;
+            char::from_u32(0x10000 + ((n - 0xD800) << 10) + (n2 - 0xDC00)).unwrap_or('\u{FFFD}')
+        } else {
+            char::from_u32(n).unwrap_or('\u{FFFD}')
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    // SAFETY: built from valid UTF-8 runs and encoded chars only.
+    unsafe { String::from_utf8_unchecked(out) }
+}
