@@ -43,6 +43,9 @@ VERB_OWNERS: dict[str, str] = {
 class RowBatch(Message, tag="rows.batch"):
     """Rows read from one file, with the tail checkpoint to commit in the same transaction.
 
+    During a backfill the tailer merges consecutive batches (of several files) into one: their
+    rows in order, and their checkpoints in `checkpoints` (path, offset, snapshot), all committed
+    in the same transaction (`all_checkpoints()` lists every checkpoint of a batch).
     Sent with `deliver` (at-least-once); applying it twice changes nothing.
     """
 
@@ -52,6 +55,12 @@ class RowBatch(Message, tag="rows.batch"):
     threads: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     checkpoint: bool = True
+    checkpoints: list[tuple[str, int, bytes | None]] = []
+
+    def all_checkpoints(self) -> list[tuple[str, int, bytes | None]]:
+        """Every checkpoint to commit with these rows, in the order they were taken."""
+        own = [(self.path, self.offset, self.snapshot)] if self.checkpoint else []
+        return own + [tuple(c) for c in self.checkpoints]  # type: ignore[misc]
 
 
 class RowsCommitted(Message, tag="rows.committed"):

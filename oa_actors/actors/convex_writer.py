@@ -1,8 +1,9 @@
 """`convex_writer`: owns the local store (the only writer) and drains its outbox into Convex.
 
-- `RowBatch` (from the tailer, at-least-once): applied idempotently with its checkpoint in one
-  transaction, then acknowledged (the runtime acks `deliver`ed messages after this handler
-  returns), then the new rows are published per table for the WS gateway.
+- `RowBatch` (from the tailer, at-least-once; during a backfill several files merged into one):
+  applied idempotently with all its checkpoints in one transaction, then acknowledged (the
+  runtime acks `deliver`ed messages after this handler returns), then the new rows are published
+  per table for the WS gateway.
 - `FsChanges` (from the FS syncer) and `RunUpdate` (from the runner): the same, for their tables.
 - The drain runs in the background whenever a Convex deployment is configured (local binary or
   OPENAGENTS_CONVEX_URL); without one the backlog simply waits in the outbox.
@@ -86,9 +87,7 @@ class ConvexWriter(LifecycleActor):
         return await super().on_message(msg, sender)
 
     async def _rows(self, batch: m.RowBatch) -> None:
-        applied = self.store.apply_batch(
-            batch.threads, batch.messages, (batch.path, batch.offset, batch.snapshot) if batch.checkpoint else None
-        )
+        applied = self.store.apply_batch(batch.threads, batch.messages, checkpoints=batch.all_checkpoints())
         self.applied += len(applied.messages)
         if applied.threads:
             await self.ctx.publish(m.TOPIC_THREADS, m.RowsCommitted(table="threads", rows=applied.threads))

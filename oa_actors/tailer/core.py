@@ -26,6 +26,11 @@ READ_CHUNK = 1 << 20
 BATCH_ROWS = 500
 BATCH_BYTES = 512 * 1024
 MAX_OPEN_FILES = 64
+# With `group=True` consecutive batches (of one or several files) are merged into one RowBatch of at
+# most this size, sent when full or on `flush()`: the writer then commits them, with every one of
+# their checkpoints, in one transaction. The service flushes as soon as it has nothing more queued.
+GROUP_ROWS = 5000
+GROUP_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -62,8 +67,13 @@ class TailerCore:
         max_open: int = MAX_OPEN_FILES,
         max_line_bytes: int = jsonl.DEFAULT_MAX_LINE,
         source_of: Callable[[str], str] = lambda _p: "codex",
+        group: bool = False,
     ) -> None:
         self._send = send
+        self.group = group
+        self._held: list[RowBatch] = []  # batches read but not sent yet (group mode)
+        self._held_rows = 0
+        self._held_bytes = 0
         self._files: dict[str, _File] = {}
         self._open: OrderedDict[str, None] = OrderedDict()  # LRU of paths with an open fd
         self.max_open = max_open
@@ -207,16 +217,19 @@ class TailerCore:
         start = 0
         size = 0
         parts: list[tuple[int, int]] = []
+        sizes: list[int] = []
         for i, m in enumerate(messages):
             size += _approx_size(m)
             if i + 1 - start >= BATCH_ROWS or size >= BATCH_BYTES:
                 parts.append((start, i + 1))
+                sizes.append(size)
                 start, size = i + 1, 0
         parts.append((start, len(messages)))
+        sizes.append(size)
         snapshot = tail.snapshot()
         for n, (a, b) in enumerate(parts):
             last = n == len(parts) - 1
-            await self._send(
+            await self._out(
                 RowBatch(
                     path=path,
                     offset=batch.offset,
@@ -224,11 +237,49 @@ class TailerCore:
                     threads=threads if last else [],
                     messages=messages[a:b],
                     checkpoint=last,
-                )
+                ),
+                sizes[n],
             )
             self.stats.batches += 1
         self.stats.rows += len(messages)
         return len(messages)
+
+    async def _out(self, batch: RowBatch, nbytes: int) -> None:
+        if not self.group:
+            await self._send(batch)
+            return
+        if self._held and (self._held_rows + len(batch.messages) > GROUP_ROWS or self._held_bytes + nbytes > GROUP_BYTES):
+            await self.flush()
+        self._held.append(batch)
+        self._held_rows += len(batch.messages)
+        self._held_bytes += nbytes
+
+    @property
+    def held(self) -> int:
+        """Batches read but not sent yet (group mode): `flush()` sends them."""
+        return len(self._held)
+
+    async def flush(self) -> None:
+        """Send the held batches as one RowBatch (rows in read order, every checkpoint in order)."""
+        if not self._held:
+            return
+        held = self._held
+        self._held, self._held_rows, self._held_bytes = [], 0, 0
+        if len(held) == 1:
+            await self._send(held[0])
+            return
+        last = held[-1]
+        await self._send(
+            RowBatch(
+                path=last.path,
+                offset=last.offset,
+                snapshot=None,
+                threads=[t for b in held for t in b.threads],
+                messages=[m for b in held for m in b.messages],
+                checkpoint=False,
+                checkpoints=[c for b in held for c in b.all_checkpoints()],
+            )
+        )
 
     def _count_errors(self, path: str, errors: dict[str, int]) -> None:
         for kind, n in errors.items():

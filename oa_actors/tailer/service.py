@@ -44,7 +44,11 @@ class TailerService:
     ) -> None:
         self.roots = [Path(r) for r in roots]
         # `source_of(path)` names the agent of a new file's thread ("codex" unless told otherwise).
-        self.core = TailerCore(send, max_open=max_open) if source_of is None else TailerCore(send, max_open=max_open, source_of=source_of)
+        # The core merges consecutive batches while more files are queued (one transaction in the
+        # writer for several files); `_read` flushes them as soon as nothing more is queued, and
+        # after every live read, so a live append is still sent at once.
+        self.core = (TailerCore(send, max_open=max_open, group=True) if source_of is None
+                     else TailerCore(send, max_open=max_open, source_of=source_of, group=True))
         self._on_forget = on_forget
         self._on_progress = on_progress
         self._use_watch = watch
@@ -132,19 +136,26 @@ class TailerService:
             if self._live:
                 path = next(iter(self._live))
                 del self._live[path]
+                live = True
             else:
                 path = self._backlog.pop(0)
-            await self._read(path)
+                live = False
+            await self._read(path, live)
             await asyncio.sleep(0)  # let pings and acks through between files
 
-    async def _read(self, path: str) -> None:
+    async def _read(self, path: str, live: bool = True) -> None:
         before = self.core.position(path)
         try:
             rows = await self.core.read(path)
         except OSError as exc:
             log.warning("cannot read %s: %s", path, exc)
             rows = 0
-        if path not in self.core.known() and self._on_forget is not None:
+        forgotten = path not in self.core.known()
+        if live or forgotten or not (self._live or self._backlog):
+            # Send what was merged so far: a live change goes out at once, the end of a backfill
+            # is committed before it is reported, and a checkpoint is never sent after its drop.
+            await self.core.flush()
+        if forgotten and self._on_forget is not None:
             await self._on_forget(path)
         if path in self._backfill_set:
             self._backfill_set.discard(path)

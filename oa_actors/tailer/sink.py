@@ -14,9 +14,7 @@ class StoreSink:
         self.committed = 0
 
     async def __call__(self, batch: RowBatch) -> None:
-        applied = self.store.apply_batch(
-            batch.threads, batch.messages, (batch.path, batch.offset, batch.snapshot) if batch.checkpoint else None
-        )
+        applied = self.store.apply_batch(batch.threads, batch.messages, checkpoints=batch.all_checkpoints())
         self.committed += len(applied.messages)
 
     async def forget(self, path: str) -> None:

@@ -128,3 +128,44 @@ def test_thread_pages_newest_first(store: Store) -> None:
     page = store.threads(limit=2)
     assert [t["threadId"] for t in page] == ["t4", "t3"]
     assert [t["threadId"] for t in store.threads(limit=10, before_updated=30)] == ["t2", "t1", "t0"]
+
+
+def test_one_batch_commits_several_checkpoints(store: Store) -> None:
+    threads, messages = corpus_rows("8bc8")
+    half = len(messages) // 2
+    applied = store.apply_batch(threads, messages, checkpoints=[("a.jsonl", 10, b"a1"), ("b.jsonl", 20, None), ("a.jsonl", 30, b"a2")])
+    assert len(applied.messages) == len(messages)
+    assert store.checkpoint("a.jsonl") == (30, b"a2") and store.checkpoint("b.jsonl") == (20, None)
+    # A failure commits none of them.
+    with pytest.raises(KeyError):
+        store.apply_batch([], [*messages[:half], {"key": "broken"}], checkpoints=[("c.jsonl", 5, None)])
+    assert store.checkpoint("c.jsonl") is None
+
+
+def test_unused_stored_at_index_is_dropped(store: Store) -> None:
+    names = {n for (n,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "messages_by_stored" not in names and "messages_by_thread" in names
+
+
+def test_background_checkpoint_truncates_the_wal_when_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import oa_actors.store.store as store_mod
+
+    monkeypatch.setattr(store_mod, "WAL_IDLE_BYTES", 1)
+    monkeypatch.setattr(store_mod, "BACKGROUND_CHECKPOINT_SECONDS", 0.05)
+    s = Store.open(tmp_path / "s.sqlite3")
+    try:
+        threads, messages = corpus_rows("8bc8")
+        s.apply_batch(threads, messages, ("a.jsonl", 100, b"snap"))
+        wal = tmp_path / "s.sqlite3-wal"
+        deadline = time.monotonic() + 10
+        while wal.stat().st_size > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert wal.stat().st_size == 0
+        assert s.count("messages") == len(messages) and s.checkpoint("a.jsonl") == (100, b"snap")
+    finally:
+        s.close()
+    again = Store.open(tmp_path / "s.sqlite3")
+    assert again.count("messages") == len(messages)
+    again.close()

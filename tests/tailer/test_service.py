@@ -194,3 +194,56 @@ async def test_a_100_mb_line_is_skipped_with_bounded_memory(tmp_path: Path, stor
     texts = {m["text"] for m in store.messages_for_thread(src.name[-42:-6], limit=1000)}
     assert "after the big line" in texts
     assert grown < 80 << 20, f"RSS grew by {grown >> 20} MiB reading past a 100 MiB line (limit 32 MiB)"
+
+
+async def test_backfill_merges_batches_and_commits_every_checkpoint(tmp_path: Path, store: Store) -> None:
+    """While files are queued, batches of several files go out as one RowBatch with all their
+    checkpoints; each checkpoint travels with (or after) every row read before it in its file,
+    and nothing is held back once the service is idle."""
+    sessions = tmp_path / "sessions"
+    for src in ROLLOUTS:
+        dst = sessions / src.relative_to(src.parents[3])
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    files = sorted(sessions.rglob("*.jsonl"))
+    sink = StoreSink(store)
+    sent: list = []
+    seen_keys: set[str] = set()
+
+    async def send(batch) -> None:
+        sent.append(batch)
+        seen_keys.update(m["key"] for m in batch.messages)
+        for path, offset, _snap in batch.all_checkpoints():
+            if offset == os.path.getsize(path):  # a file's last checkpoint: all its rows come with or before it
+                assert {r["key"] for r in rows_of(Path(path))[0] if r["table"] == "messages"} <= seen_keys
+        await sink(batch)
+
+    svc = TailerService([sessions], send, watch=False, rescan_seconds=0)
+    await svc.start({})
+    await svc.wait_idle(30)
+    assert svc.core.held == 0
+    await svc.stop()
+    assert stored_keys(store) == expected_keys(files)
+    assert len(sent) < len(files)  # merged
+    assert any(len(b.all_checkpoints()) > 1 for b in sent)
+    assert {p: store.checkpoint(p)[0] for p in store.checkpoints()} == {str(p): p.stat().st_size for p in files}
+
+
+async def test_a_live_append_is_sent_at_once_while_grouping(tmp_path: Path, store: Store) -> None:
+    sessions = tmp_path / "sessions"
+    day = sessions / "2026" / "11" / "22"
+    day.mkdir(parents=True)
+    sink = StoreSink(store)
+    svc = TailerService([sessions], sink, on_forget=sink.forget, rescan_seconds=0)
+    await svc.start({})
+    try:
+        src = ROLLOUTS[0]
+        lines = src.read_bytes().splitlines(keepends=True)
+        dst = day / src.name
+        with open(dst, "wb") as f:
+            f.write(b"".join(lines[:3]))
+        await svc.wait_idle(10)
+        await until(lambda: store.checkpoint(str(dst)) is not None and store.checkpoint(str(dst))[0] == dst.stat().st_size)
+        assert svc.core.held == 0
+    finally:
+        await svc.stop()
