@@ -57,6 +57,11 @@ class Run:
         return d
 
 
+def session_key(provider: str, thread_doc_id: str) -> str:
+    """Key of the session map: sessions belong to one agent CLI and one app thread."""
+    return f"{provider}:{thread_doc_id}"
+
+
 class RunError(ValueError):
     """A run request that cannot be accepted (the message says why)."""
 
@@ -78,7 +83,9 @@ class RunManager:
     ) -> None:
         self._on_event = on_event
         self.logs_dir = logs_dir
-        self.sessions: dict[str, str] = dict(sessions or {})  # threadDocId -> agent session id
+        # "<provider>:<threadDocId>" -> that agent's session id: a thread that switches agents never
+        # hands one agent's session id to the other's --resume.
+        self.sessions: dict[str, str] = dict(sessions or {})
         self.thread_dirs: dict[str, str] = {}  # threadDocId -> working dir of its last run
         self.max_parallel = max_parallel
         self.env = env
@@ -204,7 +211,7 @@ class RunManager:
 
     async def _run_process(self, run: Run) -> None:
         provider: Provider = provider_for(run.provider)
-        session = run.resumeId or self.sessions.get(run.threadDocId)
+        session = run.resumeId or self.sessions.get(session_key(run.provider, run.threadDocId))
         argv = provider.argv(session_id=session, cwd=run.cwd)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.logs_dir / f"run-{run.runId}.log"
@@ -253,7 +260,7 @@ class RunManager:
         session = provider.session_id(event)
         if session and run.sessionId != session:
             run.sessionId = session
-            self.sessions[run.threadDocId] = session
+            self.sessions[session_key(run.provider, run.threadDocId)] = session
             await self._emit_state(run)
         await self._on_event({"event": "run.stdout", "data": {"runId": run.runId, "threadDocId": run.threadDocId,
                                                                 "provider": run.provider, "line": event}})

@@ -36,6 +36,7 @@ def runs(store: Store, thread_doc_id: str | None = None, limit: int = 50) -> lis
 
 
 def sessions(store: Store) -> dict[str, str]:
-    """threadDocId -> the newest agent session id seen for it."""
-    q = "SELECT thread_doc_id, thread_id FROM runs WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL ORDER BY updated_at"
-    return {t: s for t, s in store.conn.execute(q)}
+    """"<provider>:<threadDocId>" -> the newest session id of that agent for that thread."""
+    q = ("SELECT provider, thread_doc_id, thread_id FROM runs WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL "
+         "ORDER BY updated_at")
+    return {f"{p}:{t}": s for p, t, s in store.conn.execute(q)}

@@ -75,7 +75,7 @@ async def test_two_threads_in_parallel_never_mix(env) -> None:
     texts_a = [line["item"]["text"] for line in rec.lines(a.runId) if isinstance(line, dict) and line.get("type") == "item.completed"]
     texts_b = [line["item"]["text"] for line in rec.lines(b.runId) if isinstance(line, dict) and line.get("type") == "item.completed"]
     assert texts_a == ["Echo: alpha prompt"] and texts_b == ["Echo: beta prompt"]
-    assert mgr.sessions == {"A": a.sessionId, "B": b.sessionId}
+    assert mgr.sessions == {"codex:A": a.sessionId, "codex:B": b.sessionId}
 
 
 async def test_same_thread_runs_queue(env) -> None:
@@ -128,3 +128,45 @@ async def test_failed_run_and_bad_requests(env) -> None:
     broken = await mgr.submit("G", "hello", cwd=str(tmp / "ws"))
     await finished(mgr, broken.runId)
     assert broken.status == "failed" and "FileNotFoundError" in (broken.error or "")
+
+
+class EchoProvider:
+    """A stand-in agent CLI (python -c): prints the session it was asked to resume, then its own."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
+        import sys
+
+        code = ("import json,sys,uuid; print(json.dumps({'resumed': sys.argv[1] or None, "
+                "'session': sys.argv[1] or str(uuid.uuid4())}))")
+        return [sys.executable, "-c", code, session_id or ""]
+
+    def stdin(self, text: str) -> bytes:
+        return text.encode()
+
+    def session_id(self, event: Any) -> str | None:
+        return event.get("session") if isinstance(event, dict) else None
+
+    def env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return dict(os.environ)
+
+
+async def test_sessions_are_per_agent_and_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oa_actors.runner import providers
+
+    monkeypatch.setitem(providers.PROVIDERS, "one", EchoProvider("one"))
+    monkeypatch.setitem(providers.PROVIDERS, "two", EchoProvider("two"))
+    rec = Recorder()
+    mgr = RunManager(rec, logs_dir=tmp_path / "logs")
+    a1 = await mgr.submit("T", "first", cwd=str(tmp_path), provider="one")
+    await finished(mgr, a1.runId)
+    b1 = await mgr.submit("T", "switch agents", cwd=str(tmp_path), provider="two")
+    await finished(mgr, b1.runId)
+    a2 = await mgr.submit("T", "back to the first", cwd=str(tmp_path), provider="one")
+    await finished(mgr, a2.runId)
+    resumed = [rec.lines(r.runId)[0]["resumed"] for r in (a1, b1, a2)]
+    # The second agent never gets the first one's session; the first resumes its own.
+    assert resumed == [None, None, a1.sessionId]
+    assert mgr.sessions == {"one:T": a1.sessionId, "two:T": b1.sessionId}

@@ -169,3 +169,15 @@ def test_background_checkpoint_truncates_the_wal_when_quiet(tmp_path: Path, monk
     again = Store.open(tmp_path / "s.sqlite3")
     assert again.count("messages") == len(messages)
     again.close()
+
+
+def test_run_states_and_the_session_map(store: Store) -> None:
+    from oa_actors.store import runs_table
+
+    base = {"threadDocId": "T", "text": "hi", "createdAt": 1, "updatedAt": 1}
+    runs_table.upsert_run(store, {**base, "runId": "r1", "provider": "codex", "status": "running", "sessionId": "s-codex"})
+    runs_table.upsert_run(store, {**base, "runId": "r1", "provider": "codex", "status": "done", "exitCode": 0, "updatedAt": 2})
+    runs_table.upsert_run(store, {**base, "runId": "r2", "provider": "claude", "status": "done", "sessionId": "s-claude", "updatedAt": 3})
+    (r1,) = [r for r in runs_table.runs(store, "T") if r["runId"] == "r1"]
+    assert (r1["status"], r1["exitCode"], r1["sessionId"]) == ("done", 0, "s-codex")  # a later update keeps the session
+    assert runs_table.sessions(store) == {"codex:T": "s-codex", "claude:T": "s-claude"}
