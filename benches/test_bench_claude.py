@@ -47,6 +47,7 @@ from test_bench_jsonl import (  # the Codex benchmark: same prose pool, timing, 
     _prose_pool,
     _templates,
     _timed,
+    figures,
     run_tail,
 )
 
@@ -544,21 +545,9 @@ _RESULTS: dict[str, Any] = {}
 
 
 def _record(name: str, files: list[tuple[str, bytes]], times: list[float], rows: int) -> None:
-    """Best of the timed rounds (the headline figure) and their median."""
+    _RESULTS[name] = figures(files, times, rows)
     nbytes = sum(len(d) for _, d in files)
     lines = sum(d.count(b"\n") for _, d in files)
-    seconds = min(times)
-    median = sorted(times)[len(times) // 2]
-    _RESULTS[name] = {
-        "seconds": round(seconds, 4),
-        "seconds_median": round(median, 4),
-        "MB_per_s": round(nbytes / seconds / 1e6, 1),
-        "MB_per_s_median": round(nbytes / median / 1e6, 1),
-        "lines_per_s": round(lines / seconds),
-        "lines_per_s_median": round(lines / median),
-        "rounds": len(times),
-        "rows": rows,
-    }
     _RESULTS["_corpus"] = {
         "files": len(files),
         "subagent_files": sum("/subagents/" in p for p, _ in files),

@@ -377,21 +377,28 @@ def _mb(benchmark: Any) -> int:
 _RESULTS: dict[str, Any] = {}
 
 
-def _record(name: str, files: list[tuple[str, bytes]], times: list[float], rows: int) -> None:
-    """Best of the timed rounds (the headline figure) and their median."""
+def figures(files: list[tuple[str, bytes]], times: list[float], rows: int) -> dict[str, Any]:
+    """Best of the timed rounds (the headline figure) and their median, per second."""
     nbytes = sum(len(d) for _, d in files)
     lines = sum(d.count(b"\n") for _, d in files)
     seconds = min(times)
     median = sorted(times)[len(times) // 2]
-    _RESULTS[name] = {
+    return {
         "seconds": round(seconds, 4),
+        "seconds_median": round(median, 4),
         "MB_per_s": round(nbytes / seconds / 1e6, 1),
         "MB_per_s_median": round(nbytes / median / 1e6, 1),
         "lines_per_s": round(lines / seconds),
+        "lines_per_s_median": round(lines / median),
         "rounds": len(times),
         "rows": rows,
     }
-    _RESULTS["_corpus"] = {"files": len(files), "bytes": nbytes, "lines": lines}
+
+
+def _record(name: str, files: list[tuple[str, bytes]], times: list[float], rows: int) -> None:
+    _RESULTS[name] = figures(files, times, rows)
+    _RESULTS["_corpus"] = {"files": len(files), "bytes": sum(len(d) for _, d in files),
+                           "lines": sum(d.count(b"\n") for _, d in files)}
 
 
 def _timed(fn: Any, rounds: int) -> tuple[list[float], int]:
