@@ -129,9 +129,10 @@ class _ClaudeGen:
         self.counter += 1
         n = self.rnd.randint(lo, hi)
         start = self.rnd.randrange(0, len(self.pool) - n)
-        return f"[c{self.file_no}{'/' + self.agent_id if self.agent_id else ''}#{self.counter}] " + self.pool[
-            start : start + n
-        ]
+        return (
+            f"[c{self.file_no}{'/' + self.agent_id if self.agent_id else ''}#{self.counter}] "
+            + self.pool[start : start + n]
+        )
 
     def ts(self) -> str:
         self.ms += self.rnd.randint(1, 3000)
@@ -213,43 +214,95 @@ class _ClaudeGen:
         path = f"{self.cwd}/src/mod{self.rnd.randint(0, 400)}_{self.counter}.py"
         if name == "Bash":
             body = self.text(50, 4000)
-            inp: dict[str, Any] = {"command": f"grep -rn item{self.counter} src/ | head -50", "description": "Search"}
+            inp: dict[str, Any] = {
+                "command": f"grep -rn item{self.counter} src/ | head -50",
+                "description": "Search",
+            }
             if self.rnd.random() < 0.1:
                 code = self.rnd.randint(1, 2)
-                return self.block(name, inp), f"Exit code {code}\n{body}", f"Error: Exit code {code}\n{body}", True
-            res = {"stdout": body, "stderr": "", "interrupted": False, "isImage": False, "noOutputExpected": False}
+                return (
+                    self.block(name, inp),
+                    f"Exit code {code}\n{body}",
+                    f"Error: Exit code {code}\n{body}",
+                    True,
+                )
+            res = {
+                "stdout": body,
+                "stderr": "",
+                "interrupted": False,
+                "isImage": False,
+                "noOutputExpected": False,
+            }
             return self.block(name, inp), body, res, False
         if name == "Read":
             content = self.text(300, 12000)
             lines = content.split("\n")
             numbered = "\n".join(f"{i + 1:6}\t{x}" for i, x in enumerate(lines))
-            res = {"type": "text", "file": {"filePath": path, "content": content, "numLines": len(lines),
-                                            "startLine": 1, "totalLines": len(lines)}}
+            res = {
+                "type": "text",
+                "file": {
+                    "filePath": path,
+                    "content": content,
+                    "numLines": len(lines),
+                    "startLine": 1,
+                    "totalLines": len(lines),
+                },
+            }
             return self.block(name, {"file_path": path}), numbered, res, False
         if name == "Edit":
             original = self.text(500, 15000)
             old = original[10:60]
             new = self.text(20, 200)
             inp = {"replace_all": False, "file_path": path, "old_string": old, "new_string": new}
-            patch = [{"oldStart": 1, "oldLines": 3, "newStart": 1, "newLines": 3,
-                      "lines": [" " + original[:60], "-" + old, "+" + new, " " + original[60:120]]}]
-            res = {"filePath": path, "oldString": old, "newString": new, "originalFile": original,
-                   "structuredPatch": patch, "userModified": False, "replaceAll": False}
+            patch = [
+                {
+                    "oldStart": 1,
+                    "oldLines": 3,
+                    "newStart": 1,
+                    "newLines": 3,
+                    "lines": [" " + original[:60], "-" + old, "+" + new, " " + original[60:120]],
+                }
+            ]
+            res = {
+                "filePath": path,
+                "oldString": old,
+                "newString": new,
+                "originalFile": original,
+                "structuredPatch": patch,
+                "userModified": False,
+                "replaceAll": False,
+            }
             return self.block(name, inp), f"The file {path} has been updated successfully.", res, False
         if name == "Write":
             content = self.text(200, 5000)
-            res = {"type": "create", "filePath": path, "content": content, "structuredPatch": [],
-                   "originalFile": None, "userModified": False}
-            return (self.block(name, {"file_path": path, "content": content}),
-                    f"File created successfully at: {path}", res, False)
+            res = {
+                "type": "create",
+                "filePath": path,
+                "content": content,
+                "structuredPatch": [],
+                "originalFile": None,
+                "userModified": False,
+            }
+            return (
+                self.block(name, {"file_path": path, "content": content}),
+                f"File created successfully at: {path}",
+                res,
+                False,
+            )
         if name == "Grep":
             names = [f"{self.cwd}/src/m{self.counter}_{i}.py" for i in range(self.rnd.randint(1, 40))]
             res = {"mode": "files_with_matches", "filenames": names, "numFiles": len(names)}
             inp = {"pattern": f"item{self.counter}", "path": self.cwd, "output_mode": "files_with_matches"}
             return self.block(name, inp), f"Found {len(names)} files\n" + "\n".join(names), res, False
         # TodoWrite
-        todos = [{"content": self.text(10, 80), "status": self.rnd.choice(["pending", "in_progress", "completed"]),
-                  "activeForm": "Working"} for _ in range(self.rnd.randint(2, 6))]
+        todos = [
+            {
+                "content": self.text(10, 80),
+                "status": self.rnd.choice(["pending", "in_progress", "completed"]),
+                "activeForm": "Working",
+            }
+            for _ in range(self.rnd.randint(2, 6))
+        ]
         res = {"oldTodos": [], "newTodos": todos}
         ok = "Todos have been modified successfully. Ensure that you continue to use the todo list."
         return self.block(name, {"todos": todos}), ok, res, False
@@ -260,8 +313,9 @@ class _ClaudeGen:
     def results(self, calls: list[tuple[dict[str, Any], Any, Any, bool]], uids: list[str]) -> None:
         for (b, content, structured, err), src in zip(calls, uids, strict=True):
             u = self.t("user/tool_result")
-            u["message"]["content"] = [{"tool_use_id": b["id"], "type": "tool_result", "content": content,
-                                        "is_error": err}]
+            u["message"]["content"] = [
+                {"tool_use_id": b["id"], "type": "tool_result", "content": content, "is_error": err}
+            ]
             if self.agent_id is None:
                 u["toolUseResult"] = structured
             else:
@@ -272,18 +326,34 @@ class _ClaudeGen:
 
     def agent_call(self) -> None:
         agent_id = "a" + f"{self.rnd.getrandbits(64):016x}"
-        sub = _ClaudeGen(self.tpl, self.pool, random.Random(self.rnd.getrandbits(64)), self.file_no,
-                         self.sid, self.cwd, agent_id)
+        sub = _ClaudeGen(
+            self.tpl,
+            self.pool,
+            random.Random(self.rnd.getrandbits(64)),
+            self.file_no,
+            self.sid,
+            self.cwd,
+            agent_id,
+        )
         sub.ms = self.ms
         prompt = sub.session(self.rnd.randint(20_000, 400_000))
         self.subagents.append(sub)
-        b = self.block("Agent", {"description": "Investigate", "prompt": prompt, "subagent_type": "general-purpose"})
+        b = self.block(
+            "Agent", {"description": "Investigate", "prompt": prompt, "subagent_type": "general-purpose"}
+        )
         uids = self.response([b])
         answer = self.text(200, 3000)
-        res = {"status": "completed", "prompt": prompt, "agentId": agent_id, "agentType": "general-purpose",
-               "content": [{"type": "text", "text": answer}], "resolvedModel": "claude-opus-4-8[1m]",
-               "totalDurationMs": self.rnd.randint(1000, 90000), "totalTokens": self.rnd.randint(1000, 90000),
-               "totalToolUseCount": self.rnd.randint(1, 30)}
+        res = {
+            "status": "completed",
+            "prompt": prompt,
+            "agentId": agent_id,
+            "agentType": "general-purpose",
+            "content": [{"type": "text", "text": answer}],
+            "resolvedModel": "claude-opus-4-8[1m]",
+            "totalDurationMs": self.rnd.randint(1000, 90000),
+            "totalTokens": self.rnd.randint(1000, 90000),
+            "totalToolUseCount": self.rnd.randint(1, 30),
+        }
         self.results([(b, [{"type": "text", "text": answer}], res, False)], uids)
 
     def turn(self, first: bool) -> None:
@@ -297,8 +367,9 @@ class _ClaudeGen:
         for step in range(r.randint(1, 8)):
             blocks: list[dict[str, Any]] = []
             if r.random() < 0.4:
-                blocks.append({"type": "thinking", "thinking": self.text(100, 3000),
-                               "signature": self.hexid("Eq", 120)})
+                blocks.append(
+                    {"type": "thinking", "thinking": self.text(100, 3000), "signature": self.hexid("Eq", 120)}
+                )
             if r.random() < 0.7:
                 blocks.append({"type": "text", "text": self.text(50, 1500)})
             if self.agent_id is None and step == 0 and r.random() < 0.04:
@@ -306,8 +377,11 @@ class _ClaudeGen:
                     self.response(blocks)
                 self.agent_call()
                 continue
-            names = r.choices(["Bash", "Read", "Edit", "Write", "Grep", "TodoWrite"],
-                              weights=[40, 25, 15, 5, 10, 5], k=r.choices([1, 2, 3], weights=[75, 20, 5])[0])
+            names = r.choices(
+                ["Bash", "Read", "Edit", "Write", "Grep", "TodoWrite"],
+                weights=[40, 25, 15, 5, 10, 5],
+                k=r.choices([1, 2, 3], weights=[75, 20, 5])[0],
+            )
             calls = [self.tool(n) for n in names]
             uids = self.response(blocks + [c[0] for c in calls])[len(blocks) :]
             self.results(calls, uids)
@@ -324,10 +398,23 @@ class _ClaudeGen:
             lp["lastPrompt"] = self.text(20, 100)
             self.meta(lp)
             if r.random() < 0.3:
-                d = {"parentUuid": None, "isSidechain": False, "type": "system", "subtype": "turn_duration",
-                     "durationMs": r.randint(1000, 600000), "messageCount": r.randint(2, 60), "timestamp": "",
-                     "uuid": "", "isMeta": False, "userType": "external", "entrypoint": "cli", "cwd": "",
-                     "sessionId": "", "version": "2.1.197", "gitBranch": "main"}
+                d = {
+                    "parentUuid": None,
+                    "isSidechain": False,
+                    "type": "system",
+                    "subtype": "turn_duration",
+                    "durationMs": r.randint(1000, 600000),
+                    "messageCount": r.randint(2, 60),
+                    "timestamp": "",
+                    "uuid": "",
+                    "isMeta": False,
+                    "userType": "external",
+                    "entrypoint": "cli",
+                    "cwd": "",
+                    "sessionId": "",
+                    "version": "2.1.197",
+                    "gitBranch": "main",
+                }
                 self.rec(d)
 
     def session(self, target_bytes: int) -> str:
@@ -419,7 +506,11 @@ def native_status() -> str | None:
 
 
 def _text(blocks: list[Any], kind: str, field: str = "text") -> str:
-    return "\n".join(b[field] for b in blocks if isinstance(b, dict) and b.get("type") == kind and isinstance(b.get(field), str))
+    return "\n".join(
+        b[field]
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == kind and isinstance(b.get(field), str)
+    )
 
 
 class _PeerFile:
@@ -441,8 +532,19 @@ class _PeerFile:
         key = _key(self.tid, role, kind, ident, self.turn, 0)
         if key not in self.seen:
             self.seen.add(key)
-            self.out.append({"threadId": self.tid, "key": key, "seq": self.seq, "ts": ts, "role": role,
-                             "kind": kind, "text": text, "data": data, "turnId": self.turn_id})
+            self.out.append(
+                {
+                    "threadId": self.tid,
+                    "key": key,
+                    "seq": self.seq,
+                    "ts": ts,
+                    "role": role,
+                    "kind": kind,
+                    "text": text,
+                    "data": data,
+                    "turnId": self.turn_id,
+                }
+            )
         self.seq += 1
 
     def tool(self, call_id: Any, call: tuple[Any, Any, Any], text: Any, is_error: Any) -> None:
@@ -611,7 +713,11 @@ def test_bench_claude_report(bench_files: list[tuple[str, bytes]]) -> None:
     report: dict[str, Any] = {
         "format": "claude-2.1.197 session files (+ subagent transcripts)",
         "corpus": _RESULTS["_corpus"],
-        "machine": {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "chunk_bytes": CHUNK,
         "results": {k: v for k, v in _RESULTS.items() if not k.startswith("_")},
         "best_peer": best_peer,
@@ -622,10 +728,18 @@ def test_bench_claude_report(bench_files: list[tuple[str, bytes]]) -> None:
     native = _RESULTS["native"]
     if isinstance(native, str):  # no Claude mapping in this native build: no misleading speed
         report["native"] = native
-        report.update(ratio_native_twin=None, ratio_native_twin_median=None, ratio_native_best_peer=None,
-                      ratio_native_best_peer_median=None)
-        report["targets"] = {"native_ge_1GBps": None, "native_ge_10x_twin": None,
-                             "native_ge_2x_best_peer": None, "note": f"not measured: native {native}"}
+        report.update(
+            ratio_native_twin=None,
+            ratio_native_twin_median=None,
+            ratio_native_best_peer=None,
+            ratio_native_best_peer_median=None,
+        )
+        report["targets"] = {
+            "native_ge_1GBps": None,
+            "native_ge_10x_twin": None,
+            "native_ge_2x_best_peer": None,
+            "note": f"not measured: native {native}",
+        }
     else:
         # same product output: the native path and its twin must produce the same rows
         assert native["rows"] == twin["rows"]

@@ -32,14 +32,23 @@ TOKEN = "bench-token-0123456789abcdefghij"
 THREAD = "bench-thread"
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (ROOT / "node_modules" / "ws").is_dir(), reason="needs node and npm ws"
+    shutil.which("node") is None or not (ROOT / "node_modules" / "ws").is_dir(),
+    reason="needs node and npm ws",
 )
 
 
 def _row(seq: int, **data: Any) -> dict[str, Any]:
-    return {"threadId": THREAD, "key": f"k{seq:012d}", "seq": seq, "ts": 1_795_000_000_000 + seq, "role": "assistant",
-            "kind": "message", "text": "The quick brown fox jumps over the lazy dog. " * 4, "data": data or None,
-            "turnId": "turn-1"}
+    return {
+        "threadId": THREAD,
+        "key": f"k{seq:012d}",
+        "seq": seq,
+        "ts": 1_795_000_000_000 + seq,
+        "role": "assistant",
+        "kind": "message",
+        "text": "The quick brown fox jumps over the lazy dog. " * 4,
+        "data": data or None,
+        "turnId": "turn-1",
+    }
 
 
 class NodeClients:
@@ -51,8 +60,16 @@ class NodeClients:
     @classmethod
     async def start(cls, port: int, n: int) -> NodeClients:
         proc = await asyncio.create_subprocess_exec(
-            "node", str(NODE_CLIENTS), str(port), TOKEN, str(n), THREAD, cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24,
+            "node",
+            str(NODE_CLIENTS),
+            str(port),
+            TOKEN,
+            str(n),
+            THREAD,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**24,
         )
         self = cls(proc)
         assert (await self.read())["ready"]
@@ -83,7 +100,9 @@ async def _drained(server: BridgeServer, below: int) -> None:
 
 
 async def _scenario(n: int, events: int, samples: int) -> dict[str, Any]:
-    settings = GatewaySettings(host="127.0.0.1", port=0, token=TOKEN, max_clients=max(600, n + 10), ping_interval=None)
+    settings = GatewaySettings(
+        host="127.0.0.1", port=0, token=TOKEN, max_clients=max(600, n + 10), ping_interval=None
+    )
     server = BridgeServer(settings, None, None)
     await server.start()
     nodes = await NodeClients.start(server.port, n)
@@ -163,7 +182,9 @@ def format_report(result: dict[str, Any]) -> str:
 def test_bench_gateway(benchmark: Any) -> None:
     enabled = not getattr(benchmark, "disabled", False)
     results: list[dict[str, Any]] = []
-    benchmark.pedantic(lambda: results.append(run_gateway_benchmark(1.0 if enabled else 0.01)), rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: results.append(run_gateway_benchmark(1.0 if enabled else 0.01)), rounds=1, iterations=1
+    )
     result = results[-1]
     print()
     print(format_report(result))

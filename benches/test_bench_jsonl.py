@@ -397,8 +397,11 @@ def figures(files: list[tuple[str, bytes]], times: list[float], rows: int) -> di
 
 def _record(name: str, files: list[tuple[str, bytes]], times: list[float], rows: int) -> None:
     _RESULTS[name] = figures(files, times, rows)
-    _RESULTS["_corpus"] = {"files": len(files), "bytes": sum(len(d) for _, d in files),
-                           "lines": sum(d.count(b"\n") for _, d in files)}
+    _RESULTS["_corpus"] = {
+        "files": len(files),
+        "bytes": sum(len(d) for _, d in files),
+        "lines": sum(d.count(b"\n") for _, d in files),
+    }
 
 
 def _timed(fn: Any, rounds: int) -> tuple[list[float], int]:

@@ -10,7 +10,9 @@ from oa_actors.runtime.actor import Actor, ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Echo, Message
 
 
-async def ask_when_ready(ctx: Context, actor: str, msg: Message, reply_type: type[Message], tries: int = 120) -> Message:
+async def ask_when_ready(
+    ctx: Context, actor: str, msg: Message, reply_type: type[Message], tries: int = 120
+) -> Message:
     """Ask `actor` until it answers with `reply_type`: at start-up the actor asked may still be
     opening its resources (the writer its store). Raises RuntimeError after `tries` attempts."""
     for attempt in range(tries):

@@ -62,12 +62,21 @@ class CodexRunner(LifecycleActor):
                 await self.convex.mirror(event["data"])
 
     async def _start_convex_run(self, run: dict[str, Any]) -> None:
-        await self._submit({"threadDocId": run.get("threadDocId"), "text": run.get("text"), "projectId": run.get("projectId"),
-                            "resumeId": run.get("resumeId"), "runId": run.get("_id")})
+        await self._submit(
+            {
+                "threadDocId": run.get("threadDocId"),
+                "text": run.get("text"),
+                "projectId": run.get("projectId"),
+                "resumeId": run.get("resumeId"),
+                "runId": run.get("_id"),
+            }
+        )
 
     async def _project(self, project_id: str) -> dict[str, Any] | None:
         try:
-            reply = await self.ctx.ask(m.FS, m.VerbRequest(verb="project.get", args={"id": project_id}), timeout=10.0)
+            reply = await self.ctx.ask(
+                m.FS, m.VerbRequest(verb="project.get", args={"id": project_id}), timeout=10.0
+            )
         except (AskTimeout, ActorUnavailable):
             return None
         return reply.result.get("project") if isinstance(reply, m.VerbReply) and reply.ok else None
@@ -89,8 +98,13 @@ class CodexRunner(LifecycleActor):
             await self.convex.adopt(run_id)
         try:
             run = await self.manager.submit(
-                args.get("threadDocId"), args.get("text"), cwd=cwd, project_id=project_id,  # type: ignore[arg-type]
-                resume_id=args.get("resumeId"), provider=provider, run_id=run_id if isinstance(run_id, str) else None,
+                args.get("threadDocId"),
+                args.get("text"),
+                cwd=cwd,
+                project_id=project_id,  # type: ignore[arg-type]
+                resume_id=args.get("resumeId"),
+                provider=provider,
+                run_id=run_id if isinstance(run_id, str) else None,
             )
         except RunError as exc:
             return m.fail("bad_request", str(exc))
@@ -102,7 +116,10 @@ class CodexRunner(LifecycleActor):
             if msg.verb == "run.submit":
                 return await self._submit(msg.args)
             if msg.verb == "interrupt":
-                run_id, thread = msg.args.get("runId"), msg.args.get("threadId") or msg.args.get("threadDocId")
+                run_id, thread = (
+                    msg.args.get("runId"),
+                    msg.args.get("threadId") or msg.args.get("threadDocId"),
+                )
                 if not run_id and not thread:
                     return m.fail("bad_request", "interrupt needs runId or threadId")
                 run = await self.manager.interrupt(run_id=run_id, thread_doc_id=thread)
@@ -117,5 +134,9 @@ class CodexRunner(LifecycleActor):
     def details(self) -> dict[str, Any]:
         d = self.manager.status() if self.manager is not None else {}
         if self.convex is not None:
-            d["convex"] = {"claimed": self.convex.claimed, "errors": self.convex.errors, "lastError": self.convex.last_error}
+            d["convex"] = {
+                "claimed": self.convex.claimed,
+                "errors": self.convex.errors,
+                "lastError": self.convex.last_error,
+            }
         return d

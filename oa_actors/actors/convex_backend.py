@@ -63,11 +63,15 @@ class ConvexBackend(LifecycleActor):
             self._task = asyncio.create_task(self._local_loop(), name="convex-local")
         else:
             if cfg.convex_bin:
-                self.detail = (f"OPENAGENTS_CONVEX_BIN={cfg.convex_bin} is not an executable file; "
-                               "rows wait in the local store's outbox")
+                self.detail = (
+                    f"OPENAGENTS_CONVEX_BIN={cfg.convex_bin} is not an executable file; "
+                    "rows wait in the local store's outbox"
+                )
             else:
-                self.detail = ("no convex-local-backend binary (OPENAGENTS_CONVEX_BIN, $OPENAGENTS_HOME/bin/, "
-                               "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local store's outbox")
+                self.detail = (
+                    "no convex-local-backend binary (OPENAGENTS_CONVEX_BIN, $OPENAGENTS_HOME/bin/, "
+                    "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local store's outbox"
+                )
             self.deploy_state = "none"
             ctx.log.info("convex backend: %s", self.detail)
 
@@ -94,10 +98,16 @@ class ConvexBackend(LifecycleActor):
                 await self.local.start()
                 await self.local.wait_healthy()
                 self.state, self.healthy, attempt = "running", True, 0
-                self.ctx.log.info("convex backend healthy on %s (pid %s)", self.local.url, self.local.proc.pid if self.local.proc else "?")
+                self.ctx.log.info(
+                    "convex backend healthy on %s (pid %s)",
+                    self.local.url,
+                    self.local.proc.pid if self.local.proc else "?",
+                )
                 await self._watch()
                 code = self.local.proc.returncode if self.local.proc else "?"
-                self._fail(backend.BackendError(f"{self.local.binary.name} exited with code {code}; restarting"))
+                self._fail(
+                    backend.BackendError(f"{self.local.binary.name} exited with code {code}; restarting")
+                )
                 await self.local.stop()  # reaps what is left of its process group
             except backend.BackendError as exc:
                 self._fail(exc)
@@ -153,7 +163,9 @@ class ConvexBackend(LifecycleActor):
             self.deploy_state = "disabled"
             return
         now = time.monotonic()
-        if now < self._next_deploy_at or (self.deploy_state == "ok" and now - self._last_deploy_check < DEPLOY_CHECK_SECONDS):
+        if now < self._next_deploy_at or (
+            self.deploy_state == "ok" and now - self._last_deploy_check < DEPLOY_CHECK_SECONDS
+        ):
             return
         self._last_deploy_check = now
         folder = backend.functions_dir()
@@ -176,7 +188,9 @@ class ConvexBackend(LifecycleActor):
             await backend.deploy(self.url, target.admin_key if target else None, folder)
         except backend.BackendError as exc:
             self._deploy_failures += 1
-            self._next_deploy_at = time.monotonic() + max(backoff_delay(min(self._deploy_failures + 3, 8)), 5.0)
+            self._next_deploy_at = time.monotonic() + max(
+                backoff_delay(min(self._deploy_failures + 3, 8)), 5.0
+            )
             self.deploy_state, self.deploy_error, self.last_error = "failed", str(exc), str(exc)
             self.ctx.log.error("convex deploy failed (the backend keeps running; retrying later): %s", exc)
             return
@@ -189,11 +203,20 @@ class ConvexBackend(LifecycleActor):
     def backend_status(self) -> dict[str, Any]:
         proc = self.local.proc if self.local is not None else None
         return {
-            "mode": self.mode, "state": self.state, "url": self.url, "healthy": self.healthy,
+            "mode": self.mode,
+            "state": self.state,
+            "url": self.url,
+            "healthy": self.healthy,
             "pid": proc.pid if proc is not None and proc.returncode is None else None,
-            "restarts": self.restarts, "lastError": self.last_error, "detail": self.detail,
-            "deploy": self.deploy_state, "deployError": self.deploy_error, "deployedHash": self.deployed_hash,
-            "uptime": round(time.monotonic() - self.local.started_at, 1) if self.local and self.local.running else None,
+            "restarts": self.restarts,
+            "lastError": self.last_error,
+            "detail": self.detail,
+            "deploy": self.deploy_state,
+            "deployError": self.deploy_error,
+            "deployedHash": self.deployed_hash,
+            "uptime": round(time.monotonic() - self.local.started_at, 1)
+            if self.local and self.local.running
+            else None,
         }
 
     async def on_message(self, msg: Message, sender: str) -> Message | None:

@@ -76,8 +76,11 @@ class ConvexWriter(LifecycleActor):
             self.store.delete_checkpoint(msg.path)
             return None
         if isinstance(msg, m.GetFsRows):
-            return m.FsRows(projects=fs_tables.projects(self.store), skills=fs_tables.skills(self.store),
-                            project_paths=fs_tables.project_paths(self.store))
+            return m.FsRows(
+                projects=fs_tables.projects(self.store),
+                skills=fs_tables.skills(self.store),
+                project_paths=fs_tables.project_paths(self.store),
+            )
         if isinstance(msg, m.GetSessions):
             return m.Sessions(items=runs_table.sessions(self.store))
         if isinstance(msg, m.VerbRequest):
@@ -96,13 +99,23 @@ class ConvexWriter(LifecycleActor):
             self._wake()
 
     async def _fs(self, c: m.FsChanges) -> None:
-        fs_tables.apply_fs(self.store, c.project_upserts, c.project_removals, c.skill_upserts, c.skill_removals)
+        fs_tables.apply_fs(
+            self.store, c.project_upserts, c.project_removals, c.skill_upserts, c.skill_removals
+        )
         if c.project_upserts or c.project_removals:
-            await self.ctx.publish(m.TOPIC_PROJECTS, m.RowsCommitted(
-                table="projects", rows=[r for r, _ in c.project_upserts], removed=list(c.project_removals)))
+            await self.ctx.publish(
+                m.TOPIC_PROJECTS,
+                m.RowsCommitted(
+                    table="projects", rows=[r for r, _ in c.project_upserts], removed=list(c.project_removals)
+                ),
+            )
         if c.skill_upserts or c.skill_removals:
-            await self.ctx.publish(m.TOPIC_SKILLS, m.RowsCommitted(
-                table="skills", rows=[r for _, r, _ in c.skill_upserts], removed=list(c.skill_removals)))
+            await self.ctx.publish(
+                m.TOPIC_SKILLS,
+                m.RowsCommitted(
+                    table="skills", rows=[r for _, r, _ in c.skill_upserts], removed=list(c.skill_removals)
+                ),
+            )
         self._wake()
 
     def _wake(self) -> None:
@@ -111,20 +124,38 @@ class ConvexWriter(LifecycleActor):
 
     def convex_status(self) -> dict[str, Any]:
         """What `convex.status` reports: where Convex is, whether the drain keeps up, errors."""
-        outbox = {"pending": self.store.outbox_last_id() - self.store.outbox_cursor(),
-                  "quarantined": self.store.count("quarantine")}
+        outbox = {
+            "pending": self.store.outbox_last_id() - self.store.outbox_cursor(),
+            "quarantined": self.store.count("quarantine"),
+        }
         if self.target is None or self.drain is None:
-            return {"configured": False, "mode": "none", "outbox": outbox,
-                    "detail": "no Convex backend binary or OPENAGENTS_CONVEX_URL: rows wait in the local outbox"}
+            return {
+                "configured": False,
+                "mode": "none",
+                "outbox": outbox,
+                "detail": "no Convex backend binary or OPENAGENTS_CONVEX_URL: rows wait in the local outbox",
+            }
         s = self.drain.status
         return {
-            "configured": True, "mode": self.target.mode, "url": self.target.url, "connected": s.connected,
-            "lag": self.drain.lag(), "outbox": outbox, "sentRows": s.sent_rows, "batches": s.batches,
-            "ratePerSecond": round(s.rate_rows_per_s, 1), "retries": s.retries, "quarantined": s.quarantined,
-            "lastError": s.last_error, "lastErrorAt": s.last_error_at or None,
+            "configured": True,
+            "mode": self.target.mode,
+            "url": self.target.url,
+            "connected": s.connected,
+            "lag": self.drain.lag(),
+            "outbox": outbox,
+            "sentRows": s.sent_rows,
+            "batches": s.batches,
+            "ratePerSecond": round(s.rate_rows_per_s, 1),
+            "retries": s.retries,
+            "quarantined": s.quarantined,
+            "lastError": s.last_error,
+            "lastErrorAt": s.last_error_at or None,
             "lastSuccessAgo": round(time.time() - s.last_success_at, 1) if s.last_success_at else None,
         }
 
     def details(self) -> dict[str, Any]:
-        return {"store": str(self.ctx.config.store_path), "applied": self.applied,
-                "convex": self.convex_status() if hasattr(self, "store") else None}
+        return {
+            "store": str(self.ctx.config.store_path),
+            "applied": self.applied,
+            "convex": self.convex_status() if hasattr(self, "store") else None,
+        }

@@ -87,7 +87,11 @@ class FsSyncer(LifecycleActor):
         if verb == "skills":
             rows = snap.export()["skills"]
             source, pid = args.get("source"), args.get("projectId")
-            rows = [r for r in rows if (source is None or r["source"] == source) and (pid is None or r.get("projectId") == pid)]
+            rows = [
+                r
+                for r in rows
+                if (source is None or r["source"] == source) and (pid is None or r.get("projectId") == pid)
+            ]
             return m.ok(skills=rows)
         if verb == "project.get":
             e = snap.project(str(args.get("id", "")))
@@ -96,7 +100,9 @@ class FsSyncer(LifecycleActor):
             pid = args.get("id")
             fields = args.get("project", args.get("fields"))
             if not isinstance(fields, dict):
-                return m.fail("bad_request", "project.save needs `id` and a `project` object (front matter fields)")
+                return m.fail(
+                    "bad_request", "project.save needs `id` and a `project` object (front matter fields)"
+                )
             body = args.get("body") if isinstance(args.get("body"), str) else ""
             try:
                 path = await asyncio.to_thread(files.save_project, home, pid, fields, body)  # type: ignore[arg-type]

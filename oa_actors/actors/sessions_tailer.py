@@ -53,8 +53,12 @@ class SessionsTailer(LifecycleActor):
         if not backend_reads_claude():
             # Reading Claude files with a backend that cannot map them would checkpoint them at
             # their end with no rows, and they would never be mirrored once it can: do not watch.
-            ctx.log.warning("the %s JSONL backend cannot read Claude Code files yet: not watching %s "
-                            "(OA_JSONL_BACKEND=python reads them)", jsonl.BACKEND, ctx.config.claude_home / "projects")
+            ctx.log.warning(
+                "the %s JSONL backend cannot read Claude Code files yet: not watching %s "
+                "(OA_JSONL_BACKEND=python reads them)",
+                jsonl.BACKEND,
+                ctx.config.claude_home / "projects",
+            )
             return None
         return ctx.config.claude_home / "projects"
 
@@ -68,8 +72,13 @@ class SessionsTailer(LifecycleActor):
         def source_of(path: str) -> str:
             return "claude" if prefix is not None and path.startswith(prefix) else "codex"
 
-        self.service = TailerService(self.roots(ctx), self._send, on_forget=self._forget, on_progress=self._progress,
-                                     source_of=source_of)
+        self.service = TailerService(
+            self.roots(ctx),
+            self._send,
+            on_forget=self._forget,
+            on_progress=self._progress,
+            source_of=source_of,
+        )
         await self.service.start(checkpoints)
 
     async def _checkpoints(self, ctx: Context) -> dict[str, tuple[int, bytes | None]]:
@@ -109,10 +118,15 @@ class SessionsTailer(LifecycleActor):
         if svc is None:
             return {"watching": False}
         return {
-            "watching": bool(svc.watched), "roots": [str(r) for r in svc.roots], "watched": svc.watched,
-            "files": len(svc.core.known()), "openFiles": svc.core.open_files,
-            "errors": dict(svc.core.stats.errors), "resets": svc.core.stats.resets,
-            "rows": svc.core.stats.rows, "bytes": svc.core.stats.bytes,
+            "watching": bool(svc.watched),
+            "roots": [str(r) for r in svc.roots],
+            "watched": svc.watched,
+            "files": len(svc.core.known()),
+            "openFiles": svc.core.open_files,
+            "errors": dict(svc.core.stats.errors),
+            "resets": svc.core.stats.resets,
+            "rows": svc.core.stats.rows,
+            "bytes": svc.core.stats.bytes,
             "backfill": msgspec.structs.asdict(svc.progress),
         }
 

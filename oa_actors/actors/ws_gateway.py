@@ -68,7 +68,9 @@ class ActorVerbs(VerbHandler):
             project = dict(args["project"])
             pid = project.pop("id", None) or slug(str(project.get("name", "")))
             body = project.pop("body", "")
-            return await self.ask(m.FS, verb, {"id": pid, "project": project, "body": body if isinstance(body, str) else ""})
+            return await self.ask(
+                m.FS, verb, {"id": pid, "project": project, "body": body if isinstance(body, str) else ""}
+            )
         if verb == "project.delete":
             return await self.ask(m.FS, verb, {"id": args["projectId"]})
         owner = m.VERB_OWNERS.get(verb)
@@ -88,8 +90,12 @@ class WsGateway(LifecycleActor):
         await self.server.start()
         for topic in TOPICS:
             await ctx.subscribe(topic)
-        ctx.log.info("bridge WebSocket on ws://%s:%d%s (token required; `oa-supervisor pair` shows it)",
-                     settings.host, self.server.port, settings.path)
+        ctx.log.info(
+            "bridge WebSocket on ws://%s:%d%s (token required; `oa-supervisor pair` shows it)",
+            settings.host,
+            self.server.port,
+            settings.path,
+        )
 
     async def on_stop(self) -> None:
         if self.server is not None:
@@ -121,5 +127,8 @@ class WsGateway(LifecycleActor):
         if self.server is None:
             return {}
         host = self.server.settings.host
-        return {"url": f"ws://{host}:{self.server.port}{self.server.settings.path}", "port": self.server.port,
-                **self.server.status()}
+        return {
+            "url": f"ws://{host}:{self.server.port}{self.server.settings.path}",
+            "port": self.server.port,
+            **self.server.status(),
+        }

@@ -22,7 +22,9 @@ WILDCARDS = {"", "0.0.0.0", "::", "[::]", "*"}
 
 def register(sub: Any) -> None:
     p = sub.add_parser("pair", help="print the bridge URL with its token and a QR code for the mobile app")
-    p.add_argument("--host", help="host or IP the phone should connect to (default: this machine's LAN address)")
+    p.add_argument(
+        "--host", help="host or IP the phone should connect to (default: this machine's LAN address)"
+    )
     p.add_argument("--port", type=int, help="port (default: from OPENAGENTS_BRIDGE_BIND, 8787)")
     p.add_argument("--no-qr", action="store_true", help="print the URL only, no QR code")
     p.add_argument("--json", action="store_true", help="print {url, host, port, path, tokenFile} as JSON")
@@ -68,9 +70,15 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None) -> int:
     url = pair_url(host, port, token)
     if args.json:
         source = "OPENAGENTS_BRIDGE_TOKEN" if cfg.bridge_token else str(token_path(cfg))
-        print(json.dumps({"url": url, "host": host, "port": port, "path": "/ws", "tokenSource": source}), file=out)
+        print(
+            json.dumps({"url": url, "host": host, "port": port, "path": "/ws", "tokenSource": source}),
+            file=out,
+        )
         return 0
-    print("Scan with the OpenAgents app, or enter this URL (keep it private: it holds the bridge token):", file=out)
+    print(
+        "Scan with the OpenAgents app, or enter this URL (keep it private: it holds the bridge token):",
+        file=out,
+    )
     print(url, file=out)
     if not args.no_qr:
         print(file=out)

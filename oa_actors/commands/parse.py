@@ -17,13 +17,17 @@ from oa_actors.jsonl.files import iter_jsonl_files, parse_file
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("parse", help="print the rows of session logs (rollouts, exec streams, folders) as JSON lines")
+    p = sub.add_parser(
+        "parse", help="print the rows of session logs (rollouts, exec streams, folders) as JSON lines"
+    )
     p.add_argument("paths", nargs="+", help="JSONL files or folders of them")
     p.add_argument("--max-line-bytes", type=int, default=jsonl.DEFAULT_MAX_LINE)
     p.set_defaults(handler=run)
 
 
-def rows_of(path: Any, max_line_bytes: int = jsonl.DEFAULT_MAX_LINE) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def rows_of(
+    path: Any, max_line_bytes: int = jsonl.DEFAULT_MAX_LINE
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """All rows of one finished file (messages, then its thread) and its error counts."""
     tail, batches = parse_file(path, jsonl.JsonlTail(str(path), max_line_bytes=max_line_bytes))
     rows: list[dict[str, Any]] = []

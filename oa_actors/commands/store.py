@@ -42,7 +42,9 @@ def parse_since(value: str | None) -> int | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise SystemExit(f"oa-supervisor export: --since {value!r} is neither ms since epoch nor ISO 8601") from None
+        raise SystemExit(
+            f"oa-supervisor export: --since {value!r} is neither ms since epoch nor ISO 8601"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.astimezone()
     return int(dt.timestamp() * 1000)
@@ -97,7 +99,10 @@ def run_backfill(args: argparse.Namespace) -> int:
         try:
             return _backfill_remote(cfg, sessions, bar)
         except (OSError, RuntimeError) as exc:
-            print(f"oa-supervisor backfill: the running supervisor did not answer ({exc}); importing directly", file=sys.stderr)
+            print(
+                f"oa-supervisor backfill: the running supervisor did not answer ({exc}); importing directly",
+                file=sys.stderr,
+            )
     return asyncio.run(_backfill_local(cfg, sessions, bar))
 
 
@@ -138,7 +143,9 @@ async def _backfill_local(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
             bar.show(p)
 
         checkpoints = {p: v for p in store.checkpoints() if (v := store.checkpoint(p)) is not None}
-        svc = TailerService([sessions], sink, on_forget=sink.forget, on_progress=progress, watch=False, rescan_seconds=0)
+        svc = TailerService(
+            [sessions], sink, on_forget=sink.forget, on_progress=progress, watch=False, rescan_seconds=0
+        )
         await svc.start(checkpoints)
         await svc.wait_idle()
         await svc.stop()

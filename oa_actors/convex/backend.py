@@ -133,7 +133,11 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
 def target(cfg: Config) -> Target | None:
     """Where Convex is, or None when there is neither a URL nor a binary (the outbox waits)."""
     if cfg.convex_url:
-        key = cfg.convex_admin_key or os.environ.get("CONVEX_DEPLOY_KEY") or _read(secrets_dir(cfg) / "admin_key")
+        key = (
+            cfg.convex_admin_key
+            or os.environ.get("CONVEX_DEPLOY_KEY")
+            or _read(secrets_dir(cfg) / "admin_key")
+        )
         return Target(cfg.convex_url.rstrip("/"), key, "remote")
     binary = find_binary(cfg)
     if binary is None:
@@ -191,9 +195,19 @@ class LocalBackend:
         data = secrets_dir(self.cfg)
         (data / "storage").mkdir(parents=True, exist_ok=True)
         argv = [
-            str(self.binary), "--instance-name", name, "--instance-secret", secret,
-            "--interface", self.cfg.convex_interface, "--port", str(self.cfg.convex_port),
-            "--local-storage", str(data / "storage"), "--disable-beacon", str(data / "data.sqlite3"),
+            str(self.binary),
+            "--instance-name",
+            name,
+            "--instance-secret",
+            secret,
+            "--interface",
+            self.cfg.convex_interface,
+            "--port",
+            str(self.cfg.convex_port),
+            "--local-storage",
+            str(data / "storage"),
+            "--disable-beacon",
+            str(data / "data.sqlite3"),
         ]
         self.cfg.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(self.cfg.logs_dir / "convex-backend.log", "ab") as log_file:
@@ -201,8 +215,13 @@ class LocalBackend:
                 # Its own process group (stopped as a whole, never anything else), and it dies with
                 # the actor process even when that is SIGKILLed, so no orphan keeps the port.
                 self.proc = await asyncio.create_subprocess_exec(
-                    *argv, cwd=str(data), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                    start_new_session=True, preexec_fn=_die_with_parent,
+                    *argv,
+                    cwd=str(data),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=log_file,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
             except OSError as exc:
                 raise BackendError(f"cannot run {self.binary}: {exc}") from None
@@ -215,14 +234,20 @@ class LocalBackend:
         async with httpx.AsyncClient(timeout=2.0) as http:
             while True:
                 if self.proc is not None and self.proc.returncode is not None:
-                    raise BackendError(f"{self.binary.name} exited with code {self.proc.returncode} while starting")
+                    raise BackendError(
+                        f"{self.binary.name} exited with code {self.proc.returncode} while starting"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     r = await http.get(self.url + "/instance_name")
                     # Our instance answers with its own name (a foreign server on the port does not).
-                    if r.status_code == 200 and (self.instance_name is None or r.text.strip() == self.instance_name):
+                    if r.status_code == 200 and (
+                        self.instance_name is None or r.text.strip() == self.instance_name
+                    ):
                         return
                 if time.monotonic() > deadline:
-                    raise BackendError(f"{self.binary.name} did not answer on {self.url} within {timeout:.0f}s")
+                    raise BackendError(
+                        f"{self.binary.name} did not answer on {self.url} within {timeout:.0f}s"
+                    )
                 await asyncio.sleep(0.2)
 
     @property
@@ -284,8 +309,15 @@ async def deploy(url: str, key: str | None, folder: Path | None = None, timeout:
         env.update(CONVEX_SELF_HOSTED_URL=url, CONVEX_SELF_HOSTED_ADMIN_KEY=key or "")
     try:
         proc = await asyncio.create_subprocess_exec(
-            npx, "convex", "deploy", "--yes", cwd=str(folder.parent), env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            npx,
+            "convex",
+            "deploy",
+            "--yes",
+            cwd=str(folder.parent),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
     except OSError as exc:
         raise BackendError(f"cannot run npx convex deploy: {exc}") from None

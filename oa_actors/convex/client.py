@@ -38,7 +38,9 @@ class ConvexHttpClient:
         headers = {"Content-Type": "application/json", "Convex-Client": "oa-supervisor-0.1"}
         if admin_key:
             headers["Authorization"] = f"Convex {admin_key}"
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=4))
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=4)
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -81,7 +83,12 @@ class ConvexHttpClient:
             raise ConvexUnavailable(f"{kind} {path}: HTTP {r.status_code} with a non-JSON body") from None
         if r.status_code != 200:
             msg = body.get("message") or body.get("errorMessage") or str(body)
-            raise ConvexFunctionError(f"{kind} {path}: HTTP {r.status_code} {body.get('code', '')}: {msg}", http_status=r.status_code)
+            raise ConvexFunctionError(
+                f"{kind} {path}: HTTP {r.status_code} {body.get('code', '')}: {msg}",
+                http_status=r.status_code,
+            )
         if body.get("status") == "success":
             return body.get("value")
-        raise ConvexFunctionError(f"{kind} {path}: {body.get('errorMessage', 'unknown error')}", body.get("errorData"))
+        raise ConvexFunctionError(
+            f"{kind} {path}: {body.get('errorMessage', 'unknown error')}", body.get("errorData")
+        )

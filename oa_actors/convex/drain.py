@@ -70,7 +70,14 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
 class OutboxDrain:
     """Sends every outbox entry after the cursor to Convex (threads and messages)."""
 
-    def __init__(self, store: Store, client: ConvexHttpClient, *, max_rows: int = MAX_BATCH_ROWS, max_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: ConvexHttpClient,
+        *,
+        max_rows: int = MAX_BATCH_ROWS,
+        max_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
         self.store = store
         self.client = client
         self.max_rows = max_rows
@@ -89,7 +96,9 @@ class OutboxDrain:
         age = 0.0
         nxt = self.store.outbox_after(cursor, 1)
         if nxt and nxt[0][1] == "messages":
-            row = self.store.conn.execute("SELECT stored_at FROM messages WHERE key = ?", (nxt[0][2],)).fetchone()
+            row = self.store.conn.execute(
+                "SELECT stored_at FROM messages WHERE key = ?", (nxt[0][2],)
+            ).fetchone()
             if row:
                 age = max(0.0, (now_ms() - int(row[0])) / 1000)
         return {"rows": rows, "seconds": round(age, 3)}
@@ -246,7 +255,9 @@ class OutboxDrain:
     def _quarantine(self, item: _Item, error: str) -> None:
         self.status.quarantined += 1
         self._error(error)
-        log.error("Convex refused %s %s; quarantined (kept in the local store): %s", item.table, item.key, error)
+        log.error(
+            "Convex refused %s %s; quarantined (kept in the local store): %s", item.table, item.key, error
+        )
         with self.store.transaction():
             self.store.conn.execute(
                 "INSERT OR REPLACE INTO quarantine (outbox_id, tbl, key, error, at) VALUES (?,?,?,?,?)",

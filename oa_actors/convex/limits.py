@@ -21,7 +21,13 @@ _encode = msgspec.json.Encoder().encode
 
 def _valid_field(name: object) -> bool:
     # Convex field names: non-empty printable ASCII, not starting with `$` (convex-js values.ts).
-    return isinstance(name, str) and 0 < len(name) <= 1024 and name.isascii() and name.isprintable() and not name.startswith("$")
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 1024
+        and name.isascii()
+        and name.isprintable()
+        and not name.startswith("$")
+    )
 
 
 def _storable(value: Any) -> bool:
@@ -58,9 +64,15 @@ def fit_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[s
     out = dict(doc)
     data = out.get("data")
     if data is not None and len(_encode(data)) > limit // 4:
-        out["data"] = {"truncated": True, "note": "structured data too large for Convex; kept in the local store"}
+        out["data"] = {
+            "truncated": True,
+            "note": "structured data too large for Convex; kept in the local store",
+        }
     else:
-        out["data"] = {**(data if isinstance(data, dict) else {"value": data} if data is not None else {}), "truncated": True}
+        out["data"] = {
+            **(data if isinstance(data, dict) else {"value": data} if data is not None else {}),
+            "truncated": True,
+        }
     text = out.get("text")
     if isinstance(text, str):
         budget = limit - doc_size({**out, "text": ""}) - len(TRUNCATION_MARK.encode()) - 16

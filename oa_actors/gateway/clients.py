@@ -39,11 +39,24 @@ class Client:
     """A connection with its queue, writer task, subscriptions and delegated requests in flight."""
 
     __slots__ = (
-        "closing", "direct", "inflight", "info", "pending", "pending_size", "queue", "sending",
-        "thread_subs", "threads_sub", "write_limit", "writer", "ws",
+        "closing",
+        "direct",
+        "inflight",
+        "info",
+        "pending",
+        "pending_size",
+        "queue",
+        "sending",
+        "thread_subs",
+        "threads_sub",
+        "write_limit",
+        "writer",
+        "ws",
     )
 
-    def __init__(self, ws: ServerConnection, info: ClientInfo, queue_size: int, write_limit: int, direct: bool) -> None:
+    def __init__(
+        self, ws: ServerConnection, info: ClientInfo, queue_size: int, write_limit: int, direct: bool
+    ) -> None:
         self.ws = ws
         self.info = info
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)

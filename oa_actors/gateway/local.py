@@ -70,8 +70,11 @@ class LocalVerbs:
 
     def _bridge_status(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
         status = self.server.status()
-        status["you"] = {"clientId": client.info.id, "threads": client.threads_sub,
-                         "messageThreads": sorted(client.thread_subs)}
+        status["you"] = {
+            "clientId": client.info.id,
+            "threads": client.threads_sub,
+            "messageThreads": sorted(client.thread_subs),
+        }
         return status
 
     def _ping(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:

@@ -73,26 +73,49 @@ SUBSCRIBE = Field("subscribe", "boolean", doc="also receive rows committed from 
 
 VERB_LIST: tuple[VerbSpec, ...] = (
     # -- answered by the server from the local store --
-    VerbSpec("threads.list", (_i("limit", 1), _i("beforeUpdatedAt"), SUBSCRIBE), local=True,
-             doc="threads newest first by updatedAt"),
-    VerbSpec("messages.forThread", (_s("threadId", True), _i("afterSeq", -1), _i("limit", 1), SUBSCRIBE),
-             local=True, doc="one thread's messages in seq order, after afterSeq"),
-    VerbSpec("unsubscribe", (_s("query", True, choices=("threads.list", "messages.forThread")), _s("threadId")),
-             local=True, doc="stop a live query"),
+    VerbSpec(
+        "threads.list",
+        (_i("limit", 1), _i("beforeUpdatedAt"), SUBSCRIBE),
+        local=True,
+        doc="threads newest first by updatedAt",
+    ),
+    VerbSpec(
+        "messages.forThread",
+        (_s("threadId", True), _i("afterSeq", -1), _i("limit", 1), SUBSCRIBE),
+        local=True,
+        doc="one thread's messages in seq order, after afterSeq",
+    ),
+    VerbSpec(
+        "unsubscribe",
+        (_s("query", True, choices=("threads.list", "messages.forThread")), _s("threadId")),
+        local=True,
+        doc="stop a live query",
+    ),
     VerbSpec("bridge.status", local=True, doc="clients, uptime, counters"),
     VerbSpec("ping", local=True, doc="application-level round trip"),
     # -- passed to the VerbHandler (the ws_gateway actor asks other actors) --
-    VerbSpec("run.submit", (_s("threadDocId", True), _s("text", True), _s("projectId"), _s("resumeId"),
-                            _s("runId", doc="a Convex `runs` id from runs:enqueue: the same run, never twice"),
-                            _s("provider", doc="agent CLI: codex (default) or claude")),
-             doc="start an agent turn in a thread"),
+    VerbSpec(
+        "run.submit",
+        (
+            _s("threadDocId", True),
+            _s("text", True),
+            _s("projectId"),
+            _s("resumeId"),
+            _s("runId", doc="a Convex `runs` id from runs:enqueue: the same run, never twice"),
+            _s("provider", doc="agent CLI: codex (default) or claude"),
+        ),
+        doc="start an agent turn in a thread",
+    ),
     VerbSpec("interrupt", (_s("runId"), _s("threadId")), one_of=("runId", "threadId"), doc="stop a run"),
     VerbSpec("convex.status", doc="the Convex backend and the outbox"),
     VerbSpec("convex.backfill", doc="re-import every session file now"),
     VerbSpec("sessions.watch_status", doc="the sessions watcher and the backfill progress"),
     VerbSpec("projects", doc="the projects under ~/.openagents/projects"),
-    VerbSpec("project.save", (Field("project", "object", True, doc="the project (id?, name, workingDir, ...)"),),
-             doc="create or update a project file"),
+    VerbSpec(
+        "project.save",
+        (Field("project", "object", True, doc="the project (id?, name, workingDir, ...)"),),
+        doc="create or update a project file",
+    ),
     VerbSpec("project.delete", (_s("projectId", True),), doc="delete a project file (its id)"),
     VerbSpec("skills", (_s("projectId"),), doc="skills (personal, registry, and the project's)"),
 )
@@ -141,8 +164,9 @@ def validate_args(spec: VerbSpec, frame: Mapping[str, Any]) -> dict[str, Any]:
                 raise BadRequest(f"{spec.name}: {f.name} is required", field=f.name)
             continue
         if not _type_ok(value, f.type):
-            raise BadRequest(f"{spec.name}: {f.name} must be a{'n' if f.type[0] in 'aeiou' else ''} {f.type}",
-                             field=f.name)
+            raise BadRequest(
+                f"{spec.name}: {f.name} must be a{'n' if f.type[0] in 'aeiou' else ''} {f.type}", field=f.name
+            )
         if f.type == "string" and f.required and not value.strip():
             raise BadRequest(f"{spec.name}: {f.name} must not be empty", field=f.name)
         if f.minimum is not None and value < f.minimum:
@@ -169,7 +193,9 @@ def parse_frame(data: str | bytes, max_request: int, verbs: Mapping[str, VerbSpe
         raise _fail(BadRequest("binary frames are not supported: send JSON in text frames"))
     size = frame_size(data)
     if size > max_request:
-        raise _fail(TooLarge(f"request of {size} bytes exceeds the limit of {max_request} bytes", limit=max_request))
+        raise _fail(
+            TooLarge(f"request of {size} bytes exceeds the limit of {max_request} bytes", limit=max_request)
+        )
     try:
         frame = _decode(data)
     except (msgspec.DecodeError, ValueError, RecursionError) as exc:

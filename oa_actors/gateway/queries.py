@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 
 
-def cut_page(rows: list[dict[str, Any]], limit: int, max_bytes: int, key: Callable[[dict[str, Any]], Any]) -> int:
+def cut_page(
+    rows: list[dict[str, Any]], limit: int, max_bytes: int, key: Callable[[dict[str, Any]], Any]
+) -> int:
     """How many of `rows` (fetched with `limit + 1` or more) form this page.
 
     Stops at `limit` rows or `max_bytes` of encoded rows, then moves the cut so that it does not split

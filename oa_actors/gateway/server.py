@@ -59,8 +59,16 @@ _ws_log.addFilter(_Redact())
 
 
 COUNTERS = (
-    "connections", "authFailures", "rejectedFull", "framesIn", "replies", "errors", "events",
-    "dropped", "slowDisconnects", "oversizedCloses",
+    "connections",
+    "authFailures",
+    "rejectedFull",
+    "framesIn",
+    "replies",
+    "errors",
+    "events",
+    "dropped",
+    "slowDisconnects",
+    "oversizedCloses",
 )
 
 
@@ -97,12 +105,18 @@ class BridgeServer:
         """Bind and serve. Raises OSError if the address is taken (nothing else is touched)."""
         s = self.settings
         self._server = await serve(
-            self._serve_client, s.host, s.port,
+            self._serve_client,
+            s.host,
+            s.port,
             process_request=self._process_request,
             compression="deflate" if s.compression else None,
-            max_size=s.max_frame, max_queue=16, write_limit=s.write_limit,
-            ping_interval=s.ping_interval, ping_timeout=s.ping_timeout,
-            close_timeout=s.close_timeout, open_timeout=s.open_timeout,
+            max_size=s.max_frame,
+            max_queue=16,
+            write_limit=s.write_limit,
+            ping_interval=s.ping_interval,
+            ping_timeout=s.ping_timeout,
+            close_timeout=s.close_timeout,
+            open_timeout=s.open_timeout,
             logger=_ws_log,
         )
         self._started = time.time()
@@ -158,8 +172,13 @@ class BridgeServer:
             "subscriptions": {"threads": len(self._threads_subs), "messageThreads": len(self._thread_subs)},
             "counters": dict(self.counters),
             "store": {"available": self.queries.available},
-            "limits": {"maxClients": s.max_clients, "maxFrame": s.max_frame, "maxRequest": s.max_request,
-                       "sendQueue": s.send_queue, "maxInflight": s.max_inflight},
+            "limits": {
+                "maxClients": s.max_clients,
+                "maxFrame": s.max_frame,
+                "maxRequest": s.max_request,
+                "sendQueue": s.send_queue,
+                "maxInflight": s.max_inflight,
+            },
         }
 
     # -- fan-out (never awaits) -------------------------------------------------------------------
@@ -213,7 +232,11 @@ class BridgeServer:
         if not client.offer(payload):
             self.counters["dropped"] += 1
             self.counters["slowDisconnects"] += 1
-            log.warning("client %s (%s) is too slow: send queue full, disconnecting", client.info.id, client.info.remote)
+            log.warning(
+                "client %s (%s) is too slow: send queue full, disconnecting",
+                client.info.id,
+                client.info.remote,
+            )
             self._kick(client, CLOSE_SLOW, "send queue overflow: too slow")
             return False
         if is_event:
@@ -248,7 +271,9 @@ class BridgeServer:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
         if not self._authorized(request.headers, query):
             self.counters["authFailures"] += 1
-            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized: a valid bridge token is required\n")
+            response = connection.respond(
+                http.HTTPStatus.UNAUTHORIZED, "Unauthorized: a valid bridge token is required\n"
+            )
             response.headers["WWW-Authenticate"] = 'Bearer realm="oa-supervisor"'
             return response
         if len(self._clients) >= self.settings.max_clients:
@@ -258,7 +283,8 @@ class BridgeServer:
 
     def _authorized(self, headers: Headers, query: str) -> bool:
         candidates = [
-            v.split(None, 1)[1].strip() for v in headers.get_all("Authorization")
+            v.split(None, 1)[1].strip()
+            for v in headers.get_all("Authorization")
             if v[:7].lower() == "bearer " and len(v.split(None, 1)) == 2
         ]
         candidates += parse_qs(query).get("token", [])
@@ -288,10 +314,18 @@ class BridgeServer:
         self._clients[info.id] = client
         self.counters["connections"] += 1
         client.start()
-        self._enqueue(client, protocol.event(protocol.EVENT_HELLO, {
-            "protocol": protocol.PROTOCOL_VERSION, "clientId": info.id, "verbs": sorted(self.verbs),
-            "limits": {"maxRequest": self.settings.max_request, "maxFrame": self.settings.max_frame},
-        }))
+        self._enqueue(
+            client,
+            protocol.event(
+                protocol.EVENT_HELLO,
+                {
+                    "protocol": protocol.PROTOCOL_VERSION,
+                    "clientId": info.id,
+                    "verbs": sorted(self.verbs),
+                    "limits": {"maxRequest": self.settings.max_request, "maxFrame": self.settings.max_frame},
+                },
+            ),
+        )
         try:
             async for data in ws:
                 self.counters["framesIn"] += 1
@@ -342,7 +376,9 @@ class BridgeServer:
                 self._send_error(client, req.id, req.verb, GatewayError("internal error"))
             return
         if len(client.inflight) >= self.settings.max_inflight:
-            self._send_error(client, req.id, req.verb, Busy(f"more than {self.settings.max_inflight} requests in flight"))
+            self._send_error(
+                client, req.id, req.verb, Busy(f"more than {self.settings.max_inflight} requests in flight")
+            )
             return
         task = asyncio.get_running_loop().create_task(self._delegate(client, req))
         client.inflight.add(task)
@@ -356,7 +392,12 @@ class BridgeServer:
             self._send_error(client, req.id, req.verb, exc)
             return
         except TimeoutError:
-            self._send_error(client, req.id, req.verb, HandlerTimeout(f"{req.verb} was not answered within {self.settings.handler_timeout:g} s"))
+            self._send_error(
+                client,
+                req.id,
+                req.verb,
+                HandlerTimeout(f"{req.verb} was not answered within {self.settings.handler_timeout:g} s"),
+            )
             return
         except Exception as exc:
             log.exception("handler failed on %s", req.verb)

@@ -59,4 +59,12 @@ def backends() -> dict[str, Any]:
     return found
 
 
-__all__ = ["BACKEND", "DEFAULT_MAX_LINE", "ERROR_KINDS", "BackendUnavailable", "JsonlTail", "TailBatch", "backends"]
+__all__ = [
+    "BACKEND",
+    "DEFAULT_MAX_LINE",
+    "ERROR_KINDS",
+    "BackendUnavailable",
+    "JsonlTail",
+    "TailBatch",
+    "backends",
+]

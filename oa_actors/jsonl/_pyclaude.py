@@ -98,7 +98,9 @@ def detect(obj: dict[str, Any]) -> str | None:
         return None
     if t in TRANSCRIPT_TYPES and isinstance(obj.get("sessionId"), str) and "uuid" in obj:
         return "claude"
-    if t in METADATA_TYPES and (isinstance(obj.get("sessionId"), str) or t in ("file-history-snapshot", "summary")):
+    if t in METADATA_TYPES and (
+        isinstance(obj.get("sessionId"), str) or t in ("file-history-snapshot", "summary")
+    ):
         return "claude"  # (old files start with `summary` lines that carry no sessionId)
     if t in STREAM_TYPES and isinstance(obj.get("session_id"), str):
         return "claude-stream"
@@ -139,7 +141,11 @@ def _result_text(content: Any) -> str | None:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(c["text"] for c in content if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str))
+        return "\n".join(
+            c["text"]
+            for c in content
+            if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str)
+        )
     return None
 
 
@@ -173,10 +179,20 @@ def _todo_items(name: str, call_input: Any, structured: Any) -> list[dict[str, A
         text = as_str(inp.get("subject")) or (None if task_id is None else "#" + task_id)
         return [{"text": text, "status": as_str(inp.get("status"))}]
     tasks = as_list(res.get("tasks")) if name == "TaskList" else [res.get("task")]
-    return [{"text": as_str(t.get("subject")), "status": as_str(t.get("status"))} for t in tasks if isinstance(t, dict)]
+    return [
+        {"text": as_str(t.get("subject")), "status": as_str(t.get("status"))}
+        for t in tasks
+        if isinstance(t, dict)
+    ]
 
 
-def _tool_row(st: MapperState, call_id: str, call: dict[str, Any], result: dict[str, Any] | None, out: list[dict[str, Any]]) -> None:
+def _tool_row(
+    st: MapperState,
+    call_id: str,
+    call: dict[str, Any],
+    result: dict[str, Any] | None,
+    out: list[dict[str, Any]],
+) -> None:
     """One row for a tool call; `result` is {text, isError, structured} or None (no result seen)."""
     name = call.get("name") or ""
     inp = call.get("input")
@@ -187,8 +203,13 @@ def _tool_row(st: MapperState, call_id: str, call: dict[str, Any], result: dict[
     structured = None if result is None else result.get("structured")
     if name == "Bash":
         command = as_str(as_dict(inp).get("command"))
-        data: dict[str, Any] = {"command": command, "exitCode": _exit_code(inp, result), "output": output,
-                                "durationMs": None, "isError": is_error}
+        data: dict[str, Any] = {
+            "command": command,
+            "exitCode": _exit_code(inp, result),
+            "output": output,
+            "durationMs": None,
+            "isError": is_error,
+        }
         st.emit(out, "tool", "cmd", command, data, call_id, ts)
     elif name in FILE_TOOLS:
         d = as_dict(inp)
@@ -201,11 +222,21 @@ def _tool_row(st: MapperState, call_id: str, call: dict[str, Any], result: dict[
         st.emit(out, "tool", "file", kind if path is None else f"{kind} {path}", data, call_id, ts)
     elif name in TODO_TOOLS:
         row_text = None if name == "TodoWrite" else text
-        st.emit(out, "tool", "todo", row_text, {"items": _todo_items(name, inp, structured), "isError": is_error}, call_id, ts)
+        st.emit(
+            out,
+            "tool",
+            "todo",
+            row_text,
+            {"items": _todo_items(name, inp, structured), "isError": is_error},
+            call_id,
+            ts,
+        )
     elif name in SEARCH_TOOLS:
         d = as_dict(inp)
         query = as_str(d.get("query")) if name == "WebSearch" else as_str(d.get("url"))
-        st.emit(out, "tool", "search", query, {"query": query, "output": output, "isError": is_error}, call_id, ts)
+        st.emit(
+            out, "tool", "search", query, {"query": query, "output": output, "isError": is_error}, call_id, ts
+        )
     elif name.startswith("mcp__"):
         server, _, tool = name[len("mcp__") :].partition("__")
         res = None if text is None else parse_json_arg(text)
@@ -226,7 +257,9 @@ def _flush_pending(st: MapperState, out: list[dict[str, Any]]) -> None:
     st.pending = {}
 
 
-def _assistant(st: MapperState, obj: dict[str, Any], ts: int | None, stream: bool, out: list[dict[str, Any]]) -> None:
+def _assistant(
+    st: MapperState, obj: dict[str, Any], ts: int | None, stream: bool, out: list[dict[str, Any]]
+) -> None:
     msg = as_dict(obj.get("message"))
     uid = as_str(obj.get("uuid")) or ""
     model = as_str(msg.get("model"))
@@ -234,7 +267,11 @@ def _assistant(st: MapperState, obj: dict[str, Any], ts: int | None, stream: boo
     if model == SYNTHETIC_MODEL:
         # Made by the CLI, not the model: API errors are shown, the rest ("No response requested.") is not.
         if obj.get("isApiErrorMessage") is True or (stream and isinstance(obj.get("error"), str)):
-            text = "\n".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+            text = "\n".join(
+                b["text"]
+                for b in blocks
+                if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+            )
             st.emit(out, "system", "error", text, {"message": text}, uid, ts)
         return
     st.set_field("model", model)
@@ -289,12 +326,18 @@ def _user(st: MapperState, obj: dict[str, Any], ts: int | None, out: list[dict[s
             }
             _tool_row(st, call_id, call, result, out)
         return
-    text = "\n".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+    text = "\n".join(
+        b["text"]
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+    )
     images = ["inline" for b in blocks if isinstance(b, dict) and b.get("type") == "image"]
     if not text and not images:
         _set_turn(st, prompt_id)
         return
-    if obj.get("isCompactSummary") is True or (obj.get("isSynthetic") is True and text.startswith(COMPACT_PREAMBLE)):
+    if obj.get("isCompactSummary") is True or (
+        obj.get("isSynthetic") is True and text.startswith(COMPACT_PREAMBLE)
+    ):
         kind = "compaction"
     elif obj.get("isMeta") is True or text.startswith(CONTEXT_PREFIXES):
         kind = "context"
@@ -365,7 +408,9 @@ def map_claude(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) 
     st.set_field("cliVersion", as_str(obj.get("version")))
     branch = as_str(obj.get("gitBranch"))
     if branch is not None:
-        st.thread["git"] = None if branch in ("", "HEAD") else {"commit": None, "branch": branch, "repo": None}
+        st.thread["git"] = (
+            None if branch in ("", "HEAD") else {"commit": None, "branch": branch, "repo": None}
+        )
     if t == "assistant":
         _assistant(st, obj, ts, False, out)
     elif t == "user":

@@ -23,7 +23,15 @@ from oa_actors.jsonl._pycommon import (
 from oa_actors.jsonl._pymapper import MapperState, UnknownRecord
 
 ROLLOUT_TYPES = frozenset(
-    {"session_meta", "turn_context", "response_item", "event_msg", "compacted", "world_state", "token_usage_record"}
+    {
+        "session_meta",
+        "turn_context",
+        "response_item",
+        "event_msg",
+        "compacted",
+        "world_state",
+        "token_usage_record",
+    }
 )
 RESPONSE_ITEM_TYPES = frozenset(
     {
@@ -78,7 +86,16 @@ INJECTED_PREFIXES = (
 )
 SHELL_TOOLS = frozenset({"shell", "exec_command", "container.exec", "local_shell", "shell_command"})
 EXEC_TYPES = frozenset(
-    {"thread.started", "turn.started", "turn.completed", "turn.failed", "item.started", "item.updated", "item.completed", "error"}
+    {
+        "thread.started",
+        "turn.started",
+        "turn.completed",
+        "turn.failed",
+        "item.started",
+        "item.updated",
+        "item.completed",
+        "error",
+    }
 )
 
 
@@ -98,7 +115,11 @@ def detect(obj: dict[str, Any]) -> str | None:
 
 # -- rollouts -------------------------------------------------------------------------------------
 def _texts(content: Any, types: tuple[str, ...]) -> list[str]:
-    return [c["text"] for c in as_list(content) if isinstance(c, dict) and c.get("type") in types and isinstance(c.get("text"), str)]
+    return [
+        c["text"]
+        for c in as_list(content)
+        if isinstance(c, dict) and c.get("type") in types and isinstance(c.get("text"), str)
+    ]
 
 
 def _usage(u: Any) -> dict[str, Any] | None:
@@ -131,7 +152,9 @@ def _session_meta(st: MapperState, p: dict[str, Any], ts: int | None) -> None:
     parent = as_str(p.get("forked_from_id")) or as_str(as_dict(p.get("history_base")).get("thread_id"))
     st.set_field("parentThreadId", parent)
     if st.thread["model"] is None:
-        st.set_field("model", as_str(as_dict(as_dict(p.get("base_instructions")).get("provenance")).get("model")))
+        st.set_field(
+            "model", as_str(as_dict(as_dict(p.get("base_instructions")).get("provenance")).get("model"))
+        )
 
 
 def _is_injected(p: dict[str, Any], text: str) -> bool:
@@ -141,7 +164,9 @@ def _is_injected(p: dict[str, Any], text: str) -> bool:
     return text.lstrip().startswith(INJECTED_PREFIXES)
 
 
-def _message_item(st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: int | None, out: list[dict[str, Any]]) -> None:
+def _message_item(
+    st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: int | None, out: list[dict[str, Any]]
+) -> None:
     role = p.get("role")
     if as_dict(obj.get("metadata")).get("compaction_output") is True:
         return  # the model's raw reply to a compaction request; the `compacted` record carries it
@@ -163,7 +188,11 @@ def _message_item(st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: i
 def _patch_changes(patch: str, cwd: str | None) -> list[dict[str, str]]:
     changes = []
     for line in patch.split("\n"):
-        for prefix, kind in (("*** Add File: ", "add"), ("*** Update File: ", "update"), ("*** Delete File: ", "delete")):
+        for prefix, kind in (
+            ("*** Add File: ", "add"),
+            ("*** Update File: ", "update"),
+            ("*** Delete File: ", "delete"),
+        ):
             if line.startswith(prefix):
                 path = line[len(prefix) :].strip(" \r")
                 if cwd and not path.startswith("/"):
@@ -172,14 +201,20 @@ def _patch_changes(patch: str, cwd: str | None) -> list[dict[str, str]]:
     return changes
 
 
-def _tool_row(st: MapperState, call: dict[str, Any], call_id: str, output: Any, out: list[dict[str, Any]]) -> None:
+def _tool_row(
+    st: MapperState, call: dict[str, Any], call_id: str, output: Any, out: list[dict[str, Any]]
+) -> None:
     """One row for a finished (or abandoned) tool call."""
     name = call.get("name") or ""
     ns = call.get("namespace")
     ts = call.get("ts")
     body, exit_code, duration = parse_tool_output(output)
     if name == "apply_patch":
-        patch = call.get("input") if call.get("input") is not None else as_str(as_dict(parse_json_arg(call.get("arguments"))).get("input"))
+        patch = (
+            call.get("input")
+            if call.get("input") is not None
+            else as_str(as_dict(parse_json_arg(call.get("arguments"))).get("input"))
+        )
         changes = _patch_changes(patch or "", st.thread["cwd"])
         text = "\n".join(f"{c['kind']} {c['path']}" for c in changes)
         data = {"changes": changes, "exitCode": exit_code, "output": None if body is None else excerpt(body)}
@@ -187,7 +222,12 @@ def _tool_row(st: MapperState, call: dict[str, Any], call_id: str, output: Any, 
     elif name in SHELL_TOOLS:
         args = parse_json_arg(call.get("arguments"))
         command = _command_text(args)
-        data = {"command": command, "exitCode": exit_code, "output": None if body is None else excerpt(body), "durationMs": duration}
+        data = {
+            "command": command,
+            "exitCode": exit_code,
+            "output": None if body is None else excerpt(body),
+            "durationMs": duration,
+        }
         st.emit(out, "tool", "cmd", command, data, call_id, ts)
     elif name == "update_plan":
         args = as_dict(parse_json_arg(call.get("arguments")))
@@ -203,7 +243,12 @@ def _tool_row(st: MapperState, call: dict[str, Any], call_id: str, output: Any, 
         else:
             server, _, tool = name[len("mcp__") :].partition("__")
         result = parse_json_arg(body) if body is not None else None
-        data = {"server": server, "tool": tool, "arguments": parse_json_arg(call.get("arguments")), "result": result}
+        data = {
+            "server": server,
+            "tool": tool,
+            "arguments": parse_json_arg(call.get("arguments")),
+            "result": result,
+        }
         st.emit(out, "tool", "mcp", f"{server}.{tool}", data, call_id, ts)
     else:
         args = parse_json_arg(call.get("arguments")) if call.get("input") is None else call.get("input")
@@ -230,12 +275,16 @@ def _flush_pending(st: MapperState, out: list[dict[str, Any]]) -> None:
     st.pending = {}
 
 
-def _response_item(st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: int | None, out: list[dict[str, Any]]) -> None:
+def _response_item(
+    st: MapperState, obj: dict[str, Any], p: dict[str, Any], ts: int | None, out: list[dict[str, Any]]
+) -> None:
     t = p.get("type")
     if t == "message":
         _message_item(st, obj, p, ts, out)
     elif t == "reasoning":
-        parts = _texts(p.get("summary"), ("summary_text",)) or _texts(p.get("content"), ("reasoning_text", "text"))
+        parts = _texts(p.get("summary"), ("summary_text",)) or _texts(
+            p.get("content"), ("reasoning_text", "text")
+        )
         text = "\n".join(parts)
         if text:
             st.emit(out, "assistant", "reason", text, None, text, ts)
@@ -269,7 +318,10 @@ def _event(st: MapperState, p: dict[str, Any], ts: int | None, out: list[dict[st
     t = p.get("type")
     if t == "user_message":
         text = as_str(p.get("message")) or ""
-        images = [i if isinstance(i, str) and not i.startswith("data:") else "inline" for i in as_list(p.get("images"))]
+        images = [
+            i if isinstance(i, str) and not i.startswith("data:") else "inline"
+            for i in as_list(p.get("images"))
+        ]
         if text or images:
             st.new_turn()
             st.emit(out, "user", "message", text, {"images": images} if images else None, text, ts)
@@ -277,8 +329,16 @@ def _event(st: MapperState, p: dict[str, Any], ts: int | None, out: list[dict[st
         item = as_dict(p.get("item"))
         if item.get("type") == "UserMessage":
             content = as_list(item.get("content"))
-            text = "\n".join(c["text"] for c in content if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str))
-            images = [as_str(c.get("path")) or "inline" for c in content if isinstance(c, dict) and c.get("type") in ("local_image", "image")]
+            text = "\n".join(
+                c["text"]
+                for c in content
+                if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str)
+            )
+            images = [
+                as_str(c.get("path")) or "inline"
+                for c in content
+                if isinstance(c, dict) and c.get("type") in ("local_image", "image")
+            ]
             if text or images:
                 st.turn_id = as_str(p.get("turn_id")) or st.turn_id
                 st.new_turn()
@@ -387,7 +447,9 @@ def _exec_item(st: MapperState, item: dict[str, Any], out: list[dict[str, Any]])
             if isinstance(c, dict)
         ]
         text = "\n".join(f"{c['kind']} {c['path']}" for c in changes)
-        st.emit(out, "tool", "file", text, {"changes": changes, "exitCode": None, "output": None}, identity, None)
+        st.emit(
+            out, "tool", "file", text, {"changes": changes, "exitCode": None, "output": None}, identity, None
+        )
     elif it == "mcp_tool_call":
         server, tool = as_str(item.get("server")), as_str(item.get("tool"))
         result = item.get("result")
@@ -401,7 +463,10 @@ def _exec_item(st: MapperState, item: dict[str, Any], out: list[dict[str, Any]])
         st.emit(out, "tool", "search", query, {"query": query}, identity, None)
     elif it == "todo_list":
         items = [
-            {"text": as_str(i.get("text")), "status": "completed" if i.get("completed") is True else "pending"}
+            {
+                "text": as_str(i.get("text")),
+                "status": "completed" if i.get("completed") is True else "pending",
+            }
             for i in as_list(item.get("items"))
             if isinstance(i, dict)
         ]

@@ -19,7 +19,9 @@ I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 _ASCII_WS = re.compile(r"[ \t\n\r\x0b\x0c]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
-_UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl$")
+_UUID_TAIL = re.compile(
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.jsonl$"
+)
 
 
 class InvalidJson(ValueError):
@@ -44,7 +46,9 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int
+)
 
 
 def _max_depth(text: str) -> int:
@@ -130,7 +134,13 @@ def parse_ts(value: Any) -> int | None:
     s = value
     year, month, day = _digits(s, 0, 4), _digits(s, 5, 2), _digits(s, 8, 2)
     hour, minute, sec = _digits(s, 11, 2), _digits(s, 14, 2), _digits(s, 17, 2)
-    if None in (year, month, day, hour, minute, sec) or s[4] != "-" or s[7] != "-" or s[13] != ":" or s[16] != ":":
+    if (
+        None in (year, month, day, hour, minute, sec)
+        or s[4] != "-"
+        or s[7] != "-"
+        or s[13] != ":"
+        or s[16] != ":"
+    ):
         return None
     if s[10] not in "Tt ":
         return None

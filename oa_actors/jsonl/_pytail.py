@@ -24,7 +24,14 @@ class TailBatch:
 
     __slots__ = ("errors", "messages", "offset", "position", "threads")
 
-    def __init__(self, threads: list[dict[str, Any]], messages: list[dict[str, Any]], offset: int, position: int, errors: dict[str, int]) -> None:
+    def __init__(
+        self,
+        threads: list[dict[str, Any]],
+        messages: list[dict[str, Any]],
+        offset: int,
+        position: int,
+        errors: dict[str, int],
+    ) -> None:
         self.threads = threads
         self.messages = messages
         self.offset = offset

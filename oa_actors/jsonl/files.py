@@ -28,7 +28,9 @@ def identity_of(fd: int) -> tuple[int, int, int, bytes]:
     return st.st_dev, st.st_ino, st.st_size, head
 
 
-def parse_file(path: str | Path, tail: Any | None = None, chunk_size: int = READ_CHUNK) -> tuple[Any, list[Any]]:
+def parse_file(
+    path: str | Path, tail: Any | None = None, chunk_size: int = READ_CHUNK
+) -> tuple[Any, list[Any]]:
     """Read a finished file from its tail's position to the end; returns (tail, batches)."""
     tail = tail or jsonl.JsonlTail(str(path))
     batches = []

@@ -67,12 +67,23 @@ class ConvexRuns:
         try:
             status = run["status"]
             if status == "running":
-                await self.client.mutation("runs:update", {"runId": rid, "status": "running", "codexThreadId": run.get("sessionId")})
+                await self.client.mutation(
+                    "runs:update", {"runId": rid, "status": "running", "codexThreadId": run.get("sessionId")}
+                )
             elif status in ("done", "failed", "interrupted"):
                 if run.get("sessionId"):
-                    await self.client.mutation("runs:update", {"runId": rid, "codexThreadId": run["sessionId"]})
-                await self.client.mutation("runs:finish", {"runId": rid, "status": status, "exitCode": run.get("exitCode"),
-                                                           "error": run.get("error")})
+                    await self.client.mutation(
+                        "runs:update", {"runId": rid, "codexThreadId": run["sessionId"]}
+                    )
+                await self.client.mutation(
+                    "runs:finish",
+                    {
+                        "runId": rid,
+                        "status": status,
+                        "exitCode": run.get("exitCode"),
+                        "error": run.get("error"),
+                    },
+                )
         except ConvexError as exc:
             self.errors += 1
             self.last_error = str(exc)

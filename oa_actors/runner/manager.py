@@ -120,8 +120,15 @@ class RunManager:
         if not Path(cwd).is_dir():
             raise RunError(f"working directory {cwd!r} does not exist")
         self.thread_dirs[thread_doc_id] = cwd
-        run = Run(runId=run_id or uuid.uuid4().hex, threadDocId=thread_doc_id, text=text, provider=provider,
-                  projectId=project_id, cwd=cwd, resumeId=resume_id)
+        run = Run(
+            runId=run_id or uuid.uuid4().hex,
+            threadDocId=thread_doc_id,
+            text=text,
+            provider=provider,
+            projectId=project_id,
+            cwd=cwd,
+            resumeId=resume_id,
+        )
         if run.runId in self.runs:
             return self.runs[run.runId]  # the same request delivered twice
         self.runs[run.runId] = run
@@ -217,8 +224,14 @@ class RunManager:
         log_path = self.logs_dir / f"run-{run.runId}.log"
         with open(log_path, "ab") as stderr:
             proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=run.cwd or None, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=stderr, start_new_session=True, env=provider.env(self.env), limit=64 * 1024 * 1024,
+                *argv,
+                cwd=run.cwd or None,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+                env=provider.env(self.env),
+                limit=64 * 1024 * 1024,
             )
         self._procs[run.runId] = proc
         run.pid, run.status = proc.pid, "running"
@@ -262,8 +275,17 @@ class RunManager:
             run.sessionId = session
             self.sessions[session_key(run.provider, run.threadDocId)] = session
             await self._emit_state(run)
-        await self._on_event({"event": "run.stdout", "data": {"runId": run.runId, "threadDocId": run.threadDocId,
-                                                                "provider": run.provider, "line": event}})
+        await self._on_event(
+            {
+                "event": "run.stdout",
+                "data": {
+                    "runId": run.runId,
+                    "threadDocId": run.threadDocId,
+                    "provider": run.provider,
+                    "line": event,
+                },
+            }
+        )
 
     async def _emit_state(self, run: Run) -> None:
         run.updatedAt = int(time.time() * 1000)
@@ -273,5 +295,9 @@ class RunManager:
         counts: dict[str, int] = {}
         for r in self.runs.values():
             counts[r.status] = counts.get(r.status, 0) + 1
-        return {"active": len(self._active), "queued": sum(len(q) for q in self._queues.values()), "byStatus": counts,
-                "maxParallel": self.max_parallel}
+        return {
+            "active": len(self._active),
+            "queued": sum(len(q) for q in self._queues.values()),
+            "byStatus": counts,
+            "maxParallel": self.max_parallel,
+        }

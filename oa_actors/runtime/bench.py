@@ -200,9 +200,19 @@ def run_bus_benchmark(home: Path, scale: float = 1.0) -> dict[str, Any]:
     n_batch = max(50, int(8_000 * scale))
     n_ask = max(200, int(5_000 * scale))
     env = dict(os.environ, OPENAGENTS_HOME=str(home), OA_ACTOR_SPECS="oa_actors.runtime.bench:SPECS")
-    cmd = [sys.executable, "-m", "oa_actors", "run", "--log-level", "WARNING", "--max-restarts", "100",
-           # Time the restart itself, not the backoff policy between quick successive kills.
-           "--backoff-reset", "0.2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "oa_actors",
+        "run",
+        "--log-level",
+        "WARNING",
+        "--max-restarts",
+        "100",
+        # Time the restart itself, not the backoff policy between quick successive kills.
+        "--backoff-reset",
+        "0.2",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_dir = home / "run"
     try:

@@ -144,7 +144,9 @@ class ActorRuntime:
 
         def factory() -> FrameProtocol:
             # Set up before the first data_received, which may come before the call below returns.
-            self.conn = FrameProtocol(lambda f: self._on_frame(f, self.conn), self._on_lost, self._on_oversized)
+            self.conn = FrameProtocol(
+                lambda f: self._on_frame(f, self.conn), self._on_lost, self._on_oversized
+            )
             self.ctx = Context(self.spec.name, self.config, self.conn, make_link=self._link_protocol)
             self.inbound.add(self.conn)
             return self.conn

@@ -125,7 +125,9 @@ def encode_frame(kind: int, dst: str, src: str, id: int, msg: Message | msgspec.
     return bytes(buf)
 
 
-def encode_frame_into(buf: bytearray, kind: int, dst: str, src: str, id: int, msg: Message | msgspec.Raw) -> None:
+def encode_frame_into(
+    buf: bytearray, kind: int, dst: str, src: str, id: int, msg: Message | msgspec.Raw
+) -> None:
     """Append one frame to `buf` (no intermediate copies; the sender's write buffer)."""
     start = len(buf)
     _encoder.encode_into(_OutHeader(kind, dst, src, id, msg), buf, start + 4)

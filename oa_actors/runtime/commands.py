@@ -25,14 +25,20 @@ def register(subparsers: Any) -> None:
     run.add_argument("--log-json", action="store_true", help="structured (JSON) log lines")
     run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     run.add_argument("--actors", help="comma-separated subset of actors to run")
-    run.add_argument("--specs", help="module:ATTR of an actor spec list (default: $OA_ACTOR_SPECS or built-in)")
+    run.add_argument(
+        "--specs", help="module:ATTR of an actor spec list (default: $OA_ACTOR_SPECS or built-in)"
+    )
     run.add_argument("--grace-period", type=float, default=5.0, help="seconds before SIGKILL on shutdown")
     run.add_argument("--max-restarts", type=int, default=5, help="restart intensity: restarts allowed ...")
     run.add_argument("--restart-window", type=float, default=30.0, help="... within this many seconds")
     run.add_argument("--backoff-base", type=float, default=0.1, help="delay of the second quick restart")
     run.add_argument("--backoff-max", type=float, default=5.0, help="longest delay between restarts")
-    run.add_argument("--backoff-reset", type=float, default=10.0,
-                     help="an actor that ran this many seconds restarts without delay")
+    run.add_argument(
+        "--backoff-reset",
+        type=float,
+        default=10.0,
+        help="an actor that ran this many seconds restarts without delay",
+    )
     run.add_argument("--health-interval", type=float, default=1.0, help="seconds between health pings")
     run.add_argument("--health-timeout", type=float, default=10.0, help="kill an actor silent this long")
     run.add_argument("--start-method", choices=["forkserver", "spawn"], help="multiprocessing start method")
@@ -98,13 +104,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         # Every field, defaults included (the wire format omits defaults).
         doc = {f: getattr(reply, f) for f in reply.__struct_fields__ if f != "actors"}
-        doc["actors"] = [
-            {f: getattr(a, f) for f in a.__struct_fields__} for a in reply.actors
-        ]
+        doc["actors"] = [{f: getattr(a, f) for f in a.__struct_fields__} for a in reply.actors]
         print(json.dumps(msgspec.to_builtins(doc), indent=2))
         return 0
     print(f"supervisor pid {reply.pid}  uptime {_fmt_uptime(reply.uptime)}  home {reply.home}")
-    cols = f"{'ACTOR':<18}{'PID':>8}  {'STATE':<9}{'RESTARTS':>9}{'UPTIME':>10}{'INBOX':>7}{'IN':>10}{'OUT':>10}"
+    cols = (
+        f"{'ACTOR':<18}{'PID':>8}  {'STATE':<9}{'RESTARTS':>9}{'UPTIME':>10}{'INBOX':>7}{'IN':>10}{'OUT':>10}"
+    )
     print(cols)
     for a in reply.actors:
         pid = str(a.pid) if a.pid else "-"

@@ -100,8 +100,12 @@ class Supervisor:
             self._control = await loop.create_unix_server(
                 self._control_protocol, sock=control.bind_control_socket(run_dir)
             )
-            log.info("supervisor %d starting %d actor(s): %s", os.getpid(), len(self.specs),
-                     ", ".join(s.name for s in self.specs))
+            log.info(
+                "supervisor %d starting %d actor(s): %s",
+                os.getpid(),
+                len(self.specs),
+                ", ".join(s.name for s in self.specs),
+            )
             startup = asyncio.create_task(self._start_all())
             await self._main()
             startup.cancel()
@@ -149,8 +153,9 @@ class Supervisor:
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), self.policy.ready_timeout)
             except TimeoutError:
-                log.warning("%s not ready after %.0fs; starting the next actor", spec.name,
-                            self.policy.ready_timeout)
+                log.warning(
+                    "%s not ready after %.0fs; starting the next actor", spec.name, self.policy.ready_timeout
+                )
             except Exception:
                 pass  # it exited during start; the policy in _handle_exit decides what follows
 
@@ -236,8 +241,9 @@ class Supervisor:
                 actor.last_seen = now  # paused by backpressure: its pongs cannot reach us
                 continue
             if now - actor.last_seen > p.health_timeout:
-                log.error("%s did not answer health checks for %.1fs: killing it", actor.name,
-                          now - actor.last_seen)
+                log.error(
+                    "%s did not answer health checks for %.1fs: killing it", actor.name, now - actor.last_seen
+                )
                 actor.last_error = "health check timeout"
                 actor.last_seen = now
                 actor.send_signal(signal.SIGKILL)
@@ -311,7 +317,9 @@ class Supervisor:
                     actor.process.join(2.0)
         # Read what the actors wrote last (their stop logs) before closing their sockets.
         end = loop.time() + 1.0
-        while loop.time() < end and any(a.conn is not None and not a.conn.closed for a in self.actors.values()):
+        while loop.time() < end and any(
+            a.conn is not None and not a.conn.closed for a in self.actors.values()
+        ):
             await asyncio.sleep(0.01)
         for actor in self.actors.values():
             if actor.process is not None:

@@ -6,8 +6,19 @@ from typing import Any
 
 from oa_actors.store.store import Store, now_ms
 
-RUN_COLUMNS = ("runId", "threadDocId", "sessionId", "projectId", "provider", "status", "exitCode", "text", "error",
-               "createdAt", "updatedAt")
+RUN_COLUMNS = (
+    "runId",
+    "threadDocId",
+    "sessionId",
+    "projectId",
+    "provider",
+    "status",
+    "exitCode",
+    "text",
+    "error",
+    "createdAt",
+    "updatedAt",
+)
 
 
 def upsert_run(store: Store, run: dict[str, Any]) -> None:
@@ -17,9 +28,19 @@ def upsert_run(store: Store, run: dict[str, Any]) -> None:
             "INSERT INTO runs (run_id, thread_doc_id, thread_id, project_id, provider, status, exit_code, text, error, created_at, updated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET thread_id = COALESCE(excluded.thread_id, thread_id), "
             "status = excluded.status, exit_code = excluded.exit_code, error = excluded.error, updated_at = excluded.updated_at",
-            (run["runId"], run.get("threadDocId"), run.get("sessionId"), run.get("projectId"), run.get("provider") or "codex",
-             run.get("status") or "pending", run.get("exitCode"), run.get("text"), run.get("error"),
-             run.get("createdAt") or now_ms(), run.get("updatedAt") or now_ms()),
+            (
+                run["runId"],
+                run.get("threadDocId"),
+                run.get("sessionId"),
+                run.get("projectId"),
+                run.get("provider") or "codex",
+                run.get("status") or "pending",
+                run.get("exitCode"),
+                run.get("text"),
+                run.get("error"),
+                run.get("createdAt") or now_ms(),
+                run.get("updatedAt") or now_ms(),
+            ),
         )
         conn.execute("INSERT INTO outbox (tbl, key, op) VALUES ('runs', ?, 'upsert')", (run["runId"],))
 
@@ -36,7 +57,9 @@ def runs(store: Store, thread_doc_id: str | None = None, limit: int = 50) -> lis
 
 
 def sessions(store: Store) -> dict[str, str]:
-    """"<provider>:<threadDocId>" -> the newest session id of that agent for that thread."""
-    q = ("SELECT provider, thread_doc_id, thread_id FROM runs WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL "
-         "ORDER BY updated_at")
+    """ "<provider>:<threadDocId>" -> the newest session id of that agent for that thread."""
+    q = (
+        "SELECT provider, thread_doc_id, thread_id FROM runs WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL "
+        "ORDER BY updated_at"
+    )
     return {f"{p}:{t}": s for p, t, s in store.conn.execute(q)}

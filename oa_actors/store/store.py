@@ -121,7 +121,9 @@ class Store:
         """
         path = Path(path)
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA query_only = ON")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +172,9 @@ class Store:
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = self.version()
         if current > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {current}, newer than this oa-supervisor ({SCHEMA_VERSION})")
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this oa-supervisor ({SCHEMA_VERSION})"
+            )
         for number in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[number - 1]:
@@ -204,8 +208,18 @@ class Store:
             nbytes = 0
             if fresh:
                 rows = [
-                    (m["threadId"], m["key"], m["seq"], m.get("ts"), m["role"], m["kind"], m.get("text"),
-                     None if m.get("data") is None else _json_encode(m["data"]), m.get("turnId"), stamp)
+                    (
+                        m["threadId"],
+                        m["key"],
+                        m["seq"],
+                        m.get("ts"),
+                        m["role"],
+                        m["kind"],
+                        m.get("text"),
+                        None if m.get("data") is None else _json_encode(m["data"]),
+                        m.get("turnId"),
+                        stamp,
+                    )
                     for m in fresh
                 ]
                 nbytes = sum(200 + len(r[6] or "") + len(r[7] or b"") for r in rows)
@@ -213,12 +227,20 @@ class Store:
                     "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
-                self.conn.executemany("INSERT INTO outbox (tbl, key, op) VALUES ('messages', ?, 'upsert')", [(m["key"],) for m in fresh])
+                self.conn.executemany(
+                    "INSERT INTO outbox (tbl, key, op) VALUES ('messages', ?, 'upsert')",
+                    [(m["key"],) for m in fresh],
+                )
                 for tid in {m["threadId"] for m in fresh} - set(thread_ids):
                     self._ensure_thread(tid, stamp)
             if thread_ids:
-                self.conn.executemany("INSERT INTO outbox (tbl, key, op) VALUES ('threads', ?, 'upsert')", [(t,) for t in dict.fromkeys(thread_ids)])
-                applied.threads = [t for t in (self.thread(tid) for tid in dict.fromkeys(thread_ids)) if t is not None]
+                self.conn.executemany(
+                    "INSERT INTO outbox (tbl, key, op) VALUES ('threads', ?, 'upsert')",
+                    [(t,) for t in dict.fromkeys(thread_ids)],
+                )
+                applied.threads = [
+                    t for t in (self.thread(tid) for tid in dict.fromkeys(thread_ids)) if t is not None
+                ]
             if checkpoint is not None:
                 self.set_checkpoint(*checkpoint)
             for c in checkpoints:
@@ -243,12 +265,17 @@ class Store:
         return fresh
 
     def _upsert_thread(self, t: dict[str, Any], stamp: int) -> None:
-        values = [_json_encode(t.get(n)) if n in JSON_THREAD_FIELDS and t.get(n) is not None else t.get(n) for n, _ in THREAD_COLUMNS]
+        values = [
+            _json_encode(t.get(n)) if n in JSON_THREAD_FIELDS and t.get(n) is not None else t.get(n)
+            for n, _ in THREAD_COLUMNS
+        ]
         values[1] = values[1] or "codex"
         cols = [c for _, c in THREAD_COLUMNS]
         merge = ", ".join(
-            f"{c} = MAX(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))" if c == "updated_at"
-            else f"{c} = MIN(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))" if c == "created_at"
+            f"{c} = MAX(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))"
+            if c == "updated_at"
+            else f"{c} = MIN(COALESCE(excluded.{c}, {c}), COALESCE({c}, excluded.{c}))"
+            if c == "created_at"
             else f"{c} = COALESCE(excluded.{c}, {c})"
             for c in cols[1:]
         )
@@ -259,7 +286,10 @@ class Store:
         )
 
     def _ensure_thread(self, thread_id: str, stamp: int) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO threads (thread_id, source, stored_at) VALUES (?, 'codex', ?)", (thread_id, stamp))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO threads (thread_id, source, stored_at) VALUES (?, 'codex', ?)",
+            (thread_id, stamp),
+        )
 
     # -- checkpoints ------------------------------------------------------------------------------
     def set_checkpoint(self, path: str, offset: int, snapshot: bytes | None) -> None:
@@ -270,7 +300,9 @@ class Store:
         )
 
     def checkpoint(self, path: str) -> tuple[int, bytes | None] | None:
-        row = self.conn.execute("SELECT offset, snapshot FROM tail_checkpoints WHERE path = ?", (path,)).fetchone()
+        row = self.conn.execute(
+            "SELECT offset, snapshot FROM tail_checkpoints WHERE path = ?", (path,)
+        ).fetchone()
         return (int(row[0]), row[1]) if row else None
 
     def checkpoints(self) -> dict[str, int]:
@@ -298,13 +330,18 @@ class Store:
         args.append(limit)
         return [_thread_from_row(r) for r in self.conn.execute(q, args)]
 
-    def messages_for_thread(self, thread_id: str, after_seq: int = -1, limit: int = 200) -> list[dict[str, Any]]:
+    def messages_for_thread(
+        self, thread_id: str, after_seq: int = -1, limit: int = 200
+    ) -> list[dict[str, Any]]:
         """A page of one thread's messages in `seq` order, after `after_seq`."""
         q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ? AND seq > ? ORDER BY seq, key LIMIT ?"
         return [_message_from_row(r) for r in self.conn.execute(q, (thread_id, after_seq, limit))]
 
     def message_counts(self) -> dict[str, int]:
-        return {t: int(n) for t, n in self.conn.execute("SELECT thread_id, COUNT(*) FROM messages GROUP BY thread_id")}
+        return {
+            t: int(n)
+            for t, n in self.conn.execute("SELECT thread_id, COUNT(*) FROM messages GROUP BY thread_id")
+        }
 
     def count(self, table: str) -> int:
         if table not in ("threads", "messages", "projects", "skills", "runs", "outbox", "quarantine"):
@@ -338,7 +375,10 @@ class Store:
                 yield {"table": "messages", **_message_from_row(m)}
             yield {"table": "threads", **thread}
         if thread_id is None:
-            for table, q in (("projects", "SELECT doc FROM projects ORDER BY id"), ("skills", "SELECT doc FROM skills ORDER BY uid")):
+            for table, q in (
+                ("projects", "SELECT doc FROM projects ORDER BY id"),
+                ("skills", "SELECT doc FROM skills ORDER BY uid"),
+            ):
                 for (doc,) in self.conn.execute(q).fetchall():
                     yield {"table": table, **_json_decode(doc)}
 
@@ -375,7 +415,9 @@ class Store:
 
     def all_threads(self) -> list[dict[str, Any]]:
         cols = ", ".join(c for _, c in THREAD_COLUMNS)
-        return [_thread_from_row(r) for r in self.conn.execute(f"SELECT {cols} FROM threads ORDER BY thread_id")]
+        return [
+            _thread_from_row(r) for r in self.conn.execute(f"SELECT {cols} FROM threads ORDER BY thread_id")
+        ]
 
     def iter_messages(self) -> Iterator[dict[str, Any]]:
         """Every message, thread by thread in seq order (for a full resync)."""
@@ -444,7 +486,9 @@ class _Checkpointer:
                     mode = "TRUNCATE" if quiet and self._wal_big() else "PASSIVE"
                     conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
                     self.checkpoints += 1
-                except sqlite3.Error as exc:  # busy, or the file went away: the writer's own checkpoint still runs
+                except (
+                    sqlite3.Error
+                ) as exc:  # busy, or the file went away: the writer's own checkpoint still runs
                     logging.getLogger("oa.store").debug("background checkpoint skipped: %s", exc)
         finally:
             if conn is not None:

@@ -91,7 +91,9 @@ class TailerCore:
             try:
                 tail = jsonl.JsonlTail.restore(snapshot)
             except ValueError as exc:
-                log.warning("ignoring the unreadable checkpoint of %s (%s); the file is read again", path, exc)
+                log.warning(
+                    "ignoring the unreadable checkpoint of %s (%s); the file is read again", path, exc
+                )
                 continue
             self._files[path] = _File(tail)
 
@@ -187,7 +189,11 @@ class TailerCore:
         if f.tail.check_identity(st.st_dev, st.st_ino, st.st_size, head):
             self.stats.resets += 1
             log.info("%s was truncated or replaced: reading it again from the start", path)
-        elif f.tail.offset > 0 and f.tail.position == f.tail.offset and os.pread(fd, 1, f.tail.offset - 1) != b"\n":
+        elif (
+            f.tail.offset > 0
+            and f.tail.position == f.tail.offset
+            and os.pread(fd, 1, f.tail.offset - 1) != b"\n"
+        ):
             # Rewritten in place with the same head and no shorter: the last line read no longer
             # ends where it did. Start over; the store drops rows it already has by key.
             self.stats.resets += 1
@@ -248,7 +254,9 @@ class TailerCore:
         if not self.group:
             await self._send(batch)
             return
-        if self._held and (self._held_rows + len(batch.messages) > GROUP_ROWS or self._held_bytes + nbytes > GROUP_BYTES):
+        if self._held and (
+            self._held_rows + len(batch.messages) > GROUP_ROWS or self._held_bytes + nbytes > GROUP_BYTES
+        ):
             await self.flush()
         self._held.append(batch)
         self._held_rows += len(batch.messages)

@@ -47,8 +47,11 @@ class TailerService:
         # The core merges consecutive batches while more files are queued (one transaction in the
         # writer for several files); `_read` flushes them as soon as nothing more is queued, and
         # after every live read, so a live append is still sent at once.
-        self.core = (TailerCore(send, max_open=max_open, group=True) if source_of is None
-                     else TailerCore(send, max_open=max_open, source_of=source_of, group=True))
+        self.core = (
+            TailerCore(send, max_open=max_open, group=True)
+            if source_of is None
+            else TailerCore(send, max_open=max_open, source_of=source_of, group=True)
+        )
         self._on_forget = on_forget
         self._on_progress = on_progress
         self._use_watch = watch
@@ -59,7 +62,9 @@ class TailerService:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
-        self.progress = BackfillStatus(running=False, files_done=0, files_total=0, bytes_done=0, bytes_total=0, rows=0)
+        self.progress = BackfillStatus(
+            running=False, files_done=0, files_total=0, bytes_done=0, bytes_total=0, rows=0
+        )
         self._backfill_set: set[str] = set()
         self._last_progress = 0.0
 
@@ -111,9 +116,14 @@ class TailerService:
         self._backlog = [p for p, _ in todo[:NEWEST_FIRST]] + [p for p, _ in todo[NEWEST_FIRST:]]
         self._backfill_set = set(self._backlog)
         self.progress = BackfillStatus(
-            running=bool(todo), files_done=0, files_total=len(todo), bytes_done=0,
+            running=bool(todo),
+            files_done=0,
+            files_total=len(todo),
+            bytes_done=0,
             bytes_total=sum(s - self.core.position(p) for p, s in todo if s > self.core.position(p)),
-            rows=0, started_at=time.time(), finished_at=0.0 if todo else time.time(),
+            rows=0,
+            started_at=time.time(),
+            finished_at=0.0 if todo else time.time(),
         )
         log.info("backfill: %d file(s), %.1f MB to read", len(todo), self.progress.bytes_total / 1e6)
         self._idle.clear()

@@ -15,17 +15,38 @@ from oa_actors.store import Store
 from tests.support import convex_emulator
 from tests.support.convex_emulator import ConvexEmulator
 
-pytestmark = pytest.mark.skipif(not convex_emulator.available(), reason="node_modules missing: run `make test` (npm ci)")
+pytestmark = pytest.mark.skipif(
+    not convex_emulator.available(), reason="node_modules missing: run `make test` (npm ci)"
+)
 
 
 def generated(threads: int, per_thread: int) -> tuple[list[dict], list[dict]]:
     ts, ms = [], []
     for t in range(threads):
         tid = f"thread-{t:04d}"
-        ts.append({"threadId": tid, "source": "codex", "title": f"T{t}", "createdAt": 1000 + t, "updatedAt": 2000 + t})
+        ts.append(
+            {
+                "threadId": tid,
+                "source": "codex",
+                "title": f"T{t}",
+                "createdAt": 1000 + t,
+                "updatedAt": 2000 + t,
+            }
+        )
         for i in range(per_thread):
-            ms.append({"threadId": tid, "key": f"k-{t}-{i}", "seq": i, "ts": 1000 + i, "role": "user" if i % 2 == 0 else "assistant",
-                       "kind": "message", "text": f"message {i} of {tid}", "data": None, "turnId": None})
+            ms.append(
+                {
+                    "threadId": tid,
+                    "key": f"k-{t}-{i}",
+                    "seq": i,
+                    "ts": 1000 + i,
+                    "role": "user" if i % 2 == 0 else "assistant",
+                    "kind": "message",
+                    "text": f"message {i} of {tid}",
+                    "data": None,
+                    "turnId": None,
+                }
+            )
     return ts, ms
 
 
@@ -37,7 +58,9 @@ async def all_keys(client: ConvexHttpClient, thread_id: str) -> list[str]:
     keys: list[str] = []
     after = None
     while True:
-        page = await client.query("messages:forThread", {"threadId": thread_id, "afterSeq": after, "limit": 1000})
+        page = await client.query(
+            "messages:forThread", {"threadId": thread_id, "afterSeq": after, "limit": 1000}
+        )
         if not page:
             return keys
         keys += [m["key"] for m in page]
@@ -92,7 +115,13 @@ async def test_emulator_killed_mid_drain_and_down_for_a_while(store: Store, tmp_
         assert drain.status.last_error
         await asyncio.sleep(1.5)  # down for a while; more rows arrive meanwhile
         _more_threads, more = generated(5, 40)
-        store.apply_batch([], [dict(m, threadId="thread-0000", key="late-" + m["key"], seq=1000 + i) for i, m in enumerate(more)])
+        store.apply_batch(
+            [],
+            [
+                dict(m, threadId="thread-0000", key="late-" + m["key"], seq=1000 + i)
+                for i, m in enumerate(more)
+            ],
+        )
         emu = ConvexEmulator(state=state, port=port).start()
         async with asyncio.timeout(90):
             while drain.lag()["rows"] > 0:

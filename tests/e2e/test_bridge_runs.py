@@ -15,7 +15,10 @@ from tests.support.mock_openai import MockResponses
 from tests.support.supervisor import Supervisor
 from tests.support.ws_client import Client, final
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)"),
+]
 
 
 @pytest.fixture
@@ -41,9 +44,13 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
     sup, _mock, tmp = bridge
     ws_dir = tmp / "work"
     ws_dir.mkdir()
-    async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:
+    async with connect(
+        sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20
+    ) as ws:
         c = Client(ws)
-        saved = await c.call("project.save", project={"id": "demo", "name": "Demo", "workingDir": str(ws_dir)})
+        saved = await c.call(
+            "project.save", project={"id": "demo", "name": "Demo", "workingDir": str(ws_dir)}
+        )
         assert saved["ok"], saved
         sub = await c.call("threads.list", subscribe=True)
         assert sub["ok"]
@@ -55,16 +62,31 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert done["data"]["status"] == "done" and done["data"]["exitCode"] == 0
         session = done["data"]["sessionId"]
         assert session
-        stdout = [e["data"]["line"] for e in c.events if e.get("event") == "run.stdout" and e["data"]["runId"] == run1]
+        stdout = [
+            e["data"]["line"]
+            for e in c.events
+            if e.get("event") == "run.stdout" and e["data"]["runId"] == run1
+        ]
         assert stdout[0] == {"type": "thread.started", "thread_id": session}
         # The rows come from the rollout via the tailer: the thread appears for subscribers.
-        await c.until(lambda e: e.get("event") == "rows.threads" and any(t["threadId"] == session for t in e["data"]["rows"]), 30)
+        await c.until(
+            lambda e: (
+                e.get("event") == "rows.threads" and any(t["threadId"] == session for t in e["data"]["rows"])
+            ),
+            30,
+        )
         assert (await c.call("messages.forThread", threadId=session, subscribe=True))["ok"]
         # Second turn resumes the same session (per-thread map, not a global "last").
         r2 = await c.call("run.submit", threadDocId="app-1", text="Second message")
         done2 = await c.until(final(r2["result"]["runId"]))
         assert done2["data"]["sessionId"] == session
-        await c.until(lambda e: e.get("event") == "rows.messages" and any(m.get("text") == "Second message" for m in e["data"]["rows"]), 30)
+        await c.until(
+            lambda e: (
+                e.get("event") == "rows.messages"
+                and any(m.get("text") == "Second message" for m in e["data"]["rows"])
+            ),
+            30,
+        )
         # Two threads in parallel never mix.
         a = await c.call("run.submit", threadDocId="app-A", text="alpha")
         b = await c.call("run.submit", threadDocId="app-B", text="beta")
@@ -74,7 +96,9 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert session not in (da["data"]["sessionId"], db["data"]["sessionId"])
         # Interrupt a long run by its thread.
         slow = await c.call("run.submit", threadDocId="app-S", text="Take your time [scenario:slow]")
-        await c.until(lambda e: e.get("event") == "run.stdout" and e["data"]["runId"] == slow["result"]["runId"])
+        await c.until(
+            lambda e: e.get("event") == "run.stdout" and e["data"]["runId"] == slow["result"]["runId"]
+        )
         intr = await c.call("interrupt", threadId="app-S")
         assert intr["ok"], intr
         ds = await c.until(final(slow["result"]["runId"]), 30)
@@ -115,8 +139,15 @@ async def test_node_ws_client_runs_a_turn(bridge) -> None:
     sup, _, _ = bridge
     script = Path(__file__).with_name("node_phone.cjs")
     proc = await asyncio.create_subprocess_exec(
-        "node", str(script), sup.bridge_url, sup.token, "phone-thread", "Hello from the phone",
-        cwd=Path(__file__).resolve().parents[2], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "node",
+        str(script),
+        sup.bridge_url,
+        sup.token,
+        "phone-thread",
+        "Hello from the phone",
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, err.decode()[-2000:]
@@ -124,4 +155,7 @@ async def test_node_ws_client_runs_a_turn(bridge) -> None:
     assert summary["status"] == "done" and summary["threadsOk"] and summary["threadSeen"]
     assert summary["stdoutLines"] >= 3
     convo = [m for m in summary["messages"] if m[1] != "context"]
-    assert convo == [["user", "message", "Hello from the phone"], ["assistant", "message", "Echo: Hello from the phone"]]
+    assert convo == [
+        ["user", "message", "Hello from the phone"],
+        ["assistant", "message", "Echo: Hello from the phone"],
+    ]

@@ -12,15 +12,32 @@ from tests.support import codex
 from tests.support.mock_openai import MockResponses
 from tests.support.supervisor import Supervisor
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)"),
+]
 
 
-def run_codex(sup: Supervisor, mock: MockResponses, ws: Path, prompt: str, resume: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [str(codex.CODEX), "exec", "--json", "--skip-git-repo-check", *mock.codex_args(), "-C", str(ws), "-s", "danger-full-access"]
+def run_codex(
+    sup: Supervisor, mock: MockResponses, ws: Path, prompt: str, resume: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = [
+        str(codex.CODEX),
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        *mock.codex_args(),
+        "-C",
+        str(ws),
+        "-s",
+        "danger-full-access",
+    ]
     if resume:
         argv += ["resume", resume]
     env = {**sup.env, "MOCK_API_KEY": "dummy"}
-    return subprocess.run([*argv, prompt], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*argv, prompt], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
 
 
 def wait_for(cond, timeout: float = 20.0):
@@ -41,7 +58,11 @@ def test_codex_sessions_appear_exactly_once_in_order(tmp_path: Path) -> None:
         try:
             first = run_codex(sup, mock, ws, "Please run cmd: echo hi; exit 3 [scenario:shell]")
             assert first.returncode == 0, first.stderr[-2000:]
-            session = next(line for line in first.stdout.splitlines() if "thread.started" in line).split('"thread_id":"')[1].split('"')[0]
+            session = (
+                next(line for line in first.stdout.splitlines() if "thread.started" in line)
+                .split('"thread_id":"')[1]
+                .split('"')[0]
+            )
 
             def turn_one():
                 with sup.store() as st:
@@ -55,7 +76,11 @@ def test_codex_sessions_appear_exactly_once_in_order(tmp_path: Path) -> None:
             def turn_two():
                 with sup.store() as st:
                     r = st.messages_for_thread(session)
-                return r if sum(1 for m in r if m["role"] == "user") == 2 and r[-1]["role"] == "assistant" else None
+                return (
+                    r
+                    if sum(1 for m in r if m["role"] == "user") == 2 and r[-1]["role"] == "assistant"
+                    else None
+                )
 
             rows = wait_for(turn_two)
             time.sleep(1.0)  # anything late (a duplicate) would arrive now
@@ -75,6 +100,10 @@ def test_codex_sessions_appear_exactly_once_in_order(tmp_path: Path) -> None:
             assert cmd["data"]["exitCode"] == 3 and "hi" in cmd["data"]["output"]
             assert len({r["key"] for r in rows}) == len(rows)
             assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
-            assert thread is not None and thread["title"].startswith("Please run cmd") and thread["cwd"] == str(ws)
+            assert (
+                thread is not None
+                and thread["title"].startswith("Please run cmd")
+                and thread["cwd"] == str(ws)
+            )
         finally:
             assert sup.stop() == 0

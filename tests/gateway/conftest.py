@@ -21,8 +21,17 @@ def thread_row(tid: str, updated: int | None, title: str = "t") -> dict[str, Any
 
 
 def message_row(tid: str, seq: int, text: str = "hello") -> dict[str, Any]:
-    return {"threadId": tid, "key": f"{tid}-{seq:06d}", "seq": seq, "ts": 1000 + seq, "role": "assistant",
-            "kind": "message", "text": text, "data": None, "turnId": None}
+    return {
+        "threadId": tid,
+        "key": f"{tid}-{seq:06d}",
+        "seq": seq,
+        "ts": 1000 + seq,
+        "role": "assistant",
+        "kind": "message",
+        "text": text,
+        "data": None,
+        "turnId": None,
+    }
 
 
 @pytest.fixture
@@ -65,7 +74,9 @@ async def make_server(store_path: Path) -> AsyncIterator[ServerFactory]:
     """Start servers on 127.0.0.1:0 with test settings; every one is stopped at the end of the test."""
     servers: list[BridgeServer] = []
 
-    async def make(handler: VerbHandler | None = None, store: Path | str | None = "default", **overrides: Any) -> BridgeServer:
+    async def make(
+        handler: VerbHandler | None = None, store: Path | str | None = "default", **overrides: Any
+    ) -> BridgeServer:
         values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "token": TOKEN, "close_timeout": 1.0}
         values.update(overrides)
         server = BridgeServer(GatewaySettings(**values), handler, store_path if store == "default" else store)
@@ -117,8 +128,12 @@ async def raw_upgrade(server: BridgeServer, rcvbuf: int | None = None) -> tuple[
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
     reader, writer = await asyncio.open_connection(sock=sock)
     key = base64.b64encode(os.urandom(16)).decode()
-    writer.write((f"GET /ws?token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    writer.write(
+        (
+            f"GET /ws?token={TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head

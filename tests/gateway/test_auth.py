@@ -74,7 +74,9 @@ async def test_token_never_logged(make_server, caplog):
         await ws.recv()
     await _status_of(url(server, "bad-token-in-the-logs"))
     # The server's records (the test's own client logs its request line; that is not the server).
-    server_text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("websockets.client"))
+    server_text = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith("websockets.client")
+    )
     assert "GET /ws?token=<redacted>" in server_text and "Bearer <redacted>" in server_text
     assert TOKEN not in server_text
     assert "bad-token-in-the-logs" not in server_text
@@ -97,8 +99,11 @@ def test_token_file_created_once_with_mode_0600(tmp_path):
 
 
 def test_settings_from_config(tmp_path):
-    env = {"OPENAGENTS_HOME": str(tmp_path), "OPENAGENTS_BRIDGE_BIND": "127.0.0.1:9999",
-           "OPENAGENTS_BRIDGE_TOKEN": "env-token-env-token-1234"}
+    env = {
+        "OPENAGENTS_HOME": str(tmp_path),
+        "OPENAGENTS_BRIDGE_BIND": "127.0.0.1:9999",
+        "OPENAGENTS_BRIDGE_TOKEN": "env-token-env-token-1234",
+    }
     s = GatewaySettings.from_config(Config.from_env(env))
     assert (s.host, s.port, s.path, s.token) == ("127.0.0.1", 9999, "/ws", "env-token-env-token-1234")
     assert not token_path(Config.from_env(env)).exists()

@@ -26,8 +26,13 @@ async def test_node_ws_client_every_verb_and_events(make_server):
     handler.release.set()
     server = await make_server(handler)
     proc = await asyncio.create_subprocess_exec(
-        "node", str(SCRIPT), str(server.port), TOKEN, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "node",
+        str(SCRIPT),
+        str(server.port),
+        TOKEN,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
     steps: dict[str, dict] = {}
@@ -57,8 +62,16 @@ async def test_node_ws_client_every_verb_and_events(make_server):
     f = {k: v["frame"] for k, v in steps.items() if "frame" in v}
     assert [t["threadId"] for t in f["threads.list"]["result"]["threads"]] == ["t5", "t4"]
     assert [m["seq"] for m in f["messages.forThread"]["result"]["messages"]] == [0, 1, 2, 3, 4]
-    for verb in ("run.submit", "interrupt", "convex.status", "convex.backfill", "projects", "project.save",
-                 "project.delete", "skills"):
+    for verb in (
+        "run.submit",
+        "interrupt",
+        "convex.status",
+        "convex.backfill",
+        "projects",
+        "project.save",
+        "project.delete",
+        "skills",
+    ):
         assert f[verb]["ok"] is True and f[verb]["control"] == verb and f[verb]["result"]["verb"] == verb
     assert f["sessions.watch_status"]["result"] == {}
     assert f["bridge.status"]["result"]["clients"] == 2

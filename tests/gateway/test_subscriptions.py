@@ -32,7 +32,9 @@ async def test_threads_subscription_receives_committed_rows(make_server):
 async def test_message_subscription_gets_only_its_thread(make_server):
     server = await make_server()
     a, b = await open_client(server), await open_client(server)
-    assert (await call(a, "messages.forThread", 1, threadId="t1", afterSeq=25, subscribe=True))["result"]["subscribed"]
+    assert (await call(a, "messages.forThread", 1, threadId="t1", afterSeq=25, subscribe=True))["result"][
+        "subscribed"
+    ]
     assert (await call(b, "messages.forThread", 1, threadId="t2", subscribe=True))["result"]["subscribed"]
     batch = [message_row("t1", 30), message_row("t2", 0), message_row("t1", 31), message_row("t3", 0)]
     assert server.publish_rows("messages", batch) == 2  # one frame per (thread, subscriber)
@@ -71,7 +73,11 @@ async def test_broadcast_send_to_and_other_tables(make_server):
     clients = [await open_client(server) for _ in range(3)]
     assert server.broadcast({"event": "run.stdout", "data": {"runId": "r1", "line": "{}"}}) == 3
     for ws in clients:
-        assert await recv_json(ws) == {"type": "event", "event": "run.stdout", "data": {"runId": "r1", "line": "{}"}}
+        assert await recv_json(ws) == {
+            "type": "event",
+            "event": "run.stdout",
+            "data": {"runId": "r1", "line": "{}"},
+        }
     assert server.publish_rows("projects", [{"id": "p"}]) == 3
     for ws in clients:
         assert (await recv_json(ws))["event"] == "rows.projects"

@@ -22,7 +22,9 @@ async def test_threads_list_pages(make_server):
     assert page["hasMore"] is True and page["nextBeforeUpdatedAt"] == 400 and page["subscribed"] is False
     seen = [t["threadId"] for t in page["threads"]]
     while page["hasMore"]:
-        page = (await call(ws, "threads.list", "n", limit=2, beforeUpdatedAt=page["nextBeforeUpdatedAt"]))["result"]
+        page = (await call(ws, "threads.list", "n", limit=2, beforeUpdatedAt=page["nextBeforeUpdatedAt"]))[
+            "result"
+        ]
         seen += [t["threadId"] for t in page["threads"]]
     assert seen == ["t5", "t4", "t3", "t2", "t1"]
     assert (await call(ws, "threads.list"))["result"]["hasMore"] is False  # default page holds all 5
@@ -34,23 +36,37 @@ async def test_messages_for_thread_pages(make_server):
     ws = await open_client(server)
     r = (await call(ws, "messages.forThread", threadId="t1", limit=10))["result"]
     assert [m["seq"] for m in r["messages"]] == list(range(10))
-    assert r["threadId"] == "t1" and r["thread"]["title"] == "title 1" and r["hasMore"] and r["nextAfterSeq"] == 9
+    assert (
+        r["threadId"] == "t1"
+        and r["thread"]["title"] == "title 1"
+        and r["hasMore"]
+        and r["nextAfterSeq"] == 9
+    )
     assert r["messages"][0] == message_row("t1", 0)
     r = (await call(ws, "messages.forThread", threadId="t1", afterSeq=9, limit=500))["result"]
     assert [m["seq"] for m in r["messages"]] == list(range(10, 22))  # clamped to messages_page_max
     r = (await call(ws, "messages.forThread", threadId="t1", afterSeq=27))["result"]
     assert [m["seq"] for m in r["messages"]] == [28, 29] and r["hasMore"] is False
     r = (await call(ws, "messages.forThread", threadId="nope"))["result"]
-    assert r == {"threadId": "nope", "thread": None, "messages": [], "hasMore": False, "nextAfterSeq": -1,
-                 "subscribed": False}
+    assert r == {
+        "threadId": "nope",
+        "thread": None,
+        "messages": [],
+        "hasMore": False,
+        "nextAfterSeq": -1,
+        "subscribed": False,
+    }
     await ws.close()
 
 
 async def test_pages_never_split_equal_cursors(make_server, tmp_path):
     path = tmp_path / "eq.sqlite3"
     with Store.open(path) as store:
-        store.apply_batch(threads=[thread_row(f"a{i}", 100) for i in range(3)] + [thread_row("b", 50)]
-                          + [thread_row(f"n{i}", None) for i in range(3)])
+        store.apply_batch(
+            threads=[thread_row(f"a{i}", 100) for i in range(3)]
+            + [thread_row("b", 50)]
+            + [thread_row(f"n{i}", None) for i in range(3)]
+        )
     server = await make_server(store=path)
     ws = await open_client(server)
     seen, page = [], {"hasMore": True, "nextBeforeUpdatedAt": None}
@@ -120,8 +136,13 @@ async def test_delegated_verbs_reach_the_handler_and_reply_to_the_requester_only
     a, b = await open_client(server), await open_client(server)
     for i, (verb, args) in enumerate(DELEGATED):
         r = await call(a, verb, f"req-{i}", **args, ignored="x")
-        assert r == {"type": "reply", "id": f"req-{i}", "control": verb, "ok": True,
-                     "result": {"verb": verb, "args": args, "client": "c1"}}
+        assert r == {
+            "type": "reply",
+            "id": f"req-{i}",
+            "control": verb,
+            "ok": True,
+            "result": {"verb": verb, "args": args, "client": "c1"},
+        }
     assert [(v, args) for v, args, _ in handler.calls] == DELEGATED  # unknown fields are not passed on
     assert (await call(a, "sessions.watch_status"))["result"] == {}  # None -> {}
     handler.release.set()
@@ -139,8 +160,13 @@ async def test_handler_errors(make_server):
     server = await make_server(handler, handler_timeout=0.2, max_inflight=1)
     ws = await open_client(server)
     r = await call(ws, "project.delete", 1, projectId="missing")
-    assert r == {"type": "error", "id": 1, "control": "project.delete", "ok": False,
-                 "error": {"code": "not_found", "message": "no project missing"}}
+    assert r == {
+        "type": "error",
+        "id": 1,
+        "control": "project.delete",
+        "ok": False,
+        "error": {"code": "not_found", "message": "no project missing"},
+    }
     r = await call(ws, "skills", 2, projectId="boom")
     assert r["error"]["code"] == "internal" and "secret" not in r["error"]["message"]
     r = await call(ws, "convex.backfill", 3)  # never released: timeout

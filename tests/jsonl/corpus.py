@@ -41,7 +41,9 @@ def rollouts(version: str) -> list[dict[str, str]]:
         return [dict(zip(("scenario", "path"), row, strict=True)) for row in csv.reader(f, delimiter="\t")]
 
 
-def parse_with(tail_cls: Any, path: Path, chunk_size: int = 1 << 20) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, int]]:
+def parse_with(
+    tail_cls: Any, path: Path, chunk_size: int = 1 << 20
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, int]]:
     """(messages, final thread row, error counts) of one whole file."""
     tail, batches = parse_file(path, tail_cls(str(path)), chunk_size)
     messages = [m for b in batches for m in b.messages]

@@ -16,7 +16,14 @@ from tests.jsonl.corpus import CORPUS, ROOT
 
 
 def run_py(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_native_backend_is_built_when_cargo_exists() -> None:
@@ -30,7 +37,9 @@ def test_native_backend_is_built_when_cargo_exists() -> None:
 def test_backend_is_chosen_once_at_import(name: str) -> None:
     if name not in jsonl.backends():
         pytest.skip("native extension not built")
-    proc = run_py("from oa_actors import jsonl; print(jsonl.BACKEND, jsonl.JsonlTail.__module__)", OA_JSONL_BACKEND=name)
+    proc = run_py(
+        "from oa_actors import jsonl; print(jsonl.BACKEND, jsonl.JsonlTail.__module__)", OA_JSONL_BACKEND=name
+    )
     assert proc.returncode == 0, proc.stderr
     backend, module = proc.stdout.split()
     assert backend == name
@@ -44,7 +53,12 @@ def test_bad_backend_name_is_a_clear_error() -> None:
 
 def parse_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "oa_actors", "parse", *args], capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ, **(env or {})}
+        [sys.executable, "-m", "oa_actors", "parse", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -57,10 +71,32 @@ def test_parse_command_prints_rows_of_a_folder() -> None:
     messages = [r for r in rows if r["table"] == "messages"]
     assert len(threads) == len(list(folder.rglob("*.jsonl")))
     assert {m["threadId"] for m in messages} <= {t["threadId"] for t in threads}
-    assert set(messages[0]) == {"table", "threadId", "key", "seq", "ts", "role", "kind", "text", "data", "turnId"}
+    assert set(messages[0]) == {
+        "table",
+        "threadId",
+        "key",
+        "seq",
+        "ts",
+        "role",
+        "kind",
+        "text",
+        "data",
+        "turnId",
+    }
     assert set(threads[0]) == {
-        "table", "threadId", "source", "rolloutPath", "title", "cwd", "model", "cliVersion", "git",
-        "parentThreadId", "createdAt", "updatedAt", "usage",
+        "table",
+        "threadId",
+        "source",
+        "rolloutPath",
+        "title",
+        "cwd",
+        "model",
+        "cliVersion",
+        "git",
+        "parentThreadId",
+        "createdAt",
+        "updatedAt",
+        "usage",
     }
 
 
@@ -69,7 +105,9 @@ def test_parse_command_reports_bad_lines_and_missing_files(tmp_path: Path) -> No
     f.write_bytes(b'{"type":"thread.started","thread_id":"t"}\nnot json\n\xff\n')
     proc = parse_cli(str(f), str(tmp_path / "missing.jsonl"))
     assert proc.returncode == 1
-    assert "invalid_json=1" in proc.stderr and "invalid_utf8=1" in proc.stderr and "missing.jsonl" in proc.stderr
+    assert (
+        "invalid_json=1" in proc.stderr and "invalid_utf8=1" in proc.stderr and "missing.jsonl" in proc.stderr
+    )
     assert json.loads(proc.stdout.rstrip("\n").split("\n")[-1])["threadId"] == "t"
 
 

@@ -44,7 +44,9 @@ def session_file(run: str) -> Path:
     return BASE / "projects" / entry(run)["session_files_written"].split(" ")[0]
 
 
-def parse(path: Path, chunk_size: int = 1 << 20) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
+def parse(
+    path: Path, chunk_size: int = 1 << 20
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
     messages, thread, errors = parse_with(TAIL, path, chunk_size)
     assert thread is not None
     return messages, thread, errors
@@ -118,8 +120,13 @@ def test_plain_turn_and_thread_fields() -> None:
     assert thread["git"] == {"commit": None, "branch": "main", "repo": None}
     assert thread["parentThreadId"] is None
     assert thread["createdAt"] <= thread["updatedAt"]
-    assert thread["usage"] == {"inputTokens": 1200, "cachedInputTokens": 0, "outputTokens": 15,
-                               "reasoningOutputTokens": None, "totalTokens": 1215}
+    assert thread["usage"] == {
+        "inputTokens": 1200,
+        "cachedInputTokens": 0,
+        "outputTokens": 15,
+        "reasoningOutputTokens": None,
+        "totalTokens": 1215,
+    }
 
 
 def test_no_git_repo_has_no_git() -> None:
@@ -194,12 +201,21 @@ def test_todo_write_and_tasks() -> None:
         "Updated task #1 status",
         "#1 [completed] Write the plan\n#2 [pending] Run the tests",
     ]
-    assert todos[-1]["data"]["items"] == [{"text": "Write the plan", "status": "completed"}, {"text": "Run the tests", "status": "pending"}]
+    assert todos[-1]["data"]["items"] == [
+        {"text": "Write the plan", "status": "completed"},
+        {"text": "Run the tests", "status": "pending"},
+    ]
 
 
 def test_parallel_tools_pair_by_id() -> None:
     messages, _, _ = parse(session_file("multitool"))
-    assert kinds(messages) == [("user", "message"), ("assistant", "reason"), ("tool", "cmd"), ("tool", "cmd"), ("assistant", "message")]
+    assert kinds(messages) == [
+        ("user", "message"),
+        ("assistant", "reason"),
+        ("tool", "cmd"),
+        ("tool", "cmd"),
+        ("assistant", "message"),
+    ]
     assert [m["data"]["output"] for m in messages if m["kind"] == "cmd"] == ["a\nb", ".\n..\n.git\nREADME.md"]
 
 
@@ -226,7 +242,12 @@ def test_subagent_is_its_own_thread() -> None:
 
 def test_resume_appends_to_the_same_thread_and_compaction_does_not_duplicate() -> None:
     messages, thread, _ = parse(session_file("resume1"))
-    assert thread["threadId"] == entry("resume1")["session_id"] == entry("resume2")["session_id"] == entry("after_compact")["session_id"]
+    assert (
+        thread["threadId"]
+        == entry("resume1")["session_id"]
+        == entry("resume2")["session_id"]
+        == entry("after_compact")["session_id"]
+    )
     users = [m["text"] for m in messages if m["role"] == "user"]
     assert users == [
         "[[S:resume1]] Remember the secret word: pineapple.",
@@ -235,18 +256,29 @@ def test_resume_appends_to_the_same_thread_and_compaction_does_not_duplicate() -
         "[[S:plain]] Hello after compaction.",
     ]
     replies = [m["text"] for m in messages if (m["role"], m["kind"]) == ("assistant", "message")]
-    assert replies == [
-        "Noted: the secret word is 'pineapple'. Ask me later.",
-        "You told me earlier that the secret word is 'pineapple'.",
-        "Third turn done (continued session).",
-        "Hello! This is a plain reply from the mock model.",  # "No response requested." (synthetic) is not shown
-    ]
+    assert (
+        replies
+        == [
+            "Noted: the secret word is 'pineapple'. Ask me later.",
+            "You told me earlier that the secret word is 'pineapple'.",
+            "Third turn done (continued session).",
+            "Hello! This is a plain reply from the mock model.",  # "No response requested." (synthetic) is not shown
+        ]
+    )
     comp = [m for m in messages if m["kind"] == "compaction"]
     assert len(comp) == 1 and comp[0]["text"].startswith("Summary:\n1. Primary Request")
     texts = [m["text"] for m in messages]
     assert len(texts) == len(set(texts)), "compaction must not repeat earlier rows"
     # The /compact command records are context, in order after the summary.
-    assert [m["kind"] for m in messages[messages.index(comp[0]) :]] == ["compaction", "context", "context", "context", "context", "message", "message"]
+    assert [m["kind"] for m in messages[messages.index(comp[0]) :]] == [
+        "compaction",
+        "context",
+        "context",
+        "context",
+        "context",
+        "message",
+        "message",
+    ]
     # Four prompts = four turns, each with its promptId as turnId.
     assert len({m["turnId"] for m in messages if m["role"] == "user"}) == 4
 
@@ -295,7 +327,9 @@ def test_errors_and_synthetic_messages() -> None:
 def test_hooks_and_attachments_make_no_rows() -> None:
     for path in (session_file("hooks"), BASE / "stream-hooks.jsonl"):
         messages, _, _ = parse(path)
-        assert not any("hook-ran" in json.dumps(m) or "extra context from" in json.dumps(m) for m in messages), convo(messages)
+        assert not any(
+            "hook-ran" in json.dumps(m) or "extra context from" in json.dumps(m) for m in messages
+        ), convo(messages)
         assert [m["kind"] for m in messages if m["role"] != "user"] == ["cmd", "message"]
 
 
@@ -350,21 +384,39 @@ def test_rows_of_a_line_by_line_append_are_emitted_once() -> None:
 SID = "11111111-2222-4333-8444-555555555555"
 
 
-def rec(kind: str, uid: str, content: Any, ts: str = "2026-11-22T02:00:00.000Z", **extra: Any) -> dict[str, Any]:
+def rec(
+    kind: str, uid: str, content: Any, ts: str = "2026-11-22T02:00:00.000Z", **extra: Any
+) -> dict[str, Any]:
     role = "assistant" if kind == "assistant" else "user"
     message: dict[str, Any] = {"role": role, "content": content}
     if kind == "assistant":
-        message.update(id=extra.pop("mid", "msg_" + uid), model=extra.pop("model", "claude-opus-4-8"),
-                       usage={"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 2})
-    return {"parentUuid": None, "isSidechain": False, "type": kind, "message": message, "uuid": uid, "timestamp": ts,
-            "cwd": "/w", "sessionId": SID, "version": "2.1.197", "gitBranch": "dev", **extra}
+        message.update(
+            id=extra.pop("mid", "msg_" + uid),
+            model=extra.pop("model", "claude-opus-4-8"),
+            usage={"input_tokens": 10, "cache_read_input_tokens": 5, "output_tokens": 2},
+        )
+    return {
+        "parentUuid": None,
+        "isSidechain": False,
+        "type": kind,
+        "message": message,
+        "uuid": uid,
+        "timestamp": ts,
+        "cwd": "/w",
+        "sessionId": SID,
+        "version": "2.1.197",
+        "gitBranch": "dev",
+        **extra,
+    }
 
 
 def tool_use(uid: str, tid: str, name: str, inp: Any) -> dict[str, Any]:
     return rec("assistant", uid, [{"type": "tool_use", "id": tid, "name": name, "input": inp}])
 
 
-def tool_result(uid: str, tid: str, content: Any, is_error: bool | None = None, result: Any = None) -> dict[str, Any]:
+def tool_result(
+    uid: str, tid: str, content: Any, is_error: bool | None = None, result: Any = None
+) -> dict[str, Any]:
     block: dict[str, Any] = {"tool_use_id": tid, "type": "tool_result", "content": content}
     if is_error is not None:
         block["is_error"] = is_error
@@ -382,7 +434,12 @@ def feed(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, A
 def test_tool_kinds_and_flush_rules() -> None:
     lines = [
         {"type": "ai-title", "aiTitle": "AI title", "sessionId": SID},
-        rec("user", "u1", [{"type": "text", "text": "look"}, {"type": "image", "source": {"type": "base64", "data": "x"}}], promptId="p1"),
+        rec(
+            "user",
+            "u1",
+            [{"type": "text", "text": "look"}, {"type": "image", "source": {"type": "base64", "data": "x"}}],
+            promptId="p1",
+        ),
         tool_use("a1", "t1", "mcp__github__search_issues", {"q": "bug"}),
         tool_result("r1", "t1", '{"total": 2}'),
         tool_use("a2", "t2", "WebSearch", {"query": "claude code"}),
@@ -393,21 +450,32 @@ def test_tool_kinds_and_flush_rules() -> None:
         tool_use("a5", "t5", "Bash", {"command": "sleep 100", "run_in_background": True}),
         tool_result("r5", "t5", "Command running in background with ID: b1", False),
         tool_use("a6", "t6", "TaskGet", {"taskId": "1"}),
-        tool_result("r6", "t6", "Task #1", result={"task": {"id": "1", "subject": "Plan", "status": "in_progress"}}),
+        tool_result(
+            "r6", "t6", "Task #1", result={"task": {"id": "1", "subject": "Plan", "status": "in_progress"}}
+        ),
         tool_use("a7", "t7", "Bash", {"command": "false"}),
         tool_result("r7", "t7", "Exit code 1\nboom", True),
         {"type": "custom-title", "customTitle": "Mine", "sessionId": SID},
         {"type": "ai-title", "aiTitle": "Later AI title", "sessionId": SID},
         rec("user", "u2", [{"type": "text", "text": "[Request interrupted by user]"}], promptId="p1"),
         rec("user", "u3", "next prompt", promptId="p2"),
-        {**rec("assistant", "s1", [{"type": "text", "text": "sidechain text"}]), "isSidechain": True, "agentId": "a9"},
+        {
+            **rec("assistant", "s1", [{"type": "text", "text": "sidechain text"}]),
+            "isSidechain": True,
+            "agentId": "a9",
+        },
         {"type": "brand-new-type", "sessionId": SID},
     ]
     messages, thread, errors = feed(lines)
     assert errors["unknown"] == 1  # the unknown type is skipped and counted
     assert thread["title"] == "Mine" and thread["git"] == {"commit": None, "branch": "dev", "repo": None}
-    assert thread["usage"] == {"inputTokens": 105, "cachedInputTokens": 35, "outputTokens": 14, "reasoningOutputTokens": None,
-                               "totalTokens": 119}
+    assert thread["usage"] == {
+        "inputTokens": 105,
+        "cachedInputTokens": 35,
+        "outputTokens": 14,
+        "reasoningOutputTokens": None,
+        "totalTokens": 119,
+    }
     got = [(m["role"], m["kind"], m["text"]) for m in messages]
     assert got == [
         ("user", "message", "look"),
@@ -423,24 +491,47 @@ def test_tool_kinds_and_flush_rules() -> None:
     ]
     by_text = {m["text"]: m for m in messages}
     assert messages[0]["data"] == {"images": ["inline"]}
-    assert by_text["github.search_issues"]["data"] == {"server": "github", "tool": "search_issues", "arguments": {"q": "bug"},
-                                                       "result": {"total": 2}, "isError": False}
+    assert by_text["github.search_issues"]["data"] == {
+        "server": "github",
+        "tool": "search_issues",
+        "arguments": {"q": "bug"},
+        "result": {"total": 2},
+        "isError": False,
+    }
     assert by_text["claude code"]["data"] == {"query": "claude code", "output": "results", "isError": False}
-    assert by_text["https://example.com"]["data"] == {"query": "https://example.com", "output": None, "isError": None}
+    assert by_text["https://example.com"]["data"] == {
+        "query": "https://example.com",
+        "output": None,
+        "isError": None,
+    }
     assert by_text["sleep 100"]["data"]["exitCode"] is None
-    assert by_text["false"]["data"]["exitCode"] == 1 and by_text["false"]["data"]["output"] == "Exit code 1\nboom"
+    assert (
+        by_text["false"]["data"]["exitCode"] == 1
+        and by_text["false"]["data"]["output"] == "Exit code 1\nboom"
+    )
     assert by_text["Task #1"]["data"]["items"] == [{"text": "Plan", "status": "in_progress"}]
     assert messages[-1]["turnId"] == "p2"
 
 
 def test_a_call_without_result_is_flushed_by_the_next_prompt() -> None:
-    messages, _, _ = feed([
-        rec("user", "u1", "first", promptId="p1"),
-        tool_use("a1", "t1", "Read", {"file_path": "/w/x"}),
-        rec("user", "u2", "second", promptId="p2"),
-    ])
-    assert [(m["kind"], m["text"]) for m in messages] == [("message", "first"), ("tool", "Read"), ("message", "second")]
-    assert messages[1]["data"] == {"name": "Read", "arguments": {"file_path": "/w/x"}, "output": None, "isError": None}
+    messages, _, _ = feed(
+        [
+            rec("user", "u1", "first", promptId="p1"),
+            tool_use("a1", "t1", "Read", {"file_path": "/w/x"}),
+            rec("user", "u2", "second", promptId="p2"),
+        ]
+    )
+    assert [(m["kind"], m["text"]) for m in messages] == [
+        ("message", "first"),
+        ("tool", "Read"),
+        ("message", "second"),
+    ]
+    assert messages[1]["data"] == {
+        "name": "Read",
+        "arguments": {"file_path": "/w/x"},
+        "output": None,
+        "isError": None,
+    }
     assert messages[1]["turnId"] == "p1"
 
 

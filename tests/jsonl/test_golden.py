@@ -36,7 +36,9 @@ def convo(messages: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
 
 
 def rollout_of(version: str, thread_id: str) -> Path:
-    return next(CORPUS / version / r["path"] for r in rollouts(version) if r["path"].endswith(f"{thread_id}.jsonl"))
+    return next(
+        CORPUS / version / r["path"] for r in rollouts(version) if r["path"].endswith(f"{thread_id}.jsonl")
+    )
 
 
 def exec_of(version: str, scenario: str) -> Path:
@@ -73,7 +75,9 @@ def test_injected_context_is_never_user_text(tail_cls, path: Path) -> None:
     messages, _, _ = parse_with(tail_cls, path)
     for m in messages:
         if m["role"] == "user":
-            assert not (m["text"] or "").lstrip().startswith(("<", "# AGENTS.md", "Another language model")), m
+            assert (
+                not (m["text"] or "").lstrip().startswith(("<", "# AGENTS.md", "Another language model"))
+            ), m
     keys = [m["key"] for m in messages]
     assert len(keys) == len(set(keys)), "duplicate keys in one file"
     assert [m["seq"] for m in messages] == sorted(m["seq"] for m in messages)
@@ -92,12 +96,21 @@ def test_shell_exit_codes_in_rollout_and_stream(tail_cls, version: str) -> None:
 
 
 def test_rollout_169_plain_turn_shape(tail_cls) -> None:
-    messages, thread, _ = parse_with(tail_cls, rollout_of("codex-0.169.0", "01a200f7-8595-7b83-84f9-db69163a8ecd"))
-    assert shape(messages) == [("system", "context"), ("system", "context"), ("user", "message"), ("assistant", "message")]
+    messages, thread, _ = parse_with(
+        tail_cls, rollout_of("codex-0.169.0", "01a200f7-8595-7b83-84f9-db69163a8ecd")
+    )
+    assert shape(messages) == [
+        ("system", "context"),
+        ("system", "context"),
+        ("user", "message"),
+        ("assistant", "message"),
+    ]
     assert messages[2]["text"] == "Say hi [scenario:plain]"
     assert messages[2]["ts"] == 1795312551392  # the UserMessage item_completed line, in ms
     assert thread is not None
-    assert thread["model"] == "gpt-5.5" and thread["cwd"] == "/home/dev/ws" and thread["cliVersion"] == "0.169.0"
+    assert (
+        thread["model"] == "gpt-5.5" and thread["cwd"] == "/home/dev/ws" and thread["cliVersion"] == "0.169.0"
+    )
     assert thread["git"]["branch"] == "main" and thread["git"]["commit"]
     assert thread["title"] == "Say hi [scenario:plain]"
     assert thread["createdAt"] <= thread["updatedAt"]
@@ -145,7 +158,9 @@ def test_failed_and_interrupted_turns(tail_cls) -> None:
     fail = next(e["thread_id"] for e in manifest(v) if e["scenario"] == "turn_failed")
     messages, _, _ = parse_with(tail_cls, rollout_of(v, fail))
     errors = [m for m in messages if m["kind"] == "error"]
-    assert [e["data"]["message"] for e in errors] == ["Mock failure: this prompt was rejected by the mock server."]
+    assert [e["data"]["message"] for e in errors] == [
+        "Mock failure: this prompt was rejected by the mock server."
+    ]
     slow = next(e["thread_id"] for e in manifest(v) if e["scenario"] == "interrupted")
     messages, _, _ = parse_with(tail_cls, rollout_of(v, slow))
     assert messages[-1]["kind"] == "aborted" and messages[-1]["data"] == {"reason": "interrupted"}

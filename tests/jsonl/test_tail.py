@@ -21,10 +21,16 @@ from tests.jsonl.corpus import all_codex_files, claude_files, parse_with
 FILES = all_codex_files()
 SMALL_FILES = [f for f in FILES if f.stat().st_size < 200_000]
 CLAUDE_FILES = claude_files()
-HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+HYP = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
-def feed_chunks(tail: Any, data: bytes, cuts: list[int], final: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def feed_chunks(
+    tail: Any, data: bytes, cuts: list[int], final: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     messages: list[dict[str, Any]] = []
     threads: list[dict[str, Any]] = []
     prev = 0
@@ -41,7 +47,9 @@ def feed_chunks(tail: Any, data: bytes, cuts: list[int], final: bool = True) -> 
     return messages, threads
 
 
-def whole(tail_cls: Any, data: bytes, name: str = "f.jsonl", **kw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int]:
+def whole(
+    tail_cls: Any, data: bytes, name: str = "f.jsonl", **kw: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int]:
     tail = tail_cls(name, **kw)
     b1 = tail.feed(data)
     b2 = tail.feed(b"", final=True)
@@ -83,7 +91,15 @@ def test_partial_last_line_waits(tail_cls) -> None:
 
 def test_split_on_newline_only(tail_cls) -> None:
     text = "a\u2028b\u2029c\x85d\x1ce"
-    data = (json.dumps({"type": "thread.started", "thread_id": "t"}) + "\n" + json.dumps({"type": "item.completed", "item": {"id": "i", "type": "agent_message", "text": text}}, ensure_ascii=False) + "\n").encode()
+    data = (
+        json.dumps({"type": "thread.started", "thread_id": "t"})
+        + "\n"
+        + json.dumps(
+            {"type": "item.completed", "item": {"id": "i", "type": "agent_message", "text": text}},
+            ensure_ascii=False,
+        )
+        + "\n"
+    ).encode()
     messages, _, errors, _ = whole(tail_cls, data)
     assert [m["text"] for m in messages] == [text]
     assert not any(errors.values())
@@ -131,7 +147,9 @@ def test_deep_nesting_is_invalid_json_not_a_crash(tail_cls) -> None:
 @pytest.mark.parametrize("limit", [64, 1000])
 def test_oversized_lines_bounded(tail_cls, limit: int) -> None:
     head = b'{"type":"thread.started","thread_id":"t"}\n'
-    big = b'{"type":"item.completed","item":{"id":"b","type":"agent_message","text":"' + b"x" * 5000 + b'"}}\n'
+    big = (
+        b'{"type":"item.completed","item":{"id":"b","type":"agent_message","text":"' + b"x" * 5000 + b'"}}\n'
+    )
     ok = b'{"type":"item.completed","item":{"id":"o","type":"agent_message","text":"y"}}\n'
     data = head + big + ok
     tail = tail_cls("x.jsonl", max_line_bytes=limit)
@@ -226,13 +244,20 @@ def test_invalid_arguments(tail_cls) -> None:
 
 
 # -- parity between backends ------------------------------------------------------------------------
-PARITY = pytest.mark.skipif(len(jsonl.backends()) < 2, reason="native extension not built: parity needs both backends")
+PARITY = pytest.mark.skipif(
+    len(jsonl.backends()) < 2, reason="native extension not built: parity needs both backends"
+)
 
 LINES = st.one_of(
     st.sampled_from([ln for f in SMALL_FILES[:20] for ln in f.read_bytes().split(b"\n") if ln][:400]),
     st.binary(max_size=80),
-    st.text(max_size=60).map(lambda s: json.dumps({"type": "item.completed", "item": {"id": "g", "type": "agent_message", "text": s}}, ensure_ascii=False).encode()),
-    st.text(alphabet="\u2028\u2029\x85\x1c abc{}[]\":,", max_size=40).map(str.encode),
+    st.text(max_size=60).map(
+        lambda s: json.dumps(
+            {"type": "item.completed", "item": {"id": "g", "type": "agent_message", "text": s}},
+            ensure_ascii=False,
+        ).encode()
+    ),
+    st.text(alphabet='\u2028\u2029\x85\x1c abc{}[]":,', max_size=40).map(str.encode),
     st.integers(1, 3000).map(lambda n: b'{"type":"error","message":"' + b"m" * n + b'"}'),
 )
 
@@ -245,7 +270,11 @@ def run_backend(cls: Any, raw: bytes, cuts: list[int], limit: int) -> tuple[Any,
 
 @PARITY
 @HYP
-@given(lines=st.lists(LINES, max_size=30), cuts=st.lists(st.integers(0, 4000), max_size=10), limit=st.sampled_from([200, 1 << 20]))
+@given(
+    lines=st.lists(LINES, max_size=30),
+    cuts=st.lists(st.integers(0, 4000), max_size=10),
+    limit=st.sampled_from([200, 1 << 20]),
+)
 def test_parity_random_input(lines: list[bytes], cuts: list[int], limit: int) -> None:
     raw = b'{"type":"thread.started","thread_id":"t"}\n' + b"\n".join(lines)
     cuts = [c for c in cuts if c <= len(raw)]
@@ -262,27 +291,80 @@ def test_parity_corpus(path: Path) -> None:
 
 
 CLAUDE_LINES = st.one_of(
-    st.sampled_from([ln for f in CLAUDE_FILES for ln in f.read_bytes().split(b"\n") if ln and len(ln) < 20_000]),
+    st.sampled_from(
+        [ln for f in CLAUDE_FILES for ln in f.read_bytes().split(b"\n") if ln and len(ln) < 20_000]
+    ),
     st.binary(max_size=40),
     st.text(max_size=40).map(
-        lambda s: json.dumps({"type": "user", "sessionId": "s", "uuid": "u", "promptId": s[:3] or None,
-                              "message": {"content": s}}, ensure_ascii=False).encode()),
+        lambda s: json.dumps(
+            {
+                "type": "user",
+                "sessionId": "s",
+                "uuid": "u",
+                "promptId": s[:3] or None,
+                "message": {"content": s},
+            },
+            ensure_ascii=False,
+        ).encode()
+    ),
     st.text(max_size=40).map(
-        lambda s: json.dumps({"type": "user", "sessionId": "s", "uuid": "r", "toolUseResult": {"agentId": s},
-                              "message": {"content": [{"type": "tool_result", "tool_use_id": s[:1], "is_error": True,
-                                                       "content": "Exit code " + s}]}}, ensure_ascii=False).encode()),
+        lambda s: json.dumps(
+            {
+                "type": "user",
+                "sessionId": "s",
+                "uuid": "r",
+                "toolUseResult": {"agentId": s},
+                "message": {
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": s[:1],
+                            "is_error": True,
+                            "content": "Exit code " + s,
+                        }
+                    ]
+                },
+            },
+            ensure_ascii=False,
+        ).encode()
+    ),
     st.text(max_size=20).map(
-        lambda s: json.dumps({"type": "assistant", "sessionId": "s", "uuid": "a", "message": {
-            "id": s[:2], "usage": {"input_tokens": 2**63 - 1, "output_tokens": len(s)},
-            "content": [{"type": "tool_use", "id": s[:1], "name": ["Bash", "Agent", "Write", "TaskUpdate", "mcp__a__b", "x"][len(s) % 6],
-                         "input": {"command": s, "taskId": s}}]}}, ensure_ascii=False).encode()),
+        lambda s: json.dumps(
+            {
+                "type": "assistant",
+                "sessionId": "s",
+                "uuid": "a",
+                "message": {
+                    "id": s[:2],
+                    "usage": {"input_tokens": 2**63 - 1, "output_tokens": len(s)},
+                    "content": [
+                        {
+                            "type": "tool_use",
+                            "id": s[:1],
+                            "name": ["Bash", "Agent", "Write", "TaskUpdate", "mcp__a__b", "x"][len(s) % 6],
+                            "input": {"command": s, "taskId": s},
+                        }
+                    ],
+                },
+            },
+            ensure_ascii=False,
+        ).encode()
+    ),
 )
 
 
 @PARITY
 @HYP
-@given(lines=st.lists(CLAUDE_LINES, max_size=30), cuts=st.lists(st.integers(0, 4000), max_size=10),
-       first=st.sampled_from([b'{"type":"queue-operation","sessionId":"q"}', b'{"type":"system","subtype":"init","session_id":"q"}']))
+@given(
+    lines=st.lists(CLAUDE_LINES, max_size=30),
+    cuts=st.lists(st.integers(0, 4000), max_size=10),
+    first=st.sampled_from(
+        [
+            b'{"type":"queue-operation","sessionId":"q"}',
+            b'{"type":"system","subtype":"init","session_id":"q"}',
+        ]
+    ),
+)
 def test_parity_random_claude_input(lines: list[bytes], cuts: list[int], first: bytes) -> None:
     """Claude session files and stream-json: rows, thread rows, errors, offsets and snapshots agree."""
     raw = first + b"\n" + b"\n".join(lines)

@@ -34,10 +34,18 @@ class Recorder:
         self.events.append(event)
 
     def states(self, run_id: str) -> list[str]:
-        return [e["data"]["status"] for e in self.events if e["event"] == "run.state" and e["data"]["runId"] == run_id]
+        return [
+            e["data"]["status"]
+            for e in self.events
+            if e["event"] == "run.state" and e["data"]["runId"] == run_id
+        ]
 
     def lines(self, run_id: str) -> list[Any]:
-        return [e["data"]["line"] for e in self.events if e["event"] == "run.stdout" and e["data"]["runId"] == run_id]
+        return [
+            e["data"]["line"]
+            for e in self.events
+            if e["event"] == "run.stdout" and e["data"]["runId"] == run_id
+        ]
 
 
 def claude_env(mock: MockAnthropic, tmp: Path) -> dict[str, str]:
@@ -73,9 +81,23 @@ def test_provider_argv_and_session_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAGENTS_CLAUDE_ARGS", "--model sonnet --permission-mode 'bypassPermissions'")
     p = PROVIDERS["claude"]
     assert isinstance(p, ClaudeProvider)
-    base = ["/opt/claude", "-p", "--output-format", "stream-json", "--verbose", "--model", "sonnet", "--permission-mode", "bypassPermissions"]
+    base = [
+        "/opt/claude",
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--model",
+        "sonnet",
+        "--permission-mode",
+        "bypassPermissions",
+    ]
     assert p.argv(None, "/ws") == base
-    assert p.argv("c09da64e-8c77-4838-b53b-b65a7bb6c7c8", "/ws") == [*base, "--resume", "c09da64e-8c77-4838-b53b-b65a7bb6c7c8"]
+    assert p.argv("c09da64e-8c77-4838-b53b-b65a7bb6c7c8", "/ws") == [
+        *base,
+        "--resume",
+        "c09da64e-8c77-4838-b53b-b65a7bb6c7c8",
+    ]
     assert p.stdin("-starts with a dash") == b"-starts with a dash"
     assert p.session_id({"type": "system", "subtype": "init", "session_id": "abc"}) == "abc"
     assert p.session_id({"type": "result", "session_id": "abc"}) == "abc"
@@ -93,10 +115,16 @@ async def test_new_session_then_resume_same_session(env) -> None:
     mock, tmp = env
     rec = Recorder()
     mgr = RunManager(rec, logs_dir=tmp / "logs")
-    r1 = await mgr.submit("app-thread-1", "Say hi [[S:bash]] cmd: echo from-claude", cwd=str(tmp / "ws"), provider="claude")
+    r1 = await mgr.submit(
+        "app-thread-1", "Say hi [[S:bash]] cmd: echo from-claude", cwd=str(tmp / "ws"), provider="claude"
+    )
     await finished(mgr, r1.runId)
     assert r1.status == "done" and r1.exitCode == 0, (tmp / "logs" / f"run-{r1.runId}.log").read_text()
-    assert r1.sessionId and rec.states(r1.runId)[:2] == ["pending", "running"] and rec.states(r1.runId)[-1] == "done"
+    assert (
+        r1.sessionId
+        and rec.states(r1.runId)[:2] == ["pending", "running"]
+        and rec.states(r1.runId)[-1] == "done"
+    )
     lines = [line for line in rec.lines(r1.runId) if isinstance(line, dict)]
     assert lines[0]["type"] == "system" and lines[0]["subtype"] == "init" and lines[-1]["type"] == "result"
     assert all(e["data"]["provider"] == "claude" for e in rec.events if e["event"] == "run.stdout")
@@ -115,11 +143,25 @@ async def test_new_session_then_resume_same_session(env) -> None:
     tail, batches = parse_file(path, JsonlTail(str(path)))
     rows = [m for b in batches for m in b.messages]
     thread = [t for b in batches for t in b.threads][-1]
-    assert thread["threadId"] == r1.sessionId and thread["source"] == "claude" and thread["cwd"] == str(tmp / "ws")
-    assert [m["text"] for m in rows if m["role"] == "user"] == ["Say hi [[S:bash]] cmd: echo from-claude", "Second turn"]
+    assert (
+        thread["threadId"] == r1.sessionId
+        and thread["source"] == "claude"
+        and thread["cwd"] == str(tmp / "ws")
+    )
+    assert [m["text"] for m in rows if m["role"] == "user"] == [
+        "Say hi [[S:bash]] cmd: echo from-claude",
+        "Second turn",
+    ]
     (cmd,) = [m for m in rows if m["kind"] == "cmd"]
-    assert cmd["data"]["command"] == "echo from-claude" and cmd["data"]["exitCode"] == 0 and cmd["data"]["output"] == "from-claude"
-    assert [m["text"] for m in rows if m["role"] == "assistant"] == ["Done: the command ran.", "Echo: Second turn"]
+    assert (
+        cmd["data"]["command"] == "echo from-claude"
+        and cmd["data"]["exitCode"] == 0
+        and cmd["data"]["output"] == "from-claude"
+    )
+    assert [m["text"] for m in rows if m["role"] == "assistant"] == [
+        "Done: the command ran.",
+        "Echo: Second turn",
+    ]
     assert not any(tail.errors.values())
 
 
@@ -151,7 +193,9 @@ async def test_api_error_fails_the_run(env) -> None:
     bad = await mgr.submit("F", "This fails [[S:error]]", cwd=str(tmp / "ws"), provider="claude")
     await finished(mgr, bad.runId)
     assert bad.status == "failed" and bad.exitCode == 1
-    results = [line for line in rec.lines(bad.runId) if isinstance(line, dict) and line.get("type") == "result"]
+    results = [
+        line for line in rec.lines(bad.runId) if isinstance(line, dict) and line.get("type") == "result"
+    ]
     assert results and results[-1]["is_error"] is True
     os.environ["CLAUDE_BIN"] = str(tmp / "no-such-claude")
     broken = await mgr.submit("G", "hello", cwd=str(tmp / "ws"), provider="claude")
@@ -180,23 +224,49 @@ async def test_supervisor_run_submit_resume_and_outside_session_mirrored_once(tm
         env = {**claude_env(mock, tmp_path), "CLAUDE_CONFIG_DIR": str(config)}
         sup = Supervisor(tmp_path, env=env).start()
         try:
-            async with connect(sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20) as ws:
+            async with connect(
+                sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20
+            ) as ws:
                 c = Client(ws)
-                saved = await c.call("project.save", project={"id": "cl", "name": "Claude project", "workingDir": str(ws_dir),
-                                                              "agentFile": "CLAUDE.md"})
+                saved = await c.call(
+                    "project.save",
+                    project={
+                        "id": "cl",
+                        "name": "Claude project",
+                        "workingDir": str(ws_dir),
+                        "agentFile": "CLAUDE.md",
+                    },
+                )
                 assert saved["ok"], saved
-                r1 = await c.call("run.submit", threadDocId="app-c1", text="Hello [[S:bash]] cmd: echo via-ws", projectId="cl")
+                r1 = await c.call(
+                    "run.submit",
+                    threadDocId="app-c1",
+                    text="Hello [[S:bash]] cmd: echo via-ws",
+                    projectId="cl",
+                )
                 assert r1["ok"] and r1["result"]["provider"] == "claude", r1
                 d1 = await c.until(final(r1["result"]["runId"]))
                 assert d1["data"]["status"] == "done", d1
                 session = d1["data"]["sessionId"]
-                lines = [e["data"]["line"] for e in c.events if e.get("event") == "run.stdout" and e["data"]["runId"] == r1["result"]["runId"]]
+                lines = [
+                    e["data"]["line"]
+                    for e in c.events
+                    if e.get("event") == "run.stdout" and e["data"]["runId"] == r1["result"]["runId"]
+                ]
                 assert lines[0]["type"] == "system" and lines[0]["session_id"] == session
-                r2 = await c.call("run.submit", threadDocId="app-c1", text="Second claude turn", provider="claude")
+                r2 = await c.call(
+                    "run.submit", threadDocId="app-c1", text="Second claude turn", provider="claude"
+                )
                 d2 = await c.until(final(r2["result"]["runId"]))
                 assert d2["data"]["status"] == "done" and d2["data"]["sessionId"] == session
-                outside = subprocess.run([str(CLAUDE), "-p", "Outside the supervisor", "--output-format", "json"], cwd=ws_dir,
-                                         env={**os.environ, **env}, capture_output=True, timeout=120, check=True)
+                outside = subprocess.run(
+                    [str(CLAUDE), "-p", "Outside the supervisor", "--output-format", "json"],
+                    cwd=ws_dir,
+                    env={**os.environ, **env},
+                    capture_output=True,
+                    timeout=120,
+                    check=True,
+                )
                 sid_outside = json.loads(outside.stdout)["session_id"]
                 files = sorted((config / "projects").rglob("*.jsonl"))
                 assert len(files) == 2
@@ -216,9 +286,15 @@ async def test_supervisor_run_submit_resume_and_outside_session_mirrored_once(tm
                 with sup.store() as st:
                     assert {k for (k,) in st.conn.execute("SELECT key FROM messages")} == set(want)
                     rows = st.messages_for_thread(session)
-                    assert [m["text"] for m in rows if m["role"] == "user"] == ["Hello [[S:bash]] cmd: echo via-ws", "Second claude turn"]
+                    assert [m["text"] for m in rows if m["role"] == "user"] == [
+                        "Hello [[S:bash]] cmd: echo via-ws",
+                        "Second claude turn",
+                    ]
                     assert [m["data"]["exitCode"] for m in rows if m["kind"] == "cmd"] == [0]
-                    assert [m["text"] for m in st.messages_for_thread(sid_outside)] == ["Outside the supervisor", "Echo: Outside the supervisor"]
+                    assert [m["text"] for m in st.messages_for_thread(sid_outside)] == [
+                        "Outside the supervisor",
+                        "Echo: Outside the supervisor",
+                    ]
                     for tid in (session, sid_outside):
                         t = st.thread(tid)
                         assert t is not None and t["source"] == "claude" and t["cwd"] == str(ws_dir)

@@ -14,7 +14,10 @@ from oa_actors.runner.manager import RunError, RunManager
 from tests.support import codex
 from tests.support.mock_openai import MockResponses
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test` (npm ci)"),
+]
 
 
 class Recorder:
@@ -25,10 +28,18 @@ class Recorder:
         self.events.append(event)
 
     def states(self, run_id: str) -> list[str]:
-        return [e["data"]["status"] for e in self.events if e["event"] == "run.state" and e["data"]["runId"] == run_id]
+        return [
+            e["data"]["status"]
+            for e in self.events
+            if e["event"] == "run.state" and e["data"]["runId"] == run_id
+        ]
 
     def lines(self, run_id: str) -> list[Any]:
-        return [e["data"]["line"] for e in self.events if e["event"] == "run.stdout" and e["data"]["runId"] == run_id]
+        return [
+            e["data"]["line"]
+            for e in self.events
+            if e["event"] == "run.stdout" and e["data"]["runId"] == run_id
+        ]
 
 
 @pytest.fixture
@@ -54,12 +65,16 @@ async def test_new_thread_then_resume_same_session(env) -> None:
     await finished(mgr, r1.runId)
     assert rec.states(r1.runId) == ["pending", "running", "running", "done"]
     assert r1.exitCode == 0 and r1.sessionId
-    assert any(isinstance(line, dict) and line.get("type") == "item.completed" for line in rec.lines(r1.runId))
+    assert any(
+        isinstance(line, dict) and line.get("type") == "item.completed" for line in rec.lines(r1.runId)
+    )
     r2 = await mgr.submit("app-thread-1", "Second turn", cwd=str(tmp / "ws"))
     await finished(mgr, r2.runId)
     assert r2.status == "done" and r2.sessionId == r1.sessionId
     # The model saw the first turn again: this really was a resume of the same session.
-    assert any("Say hi" in str(req.get("input")) and "Second turn" in str(req.get("input")) for req in mock.requests)
+    assert any(
+        "Say hi" in str(req.get("input")) and "Second turn" in str(req.get("input")) for req in mock.requests
+    )
     rollouts = list((tmp / "codex" / "sessions").rglob(f"*{r1.sessionId}.jsonl"))
     assert len(rollouts) == 1
 
@@ -72,8 +87,16 @@ async def test_two_threads_in_parallel_never_mix(env) -> None:
     b = await mgr.submit("B", "beta prompt", cwd=str(tmp / "ws"))
     await asyncio.gather(finished(mgr, a.runId), finished(mgr, b.runId))
     assert a.sessionId != b.sessionId
-    texts_a = [line["item"]["text"] for line in rec.lines(a.runId) if isinstance(line, dict) and line.get("type") == "item.completed"]
-    texts_b = [line["item"]["text"] for line in rec.lines(b.runId) if isinstance(line, dict) and line.get("type") == "item.completed"]
+    texts_a = [
+        line["item"]["text"]
+        for line in rec.lines(a.runId)
+        if isinstance(line, dict) and line.get("type") == "item.completed"
+    ]
+    texts_b = [
+        line["item"]["text"]
+        for line in rec.lines(b.runId)
+        if isinstance(line, dict) and line.get("type") == "item.completed"
+    ]
     assert texts_a == ["Echo: alpha prompt"] and texts_b == ["Echo: beta prompt"]
     assert mgr.sessions == {"codex:A": a.sessionId, "codex:B": b.sessionId}
 
@@ -139,8 +162,10 @@ class EchoProvider:
     def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
         import sys
 
-        code = ("import json,sys,uuid; print(json.dumps({'resumed': sys.argv[1] or None, "
-                "'session': sys.argv[1] or str(uuid.uuid4())}))")
+        code = (
+            "import json,sys,uuid; print(json.dumps({'resumed': sys.argv[1] or None, "
+            "'session': sys.argv[1] or str(uuid.uuid4())}))"
+        )
         return [sys.executable, "-c", code, session_id or ""]
 
     def stdin(self, text: str) -> bytes:

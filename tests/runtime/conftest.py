@@ -26,8 +26,9 @@ def start_sup(tmp_path: Path) -> Iterator[Callable[..., Sup]]:
     """Factory: `start_sup("alpha,beta", "--grace-period", "1", env={...})` -> a running `Sup`."""
     started: list[Sup] = []
 
-    def start(actors: str, *args: str, env: dict[str, str] | None = None, specs: bool = True,
-              wait: bool = True) -> Sup:
+    def start(
+        actors: str, *args: str, env: dict[str, str] | None = None, specs: bool = True, wait: bool = True
+    ) -> Sup:
         home = tmp_path / f"home{len(started)}"
         home.mkdir()
         e = dict(os.environ)
@@ -38,8 +39,17 @@ def start_sup(tmp_path: Path) -> Iterator[Callable[..., Sup]]:
             e["OA_ACTOR_SPECS"] = "tests.runtime.fixture_actors:SPECS"
         e.update(env or {})
         log_path = home / "stderr.log"
-        cmd = [sys.executable, "-m", "oa_actors", "run", "--actors", actors, "--health-interval", "0.2",
-               *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "oa_actors",
+            "run",
+            "--actors",
+            actors,
+            "--health-interval",
+            "0.2",
+            *args,
+        ]
         with open(log_path, "wb") as err:
             proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=err, cwd=home)
         sup = Sup(home, proc, log_path)

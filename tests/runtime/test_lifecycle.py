@@ -24,8 +24,9 @@ SIX = ["convex_backend", "codex_runner", "sessions_tailer", "fs_syncer", "convex
 def _cli(sup: Sup, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, OPENAGENTS_HOME=str(sup.home))
     env.pop("OA_ACTOR_SPECS", None)
-    return subprocess.run([sys.executable, "-m", "oa_actors", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "oa_actors", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_product_actors_run_status_refuse_and_stop_in_order(start_sup: Callable[..., Sup]) -> None:
@@ -130,6 +131,7 @@ def test_bad_frames_are_logged_and_dropped(start_sup: Callable[..., Sup]) -> Non
 def test_publish_subscribe(start_sup: Callable[..., Sup]) -> None:
     sup = start_sup("prober,alpha,beta")
     assert sup.ask("prober", Cmd(op="publish", n=50)) == Cmd(op="published", n=50)
+
     def got_all(name: str) -> Callable[[], bool]:
         return lambda: sup.ask(name, Cmd(op="published")) == Cmd(op="published", n=50)
 

@@ -70,8 +70,21 @@ def test_duplicate_keys_inside_one_batch(store: Store) -> None:
 
 
 def test_thread_merge_keeps_known_fields(store: Store) -> None:
-    store.apply_batch([{"threadId": "t", "source": "codex", "title": "first", "model": "m1", "createdAt": 5, "updatedAt": 10}])
-    store.apply_batch([{"threadId": "t", "source": "codex", "title": None, "model": "m2", "createdAt": 7, "updatedAt": 8}])
+    store.apply_batch(
+        [
+            {
+                "threadId": "t",
+                "source": "codex",
+                "title": "first",
+                "model": "m1",
+                "createdAt": 5,
+                "updatedAt": 10,
+            }
+        ]
+    )
+    store.apply_batch(
+        [{"threadId": "t", "source": "codex", "title": None, "model": "m2", "createdAt": 7, "updatedAt": 8}]
+    )
     t = store.thread("t")
     assert t is not None
     assert (t["title"], t["model"], t["createdAt"], t["updatedAt"]) == ("first", "m2", 5, 10)
@@ -133,7 +146,9 @@ def test_thread_pages_newest_first(store: Store) -> None:
 def test_one_batch_commits_several_checkpoints(store: Store) -> None:
     threads, messages = corpus_rows("8bc8")
     half = len(messages) // 2
-    applied = store.apply_batch(threads, messages, checkpoints=[("a.jsonl", 10, b"a1"), ("b.jsonl", 20, None), ("a.jsonl", 30, b"a2")])
+    applied = store.apply_batch(
+        threads, messages, checkpoints=[("a.jsonl", 10, b"a1"), ("b.jsonl", 20, None), ("a.jsonl", 30, b"a2")]
+    )
     assert len(applied.messages) == len(messages)
     assert store.checkpoint("a.jsonl") == (30, b"a2") and store.checkpoint("b.jsonl") == (20, None)
     # A failure commits none of them.
@@ -147,7 +162,9 @@ def test_unused_stored_at_index_is_dropped(store: Store) -> None:
     assert "messages_by_stored" not in names and "messages_by_thread" in names
 
 
-def test_background_checkpoint_truncates_the_wal_when_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_background_checkpoint_truncates_the_wal_when_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     import oa_actors.store.store as store_mod
@@ -175,9 +192,27 @@ def test_run_states_and_the_session_map(store: Store) -> None:
     from oa_actors.store import runs_table
 
     base = {"threadDocId": "T", "text": "hi", "createdAt": 1, "updatedAt": 1}
-    runs_table.upsert_run(store, {**base, "runId": "r1", "provider": "codex", "status": "running", "sessionId": "s-codex"})
-    runs_table.upsert_run(store, {**base, "runId": "r1", "provider": "codex", "status": "done", "exitCode": 0, "updatedAt": 2})
-    runs_table.upsert_run(store, {**base, "runId": "r2", "provider": "claude", "status": "done", "sessionId": "s-claude", "updatedAt": 3})
+    runs_table.upsert_run(
+        store, {**base, "runId": "r1", "provider": "codex", "status": "running", "sessionId": "s-codex"}
+    )
+    runs_table.upsert_run(
+        store, {**base, "runId": "r1", "provider": "codex", "status": "done", "exitCode": 0, "updatedAt": 2}
+    )
+    runs_table.upsert_run(
+        store,
+        {
+            **base,
+            "runId": "r2",
+            "provider": "claude",
+            "status": "done",
+            "sessionId": "s-claude",
+            "updatedAt": 3,
+        },
+    )
     (r1,) = [r for r in runs_table.runs(store, "T") if r["runId"] == "r1"]
-    assert (r1["status"], r1["exitCode"], r1["sessionId"]) == ("done", 0, "s-codex")  # a later update keeps the session
+    assert (r1["status"], r1["exitCode"], r1["sessionId"]) == (
+        "done",
+        0,
+        "s-codex",
+    )  # a later update keeps the session
     assert runs_table.sessions(store) == {"codex:T": "s-codex", "claude:T": "s-claude"}

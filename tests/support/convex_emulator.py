@@ -39,7 +39,9 @@ class ConvexEmulator:
         args = [str(TSX), str(SERVER), "--port", str(self.port), "--admin-key", self.admin_key]
         if self.state is not None:
             args += ["--state", str(self.state)]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         buf = b""

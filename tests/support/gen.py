@@ -20,24 +20,92 @@ def rollout_lines(thread_id: str, turns: int, text_size: int = 200, seed: int = 
     def rec(t: str, payload: dict) -> None:
         lines.append(json.dumps({"timestamp": stamp(), "type": t, "payload": payload}, ensure_ascii=False))
 
-    rec("session_meta", {"id": thread_id, "timestamp": stamp(), "cwd": f"/home/dev/p{seed % 7}", "originator": "codex_exec",
-                         "cli_version": "0.120.0", "source": "exec",
-                         "git": {"commit_hash": "ab" * 20, "branch": "main", "repository_url": "https://example.com/r.git"}})
-    rec("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "<environment_context>\n  <cwd>/home/dev</cwd>\n</environment_context>"}]})
+    rec(
+        "session_meta",
+        {
+            "id": thread_id,
+            "timestamp": stamp(),
+            "cwd": f"/home/dev/p{seed % 7}",
+            "originator": "codex_exec",
+            "cli_version": "0.120.0",
+            "source": "exec",
+            "git": {
+                "commit_hash": "ab" * 20,
+                "branch": "main",
+                "repository_url": "https://example.com/r.git",
+            },
+        },
+    )
+    rec(
+        "response_item",
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {
+                    "type": "input_text",
+                    "text": "<environment_context>\n  <cwd>/home/dev</cwd>\n</environment_context>",
+                }
+            ],
+        },
+    )
     for t in range(turns):
         prompt = f"prompt {t} of {thread_id} " + "p" * (seed % 13)
         reply = f"reply {t} of {thread_id} " + ("lorem ipsum " * (text_size // 12))
-        rec("turn_context", {"cwd": "/home/dev", "approval_policy": "never", "sandbox_policy": {"mode": "read-only"}, "model": "gpt-5-codex", "summary": "auto"})
-        rec("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]})
+        rec(
+            "turn_context",
+            {
+                "cwd": "/home/dev",
+                "approval_policy": "never",
+                "sandbox_policy": {"mode": "read-only"},
+                "model": "gpt-5-codex",
+                "summary": "auto",
+            },
+        )
+        rec(
+            "response_item",
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]},
+        )
         rec("event_msg", {"type": "user_message", "message": prompt, "images": []})
-        rec("response_item", {"type": "function_call", "name": "shell", "call_id": f"call_{t}",
-                              "arguments": json.dumps({"command": ["bash", "-lc", f"echo {t}"], "timeout_ms": 1000})})
-        rec("response_item", {"type": "function_call_output", "call_id": f"call_{t}",
-                              "output": json.dumps({"output": f"{t}\n", "metadata": {"exit_code": t % 3, "duration_seconds": 0.1}})})
-        rec("response_item", {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": reply}]})
+        rec(
+            "response_item",
+            {
+                "type": "function_call",
+                "name": "shell",
+                "call_id": f"call_{t}",
+                "arguments": json.dumps({"command": ["bash", "-lc", f"echo {t}"], "timeout_ms": 1000}),
+            },
+        )
+        rec(
+            "response_item",
+            {
+                "type": "function_call_output",
+                "call_id": f"call_{t}",
+                "output": json.dumps(
+                    {"output": f"{t}\n", "metadata": {"exit_code": t % 3, "duration_seconds": 0.1}}
+                ),
+            },
+        )
+        rec(
+            "response_item",
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": reply}]},
+        )
         rec("event_msg", {"type": "agent_message", "message": reply})
-        rec("event_msg", {"type": "token_count", "info": {"total_token_usage": {"input_tokens": 1000 * (t + 1), "cached_input_tokens": 0,
-                                                                                "output_tokens": 20, "reasoning_output_tokens": 0, "total_tokens": 1020 * (t + 1)}}})
+        rec(
+            "event_msg",
+            {
+                "type": "token_count",
+                "info": {
+                    "total_token_usage": {
+                        "input_tokens": 1000 * (t + 1),
+                        "cached_input_tokens": 0,
+                        "output_tokens": 20,
+                        "reasoning_output_tokens": 0,
+                        "total_tokens": 1020 * (t + 1),
+                    }
+                },
+            },
+        )
     return lines
 
 

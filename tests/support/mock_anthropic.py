@@ -26,7 +26,12 @@ from tests.support.sse_mock import Reply, SSEMock
 
 SCENARIO = re.compile(r"\[\[S:([a-z_]+)\]\]")
 CMD = re.compile(r"cmd:\s*(.+?)\s*(?:\[\[S:|$)")
-USAGE = {"input_tokens": 1200, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}
+USAGE = {
+    "input_tokens": 1200,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+    "output_tokens": 1,
+}
 
 
 def _texts(content: Any) -> list[str]:
@@ -43,7 +48,9 @@ def _prompt(body: dict[str, Any]) -> tuple[str, bool]:
         if msg.get("role") != "user":
             continue
         content = msg.get("content")
-        if isinstance(content, list) and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in content):
+        if isinstance(content, list) and any(
+            isinstance(c, dict) and c.get("type") == "tool_result" for c in content
+        ):
             after = True
             continue
         texts = [t for t in _texts(content) if t.strip() and not t.lstrip().startswith("<")]
@@ -69,7 +76,9 @@ class MockAnthropic(SSEMock):
 
     def messages(self) -> list[dict[str, Any]]:
         """Bodies of every `POST /v1/messages` so far."""
-        return [r["body"] for r in self.requests if r["method"] == "POST" and r["path"].startswith("/v1/messages")]
+        return [
+            r["body"] for r in self.requests if r["method"] == "POST" and r["path"].startswith("/v1/messages")
+        ]
 
     def env(self, config_dir: str) -> dict[str, str]:
         """Environment for the CLI to talk to this server only (FORMATS-claude.md section 0)."""
@@ -95,7 +104,13 @@ class MockAnthropic(SSEMock):
         if path != "/v1/messages":
             return Reply(404)
         if self.scenario(body)[0] == "error":
-            return Reply(400, body={"type": "error", "error": {"type": "invalid_request_error", "message": "mock: scripted error"}})
+            return Reply(
+                400,
+                body={
+                    "type": "error",
+                    "error": {"type": "invalid_request_error", "message": "mock: scripted error"},
+                },
+            )
         return Reply(200, events=self.events(body), headers={"request-id": self._next_id("req")})
 
     def scenario(self, body: dict[str, Any]) -> tuple[str, str, bool]:
@@ -107,9 +122,22 @@ class MockAnthropic(SSEMock):
         scenario, prompt, after_tool = self.scenario(body)
         model = body.get("model") or "claude-opus-4-8"
         mid = self._next_id("msg")
-        yield "message_start", {"type": "message_start", "message": {
-            "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": dict(USAGE)}}
+        yield (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": mid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": dict(USAGE),
+                },
+            },
+        )
         yield "ping", {"type": "ping"}
         fmt = ((body.get("output_config") or {}).get("format") or {}).get("type")
         if fmt == "json_schema":  # side requests (title generator) expect a JSON object
@@ -120,12 +148,24 @@ class MockAnthropic(SSEMock):
             cm = CMD.search(prompt)
             cmd = cm.group(1) if cm else "echo hello"
             tool_id = self._next_id("toolu")
-            yield "content_block_start", {"type": "content_block_start", "index": 0,
-                                          "content_block": {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}}}
+            yield (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}},
+                },
+            )
             raw = json.dumps({"command": cmd, "description": "Run the command"})
             for i in range(0, len(raw), 16):
-                yield "content_block_delta", {"type": "content_block_delta", "index": 0,
-                                              "delta": {"type": "input_json_delta", "partial_json": raw[i : i + 16]}}
+                yield (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "input_json_delta", "partial_json": raw[i : i + 16]},
+                    },
+                )
             yield "content_block_stop", {"type": "content_block_stop", "index": 0}
             yield from self._finish("tool_use", 20)
             return
@@ -139,15 +179,29 @@ class MockAnthropic(SSEMock):
         yield from self._text_block(0, pieces, slow=scenario == "slow")
         yield from self._finish("end_turn", len(words))
 
-    def _text_block(self, index: int, pieces: list[str], slow: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+    def _text_block(
+        self, index: int, pieces: list[str], slow: bool = False
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        )
         for p in pieces:
             if slow:
                 time.sleep(self.slow_delay)
-            yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": p}}
+            yield (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": p}},
+            )
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
 
     def _finish(self, stop_reason: str, output_tokens: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                "usage": {"output_tokens": output_tokens}}
+        yield (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
         yield "message_stop", {"type": "message_stop"}

@@ -34,7 +34,10 @@ def _user_texts(body: dict[str, Any]) -> list[str]:
 
 def _has_tool_output(body: dict[str, Any]) -> bool:
     items = body.get("input", [])
-    last_user = max((i for i, it in enumerate(items) if it.get("type") == "message" and it.get("role") == "user"), default=-1)
+    last_user = max(
+        (i for i, it in enumerate(items) if it.get("type") == "message" and it.get("role") == "user"),
+        default=-1,
+    )
     return any(it.get("type") == "function_call_output" for it in items[last_user + 1 :])
 
 
@@ -56,9 +59,12 @@ class MockResponses(SSEMock):
     def codex_args(self, model: str = "gpt-5.5") -> list[str]:
         """The `-c` flags that point `codex exec` at this server (env MOCK_API_KEY must be set)."""
         return [
-            "-c", "model_provider=mock",
-            "-c", f'model_providers.mock={{name="mock",base_url="{self.url}",wire_api="responses",env_key="MOCK_API_KEY"}}',
-            "-m", model,
+            "-c",
+            "model_provider=mock",
+            "-c",
+            f'model_providers.mock={{name="mock",base_url="{self.url}",wire_api="responses",env_key="MOCK_API_KEY"}}',
+            "-m",
+            model,
         ]
 
     # -- replies --------------------------------------------------------------------------------
@@ -78,29 +84,79 @@ class MockResponses(SSEMock):
         rid = self._next_id("resp")
         yield "response.created", {"type": "response.created", "response": {"id": rid}}
         if scenario == "fail":
-            yield "response.failed", {"type": "response.failed", "response": {"id": rid, "error": {"code": "invalid_prompt", "message": "Mock failure: rejected."}}}
+            yield (
+                "response.failed",
+                {
+                    "type": "response.failed",
+                    "response": {
+                        "id": rid,
+                        "error": {"code": "invalid_prompt", "message": "Mock failure: rejected."},
+                    },
+                },
+            )
             return
         if scenario == "shell" and not _has_tool_output(body):
             cm = CMD.search(prompt)
             cmd = cm.group(1) if cm else "echo hello"
-            item = {"type": "function_call", "id": self._next_id("fc"), "call_id": self._next_id("call"), "name": "exec_command",
-                    "arguments": json.dumps({"cmd": cmd, "yield_time_ms": 2000})}
-            yield "response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item}
-            yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}
+            item = {
+                "type": "function_call",
+                "id": self._next_id("fc"),
+                "call_id": self._next_id("call"),
+                "name": "exec_command",
+                "arguments": json.dumps({"cmd": cmd, "yield_time_ms": 2000}),
+            }
+            yield (
+                "response.output_item.added",
+                {"type": "response.output_item.added", "output_index": 0, "item": item},
+            )
+            yield (
+                "response.output_item.done",
+                {"type": "response.output_item.done", "output_index": 0, "item": item},
+            )
         else:
             text = "Done: the command ran." if scenario == "shell" else f"Echo: {prompt}"
             words = text.split(" ") if scenario != "slow" else [f"word{i}" for i in range(60)]
             mid = self._next_id("msg")
-            yield "response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
-                                                 "item": {"type": "message", "role": "assistant", "id": mid, "content": []}}
+            yield (
+                "response.output_item.added",
+                {
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": {"type": "message", "role": "assistant", "id": mid, "content": []},
+                },
+            )
             for w in words:
                 if scenario == "slow":
                     time.sleep(self.slow_delay)
-                yield "response.output_text.delta", {"type": "response.output_text.delta", "item_id": mid, "output_index": 0, "content_index": 0, "delta": w + " "}
+                yield (
+                    "response.output_text.delta",
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": mid,
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": w + " ",
+                    },
+                )
             full = " ".join(words)
-            yield "response.output_item.done", {"type": "response.output_item.done", "output_index": 0,
-                                                "item": {"type": "message", "role": "assistant", "id": mid,
-                                                         "content": [{"type": "output_text", "text": full, "annotations": []}]}}
-        usage = {"input_tokens": 1000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 20,
-                 "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 1020}
+            yield (
+                "response.output_item.done",
+                {
+                    "type": "response.output_item.done",
+                    "output_index": 0,
+                    "item": {
+                        "type": "message",
+                        "role": "assistant",
+                        "id": mid,
+                        "content": [{"type": "output_text", "text": full, "annotations": []}],
+                    },
+                },
+            )
+        usage = {
+            "input_tokens": 1000,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 20,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 1020,
+        }
         yield "response.completed", {"type": "response.completed", "response": {"id": rid, "usage": usage}}

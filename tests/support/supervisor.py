@@ -39,8 +39,13 @@ class Supervisor:
 
     def start(self, timeout: float = 60.0) -> Supervisor:
         self._log = open(self.log, "wb")  # noqa: SIM115 - handed to the child, closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "oa_actors", "run", *self.args], env=self.env, cwd=ROOT,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "oa_actors", "run", *self.args],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while True:
             st = self.status()
@@ -51,8 +56,14 @@ class Supervisor:
             time.sleep(0.1)
 
     def status(self) -> dict[str, Any] | None:
-        out = subprocess.run([sys.executable, "-m", "oa_actors", "status", "--json"], env=self.env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [sys.executable, "-m", "oa_actors", "status", "--json"],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if out.returncode != 0:
             return None
         return json.loads(out.stdout)

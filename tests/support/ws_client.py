@@ -46,9 +46,17 @@ class Client:
                 await asyncio.sleep(0.02)
 
     def run_states(self, run_id: str) -> list[str]:
-        return [e["data"]["status"] for e in self.events if e.get("event") == "run.state" and e["data"]["runId"] == run_id]
+        return [
+            e["data"]["status"]
+            for e in self.events
+            if e.get("event") == "run.state" and e["data"]["runId"] == run_id
+        ]
 
 
 def final(run_id: str) -> Any:
     """Matches the terminal `run.state` event of a run."""
-    return lambda e: e.get("event") == "run.state" and e["data"]["runId"] == run_id and e["data"]["status"] in ("done", "failed", "interrupted")
+    return lambda e: (
+        e.get("event") == "run.state"
+        and e["data"]["runId"] == run_id
+        and e["data"]["status"] in ("done", "failed", "interrupted")
+    )

@@ -72,7 +72,9 @@ def is_claude(root: Path):
 async def test_incremental_writes_are_mirrored_exactly_once(tmp_path: Path, store: Store) -> None:
     projects = tmp_path / "claude" / "projects"
     sink = StoreSink(store)
-    svc = TailerService([projects], sink, on_forget=sink.forget, rescan_seconds=0.5, source_of=is_claude(projects))
+    svc = TailerService(
+        [projects], sink, on_forget=sink.forget, rescan_seconds=0.5, source_of=is_claude(projects)
+    )
     await svc.start({}, backfill=True)  # the folder does not exist yet
     try:
         rng = random.Random(11)
@@ -150,8 +152,9 @@ async def test_backfill_then_restart_from_checkpoints_adds_nothing(tmp_path: Pat
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not CLAUDE.exists(), reason="node_modules missing: run `make test` (npm install)")
-async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(tmp_path: Path, store: Store,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Runs of the claude provider (a new session, then a resumed turn) and a session started by
     hand outside the supervisor, all while the tailer watches `<CLAUDE_CONFIG_DIR>/projects`."""
     ws = tmp_path / "ws"
@@ -159,12 +162,18 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(tmp_path: 
     config = tmp_path / "claude"
     projects = config / "projects"
     with MockAnthropic() as mock:
-        env = {**mock.env(str(config)), "HOME": str(tmp_path), "CLAUDE_BIN": str(CLAUDE),
-               "OPENAGENTS_CLAUDE_ARGS": "--dangerously-skip-permissions"}
+        env = {
+            **mock.env(str(config)),
+            "HOME": str(tmp_path),
+            "CLAUDE_BIN": str(CLAUDE),
+            "OPENAGENTS_CLAUDE_ARGS": "--dangerously-skip-permissions",
+        }
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         sink = StoreSink(store)
-        svc = TailerService([projects], sink, on_forget=sink.forget, rescan_seconds=0.5, source_of=is_claude(projects))
+        svc = TailerService(
+            [projects], sink, on_forget=sink.forget, rescan_seconds=0.5, source_of=is_claude(projects)
+        )
         await svc.start({})
         try:
             events: list[dict[str, Any]] = []
@@ -182,8 +191,14 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(tmp_path: 
                 while r2.status not in ("done", "failed", "interrupted"):
                     await asyncio.sleep(0.05)
             assert r1.status == r2.status == "done" and r1.sessionId == r2.sessionId
-            outside = subprocess.run([str(CLAUDE), "-p", "Started by hand", "--output-format", "stream-json", "--verbose"],
-                                     cwd=ws, env={**os.environ, **env}, capture_output=True, timeout=120, check=True)
+            outside = subprocess.run(
+                [str(CLAUDE), "-p", "Started by hand", "--output-format", "stream-json", "--verbose"],
+                cwd=ws,
+                env={**os.environ, **env},
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
             sid_outside = re.search(rb'"session_id":"([0-9a-f-]{36})"', outside.stdout).group(1).decode()  # type: ignore[union-attr]
             files = sorted(projects.rglob("*.jsonl"))
             assert len(files) == 2
@@ -196,11 +211,16 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(tmp_path: 
             assert {t["source"] for t in threads.values()} == {"claude"}
             run_rows = store.messages_for_thread(r1.sessionId, limit=100)
             assert [(m["role"], m["kind"]) for m in run_rows] == [
-                ("user", "message"), ("tool", "cmd"), ("assistant", "message"), ("user", "message"), ("assistant", "message"),
+                ("user", "message"),
+                ("tool", "cmd"),
+                ("assistant", "message"),
+                ("user", "message"),
+                ("assistant", "message"),
             ]
             assert run_rows[1]["data"]["exitCode"] == 0 and run_rows[1]["data"]["output"] == "mirrored"
             assert [m["text"] for m in store.messages_for_thread(sid_outside, limit=100)] == [
-                "Started by hand", "Echo: Started by hand",
+                "Started by hand",
+                "Echo: Started by hand",
             ]
         finally:
             await svc.stop()

@@ -16,7 +16,9 @@ from oa_actors.tailer.service import TailerService
 from oa_actors.tailer.sink import StoreSink
 from tests.jsonl.corpus import CORPUS
 
-ROLLOUTS = sorted((CORPUS / "codex-0.169.0" / "sessions").rglob("*.jsonl")) + sorted((CORPUS / "codex-0.50.0" / "sessions").rglob("*.jsonl"))
+ROLLOUTS = sorted((CORPUS / "codex-0.169.0" / "sessions").rglob("*.jsonl")) + sorted(
+    (CORPUS / "codex-0.50.0" / "sessions").rglob("*.jsonl")
+)
 
 
 def expected_keys(paths: list[Path]) -> set[str]:
@@ -142,7 +144,9 @@ async def test_many_files_few_descriptors(tmp_path: Path, store: Store) -> None:
     sessions.mkdir()
     line = b'{"timestamp":"2026-11-22T01:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"hello %d"}}\n'
     for i in range(600):
-        (sessions / f"rollout-2026-11-22T01-00-00-00000000-0000-0000-0000-{i:012d}.jsonl").write_bytes(line % i)
+        (sessions / f"rollout-2026-11-22T01-00-00-00000000-0000-0000-0000-{i:012d}.jsonl").write_bytes(
+            line % i
+        )
     sink = StoreSink(store)
     svc = TailerService([sessions], sink, watch=False, rescan_seconds=0, max_open=16)
     await svc.start({})
@@ -180,8 +184,14 @@ async def test_a_100_mb_line_is_skipped_with_bounded_memory(tmp_path: Path, stor
     path = sessions / src.name
     with open(path, "wb") as f:
         f.write(src.read_bytes())
-        f.write(b'{"type":"event_msg","payload":{"type":"user_message","message":"' + b"x" * (100 << 20) + b'"}}\n')
-        f.write(b'{"timestamp":"2026-11-22T02:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"after the big line"}}\n')
+        f.write(
+            b'{"type":"event_msg","payload":{"type":"user_message","message":"'
+            + b"x" * (100 << 20)
+            + b'"}}\n'
+        )
+        f.write(
+            b'{"timestamp":"2026-11-22T02:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"after the big line"}}\n'
+        )
     sink = StoreSink(store)
     svc = TailerService([sessions], sink, watch=False, rescan_seconds=0)
     proc = psutil.Process()
@@ -214,7 +224,9 @@ async def test_backfill_merges_batches_and_commits_every_checkpoint(tmp_path: Pa
         sent.append(batch)
         seen_keys.update(m["key"] for m in batch.messages)
         for path, offset, _snap in batch.all_checkpoints():
-            if offset == os.path.getsize(path):  # a file's last checkpoint: all its rows come with or before it
+            if offset == os.path.getsize(
+                path
+            ):  # a file's last checkpoint: all its rows come with or before it
                 assert {r["key"] for r in rows_of(Path(path))[0] if r["table"] == "messages"} <= seen_keys
         await sink(batch)
 
@@ -226,7 +238,9 @@ async def test_backfill_merges_batches_and_commits_every_checkpoint(tmp_path: Pa
     assert stored_keys(store) == expected_keys(files)
     assert len(sent) < len(files)  # merged
     assert any(len(b.all_checkpoints()) > 1 for b in sent)
-    assert {p: store.checkpoint(p)[0] for p in store.checkpoints()} == {str(p): p.stat().st_size for p in files}
+    assert {p: store.checkpoint(p)[0] for p in store.checkpoints()} == {
+        str(p): p.stat().st_size for p in files
+    }
 
 
 async def test_a_live_append_is_sent_at_once_while_grouping(tmp_path: Path, store: Store) -> None:
@@ -243,7 +257,11 @@ async def test_a_live_append_is_sent_at_once_while_grouping(tmp_path: Path, stor
         with open(dst, "wb") as f:
             f.write(b"".join(lines[:3]))
         await svc.wait_idle(10)
-        await until(lambda: store.checkpoint(str(dst)) is not None and store.checkpoint(str(dst))[0] == dst.stat().st_size)
+        await until(
+            lambda: (
+                store.checkpoint(str(dst)) is not None and store.checkpoint(str(dst))[0] == dst.stat().st_size
+            )
+        )
         assert svc.core.held == 0
     finally:
         await svc.stop()
