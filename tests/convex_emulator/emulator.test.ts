@@ -111,7 +111,8 @@ describe("convex HTTP emulator", () => {
     expect(bad.status).toBe(200);
     expect(bad.body.errorMessage).toMatch(/^ArgumentValidationError/);
     const big = await call(url, "mutation", "messages:create", { threadId: "s1", role: "user", text: "x".repeat(1_100_000) });
-    expect(big.body.errorMessage).toMatch(/DocumentTooLarge/);
+    // A ConvexError: its data comes back as errorData, so callers read the code, not the message.
+    expect(big.body.errorData).toMatchObject({ code: "DocumentTooLarge", table: "messages" });
     const res = await fetch(`${url}/api/query`, { method: "POST", headers: { Authorization: `Convex ${KEY}` }, body: "{nope" });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "BadJsonBody" });
