@@ -5,7 +5,8 @@
  * Convex HTTP API returns that object as `errorData` (convex-js clients get it
  * as `error.data`), so callers branch on `code` and never parse messages. The
  * Python writer reads the codes it acts on (oa_actors/convex/client.py
- * `ROW_ERROR_CODES`; tests/convex/test_error_codes.py checks they exist here).
+ * `DOCUMENT_TOO_LARGE`, `BATCH_TOO_LARGE`; tests/convex/test_error_codes.py
+ * checks they exist here).
  */
 import { ConvexError, type Value } from "convex/values";
 
