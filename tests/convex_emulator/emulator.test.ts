@@ -18,9 +18,11 @@ const statePath = join(dir, "state.json");
 const children: ChildProcess[] = [];
 
 async function start(): Promise<{ child: ChildProcess; url: string }> {
+  // node with tsx as a loader, not the tsx CLI (which forks): the child IS the server, so a
+  // SIGKILL below really kills it and no orphan outlives the test.
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "tests/convex_emulator/server.ts"),
+    ["--import", join(ROOT, "node_modules/tsx/dist/loader.mjs"), join(ROOT, "tests/convex_emulator/server.ts"),
       "--port", "0", "--admin-key", KEY, "--state", statePath],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
