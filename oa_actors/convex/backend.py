@@ -25,7 +25,6 @@ import ctypes
 import hashlib
 import logging
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -39,14 +38,14 @@ from pathlib import Path
 import httpx
 
 from oa_actors.config import Config, write_secret
+from oa_actors.convex.instance_secret import SECRET_ENV, secret_from_env
 
 log = logging.getLogger("oa.convex.backend")
 
 BINARY_NAME = "convex-local-backend"
 COLD_START_TIMEOUT = 120.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SECRET_ENV = "INSTANCE_SECRET"  # clap's `env` name for --instance-secret (self-hosted Convex's name)
-_ENV_SOURCE = re.compile(r"\[env:\s*" + SECRET_ENV + "=")
+_refused_warned: set[Path] = set()
 
 
 class BackendError(RuntimeError):
@@ -64,36 +63,6 @@ class SecretOnCommandLine(BackendError):
             f"convex-local-backend that reads {SECRET_ENV} from the environment, a remote deployment "
             "(OPENAGENTS_CONVEX_URL), or accept the exposure with OPENAGENTS_CONVEX_SECRET_IN_ARGV=1"
         )
-
-
-_env_source_seen: dict[tuple[str, ...], tuple[int, bool]] = {}
-
-
-def secret_from_env(argv: list[str]) -> bool:
-    """Whether the program `argv` reads the instance secret from `INSTANCE_SECRET`: its `--help`
-    lists that source the way clap does (`[env: INSTANCE_SECRET=]`). Asked without the variable
-    set, so the help cannot print a value; remembered until the binary changes."""
-    try:
-        mtime = os.stat(argv[0]).st_mtime_ns
-    except OSError:
-        return False
-    seen = _env_source_seen.get(tuple(argv))
-    if seen is not None and seen[0] == mtime:
-        return seen[1]
-    answer = _asks_env_source(argv)
-    _env_source_seen[tuple(argv)] = (mtime, answer)
-    return answer
-
-
-def _asks_env_source(argv: list[str]) -> bool:
-    env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
-    try:
-        out = subprocess.run(
-            [*argv, "--help"], capture_output=True, text=True, timeout=30, env=env, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return _ENV_SOURCE.search(out.stdout + out.stderr) is not None
 
 
 @dataclass(frozen=True)
@@ -178,7 +147,9 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
             tools.append(([str(generator), name, secret], None))
         tools.append(([*keygen, "--instance-secret", secret], None))
     else:
-        log.warning("%s", SecretOnCommandLine(binary))
+        if binary not in _refused_warned:  # said once per process, not at every target() call
+            _refused_warned.add(binary)
+            log.warning("%s", SecretOnCommandLine(binary))
         return None
     for argv, env in tools:
         try:

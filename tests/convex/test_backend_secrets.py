@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from oa_actors.config import Config
-from oa_actors.convex import backend
+from oa_actors.convex import backend, instance_secret
 from oa_actors.convex.client import ConvexHttpClient
 from tests.convex.test_backend import (
     STAND_IN,
@@ -36,11 +37,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "argv.log"
     monkeypatch.setenv("FAKE_CONVEX_RECORD_ARGV", str(path))
-    backend._env_source_seen.clear()  # the --help probe is remembered per binary
-    return path
+    instance_secret.forget()  # the --help probe is remembered per binary: not across tests
+    yield path
+    instance_secret.forget()
 
 
 def config(tmp_path: Path, **over: object) -> Config:
