@@ -6,6 +6,7 @@
 import type { Infer } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { fail } from "./errors";
 import { MAX_DOCUMENT_BYTES, messageRow, threadRow } from "./validators";
 
 export type ThreadRow = Infer<typeof threadRow>;
@@ -21,17 +22,18 @@ export function stripNulls<T extends Record<string, unknown>>(row: T): T {
 }
 
 /**
- * Reject a document over Convex's 1 MiB limit with a message that tells the
- * writer what to do, instead of the backend's generic error. The JSON size is
- * a close upper estimate of Convex's own encoding for these rows.
+ * Reject a document over Convex's 1 MiB limit with `DocumentTooLarge` (a
+ * message that tells the writer what to do), instead of the backend's generic
+ * error. The JSON size is a close upper estimate of Convex's own encoding.
  */
 export function assertDocumentSize(table: string, key: string, doc: unknown) {
   const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
   if (bytes > MAX_DOCUMENT_BYTES) {
-    throw new Error(
-      `DocumentTooLarge: ${table} ${key} is ${bytes} bytes, over the ` +
-        `${MAX_DOCUMENT_BYTES}-byte limit (Convex allows 1 MiB per document); ` +
-        `truncate text/data and mark it with data.truncated=true`,
+    fail(
+      "DocumentTooLarge",
+      `${table} ${key} is ${bytes} bytes, over the ${MAX_DOCUMENT_BYTES}-byte limit ` +
+        `(Convex allows 1 MiB per document); truncate text/data and mark it with data.truncated=true`,
+      { table, key, bytes, limit: MAX_DOCUMENT_BYTES },
     );
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
-import { messageRow, newTest, threadRow } from "./test.setup";
+import { expectError, messageRow, newTest, threadRow } from "./test.setup";
 
 async function seed(t: ReturnType<typeof newTest>, n: number) {
   const messages = [];
@@ -33,6 +33,9 @@ describe("messages", () => {
         paginationOpts: { numItems: 5, cursor },
       });
       seen.push(...page.page.map((m: any) => m.seq));
+      expect(Object.keys(page).sort()).toEqual(
+        expect.arrayContaining(["continueCursor", "isDone", "page"]),
+      );
       if (page.isDone) break;
       cursor = page.continueCursor;
     }
@@ -47,16 +50,21 @@ describe("messages", () => {
     expect(doc).toMatchObject({ origin: "app", pending: true, role: "user", seq: 2.5 });
     expect(await t.query(api.messages.countForThread, { threadId: "s1" })).toBe(4);
     expect(await t.query(api.messages.countForThread, { threadId: "none" })).toBe(0);
-    await expect(
+    const unknown = await expectError(
       t.mutation(api.messages.create, { threadId: "none", role: "user", text: "x" }),
-    ).rejects.toThrow(/Unknown thread/);
+      "UnknownThread",
+    );
+    expect(unknown).toMatchObject({ threadId: "none", message: "Unknown thread none" });
   });
 
   test("an oversized app message is rejected with a clear error", async () => {
     const t = newTest();
     await seed(t, 1);
-    await expect(
+    const data = await expectError(
       t.mutation(api.messages.create, { threadId: "s1", role: "user", text: "x".repeat(1_100_000) }),
-    ).rejects.toThrow(/DocumentTooLarge/);
+      "DocumentTooLarge",
+    );
+    expect(data.table).toBe("messages");
+    expect(await t.query(api.messages.countForThread, { threadId: "s1" })).toBe(1);
   });
 });

@@ -2,11 +2,12 @@
  * Message functions. Reads are ordered by `seq` within a thread and always
  * bounded (pagination); counts come from the thread document.
  */
-import { paginationOptsValidator } from "convex/server";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server";
+import { fail } from "./errors";
 import { insertAppMessage, threadByThreadId } from "./lib";
-import { messageRole, nullable } from "./validators";
+import { messageDoc, messageRole, nullable } from "./validators";
 
 const DEFAULT_LIMIT = 200;
 const MAX_LIMIT = 1000;
@@ -23,6 +24,7 @@ export const forThread = query({
     limit: nullable(v.number()),
     paginationOpts: v.optional(paginationOptsValidator),
   },
+  returns: v.union(v.array(messageDoc), paginationResultValidator(messageDoc)),
   handler: async (ctx, { threadId, afterSeq, limit, paginationOpts }) => {
     const q = ctx.db
       .query("messages")
@@ -55,9 +57,12 @@ export const create = mutation({
     text: v.string(),
     data: nullable(v.any()),
   },
+  returns: v.id("messages"),
   handler: async (ctx, args) => {
     const thread = await threadByThreadId(ctx, args.threadId);
-    if (thread === null) throw new Error(`Unknown thread ${args.threadId}`);
+    if (thread === null) {
+      fail("UnknownThread", `Unknown thread ${args.threadId}`, { threadId: args.threadId });
+    }
     return await insertAppMessage(ctx, thread, {
       role: args.role,
       kind: args.kind ?? "message",
@@ -69,12 +74,14 @@ export const create = mutation({
 
 export const byId = query({
   args: { id: v.id("messages") },
+  returns: v.union(messageDoc, v.null()),
   handler: async (ctx, { id }) => await ctx.db.get(id),
 });
 
 /** O(1): the count maintained on the thread document. */
 export const countForThread = query({
   args: { threadId: v.string() },
+  returns: v.number(),
   handler: async (ctx, { threadId }) => {
     const thread = await threadByThreadId(ctx, threadId);
     return thread?.messageCount ?? 0;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
-import { messageRow, newTest, threadRow } from "./test.setup";
+import { expectError, messageRow, newTest, threadRow } from "./test.setup";
 
 describe("runs", () => {
   test("lifecycle: enqueue, claim, running, done; repeats are no-ops", async () => {
@@ -23,7 +23,8 @@ describe("runs", () => {
     expect(done).toMatchObject({ status: "done", pid: 1234, exitCode: 0 });
     expect(done.finishedAt).toBeTypeOf("number");
     expect(await t.mutation(api.runs.finish, { runId, status: "done" })).toMatchObject({ status: "done" });
-    await expect(t.mutation(api.runs.update, { runId, status: "running" })).rejects.toThrow(/InvalidRunTransition/);
+    const bad = await expectError(t.mutation(api.runs.update, { runId, status: "running" }), "InvalidRunTransition");
+    expect(bad).toMatchObject({ runId, from: "done", to: "running" });
     expect(await t.query(api.runs.forThread, { threadDocId })).toHaveLength(1);
   });
 
@@ -38,7 +39,23 @@ describe("runs", () => {
       status: "failed",
       error: "spawn ENOENT",
     });
-    await expect(t.mutation(api.runs.finish, { runId: b, status: "done" })).rejects.toThrow(/InvalidRunTransition/);
+    await expectError(t.mutation(api.runs.finish, { runId: b, status: "done" }), "InvalidRunTransition");
+  });
+
+  test("unknown runs and threads are typed errors", async () => {
+    const t = newTest();
+    const threadDocId = await t.mutation(api.threads.create, {});
+    const { runId } = await t.mutation(api.runs.enqueue, { threadDocId, text: "a" });
+    await t.run(async (ctx) => {
+      await ctx.db.delete(runId);
+      await ctx.db.delete(threadDocId);
+    });
+    expect(await t.query(api.runs.byId, { id: runId })).toBeNull();
+    expect(await expectError(t.mutation(api.runs.update, { runId, pid: 1 }), "UnknownRun")).toMatchObject({ runId });
+    await expectError(t.mutation(api.runs.finish, { runId, status: "failed" }), "UnknownRun");
+    const thread = await expectError(t.mutation(api.runs.enqueue, { threadDocId, text: "b" }), "UnknownThread");
+    expect(thread.threadId).toBe(threadDocId);
+    expect(await t.mutation(api.runs.claim, { workerId: "w" })).toBeNull();
   });
 
   test("the session id links a new app thread; its user message reconciles", async () => {

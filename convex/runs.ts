@@ -7,8 +7,9 @@
 import { v } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
 import { mutation, query, type MutationCtx } from "./_generated/server";
+import { fail } from "./errors";
 import { insertAppMessage, normalizeText, threadByThreadId } from "./lib";
-import { nullable, runStatus } from "./validators";
+import { nullable, runDoc, runStatus } from "./validators";
 
 type Status = Doc<"runs">["status"];
 const NEXT: Record<Status, Status[]> = {
@@ -24,14 +25,18 @@ const TERMINAL = new Set<Status>(["done", "failed", "interrupted"]);
 function checkTransition(run: Doc<"runs">, to: Status) {
   if (run.status === to) return false; // idempotent repeat
   if (!NEXT[run.status].includes(to)) {
-    throw new Error(`InvalidRunTransition: run ${run._id} is ${run.status}, cannot become ${to}`);
+    fail("InvalidRunTransition", `run ${run._id} is ${run.status}, cannot become ${to}`, {
+      runId: run._id,
+      from: run.status,
+      to,
+    });
   }
   return true;
 }
 
 async function getRun(ctx: MutationCtx, id: Id<"runs">) {
   const run = await ctx.db.get(id);
-  if (run === null) throw new Error(`Unknown run ${id}`);
+  if (run === null) fail("UnknownRun", `Unknown run ${id}`, { runId: id });
   return run;
 }
 
@@ -46,9 +51,12 @@ export const enqueue = mutation({
     projectId: nullable(v.string()),
     resumeId: nullable(v.string()),
   },
+  returns: v.object({ runId: v.id("runs"), messageId: v.id("messages") }),
   handler: async (ctx, args) => {
     const thread = await ctx.db.get(args.threadDocId);
-    if (thread === null) throw new Error(`Unknown thread ${args.threadDocId}`);
+    if (thread === null) {
+      fail("UnknownThread", `Unknown thread ${args.threadDocId}`, { threadId: args.threadDocId });
+    }
     const messageId =
       (await recentUnsentCopy(ctx, thread, args.text)) ??
       (await insertAppMessage(ctx, thread, { role: "user", kind: "message", text: args.text }));
@@ -76,6 +84,7 @@ export const enqueue = mutation({
 /** Claim a given pending run, or the oldest one. Null when none is pending. */
 export const claim = mutation({
   args: { workerId: v.string(), runId: v.optional(v.id("runs")) },
+  returns: v.union(runDoc, v.null()),
   handler: async (ctx, { workerId, runId }) => {
     const run = runId
       ? await ctx.db.get(runId)
@@ -104,6 +113,7 @@ export const update = mutation({
     pid: nullable(v.number()),
     codexThreadId: nullable(v.string()),
   },
+  returns: v.union(runDoc, v.null()),
   handler: async (ctx, { runId, status, pid, codexThreadId }) => {
     const run = await getRun(ctx, runId);
     const patch: Partial<Doc<"runs">> = {};
@@ -127,6 +137,7 @@ export const finish = mutation({
     exitCode: nullable(v.number()),
     error: nullable(v.string()),
   },
+  returns: v.union(runDoc, v.null()),
   handler: async (ctx, { runId, status, exitCode, error }) => {
     const run = await getRun(ctx, runId);
     if (checkTransition(run, status)) {
@@ -145,6 +156,7 @@ export const finish = mutation({
 
 export const listPending = query({
   args: { limit: nullable(v.number()) },
+  returns: v.array(runDoc),
   handler: async (ctx, { limit }) =>
     await ctx.db
       .query("runs")
@@ -154,11 +166,13 @@ export const listPending = query({
 
 export const byId = query({
   args: { id: v.id("runs") },
+  returns: v.union(runDoc, v.null()),
   handler: async (ctx, { id }) => await ctx.db.get(id),
 });
 
 export const forThread = query({
   args: { threadDocId: v.id("threads"), limit: nullable(v.number()) },
+  returns: v.array(runDoc),
   handler: async (ctx, { threadDocId, limit }) =>
     await ctx.db
       .query("runs")

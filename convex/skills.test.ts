@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
-import { newTest } from "./test.setup";
+import { expectError, newTest } from "./test.setup";
 
 type Src = "user" | "registry" | "project";
 const skill = (skillId: string, source: Src, projectId: string | null = null, over = {}) => ({
@@ -29,9 +29,14 @@ describe("skills", () => {
     expect(await t.mutation(api.skills.bulkUpsertFromFs, args)).toMatchObject({ unchanged: 2 });
     const pruned = await t.mutation(api.skills.bulkUpsertFromFs, { ...args, skills: [skill("y", "registry")], prune: true });
     expect(pruned).toEqual({ inserted: 0, updated: 0, unchanged: 1, removed: 1 });
-    await expect(
+    const data = await expectError(
       t.mutation(api.skills.bulkUpsertFromFs, { source: "user", skills: [skill("z", "registry")] }),
-    ).rejects.toThrow(/not \(user/);
+      "SkillScopeMismatch",
+    );
+    expect(data).toMatchObject({ skillId: "z" });
+    expect(data.message).toMatch(/not \(user/);
+    const many = Array.from({ length: 1501 }, (_, i) => skill(`s${i}`, "user"));
+    await expectError(t.mutation(api.skills.bulkUpsertFromFs, { source: "user", skills: many }), "BatchTooLarge");
   });
 
   test("removeByScope removes a scope, except the kept ids", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
-import { messageRow, newTest, threadRow } from "./test.setup";
+import { expectError, messageRow, newTest, threadRow } from "./test.setup";
 
 describe("sync:applyBatch", () => {
   test("a replayed batch changes nothing", async () => {
@@ -68,9 +68,13 @@ describe("sync:applyBatch", () => {
   test("an oversized row is rejected and nothing in its batch is written", async () => {
     const t = newTest();
     const huge = messageRow("s1", 1, { text: "x".repeat(1_100_000) });
-    await expect(
+    const data = await expectError(
       t.mutation(api.sync.applyBatch, { threads: [threadRow("s1")], messages: [messageRow("s1", 0), huge] }),
-    ).rejects.toThrow(/DocumentTooLarge: messages/);
+      "DocumentTooLarge",
+    );
+    expect(data).toMatchObject({ table: "messages", key: huge.key, limit: 1_000_000 });
+    expect(data.bytes).toBeGreaterThan(1_100_000);
+    expect(data.message).toMatch(/truncate/);
     expect(await t.query(api.threads.byThreadId, { threadId: "s1" })).toBeNull();
     // The writer's truncated form fits.
     const cut = messageRow("s1", 1, { text: "x".repeat(100_000), data: { truncated: true } });
@@ -81,7 +85,13 @@ describe("sync:applyBatch", () => {
   test("a batch over the per-mutation row limit is refused before writing", async () => {
     const t = newTest();
     const messages = Array.from({ length: 1501 }, (_, i) => messageRow("s1", i, { text: "" }));
-    await expect(t.mutation(api.sync.applyBatch, { messages })).rejects.toThrow(/BatchTooLarge/);
+    const rows = await expectError(t.mutation(api.sync.applyBatch, { messages }), "BatchTooLarge");
+    expect(rows).toMatchObject({ rows: 1501, limit: 1500 });
+    // 12 MiB of rows in fewer than 1,500 documents: refused by size, before writing.
+    const fat = Array.from({ length: 14 }, (_, i) => messageRow("s1", i, { text: "y".repeat(950_000) }));
+    const bytes = await expectError(t.mutation(api.sync.applyBatch, { messages: fat }), "BatchTooLarge");
+    expect(bytes.bytes).toBeGreaterThan(12 * 1024 * 1024);
+    expect(await t.query(api.threads.byThreadId, { threadId: "s1" })).toBeNull();
   });
 
   test("a full batch of user messages stays within Convex's read/write limits", async () => {
@@ -113,6 +123,8 @@ describe("sync:applyProjects / applySkills", () => {
     expect(await t.mutation(api.sync.applyProjects, batch)).toEqual({ inserted: 0, updated: 0, unchanged: 2, removed: 0 });
     expect(await t.mutation(api.sync.applyProjects, { removeIds: ["a"] })).toMatchObject({ removed: 1 });
     expect((await t.query(api.projects.list, {})).map((p: any) => p.id)).toEqual(["b"]);
+    const tooMany = Array.from({ length: 1501 }, (_, i) => `p${i}`);
+    await expectError(t.mutation(api.sync.applyProjects, { removeIds: tooMany }), "BatchTooLarge");
   });
 
   test("skills: scopes prune what left the disk", async () => {
@@ -126,6 +138,10 @@ describe("sync:applyProjects / applySkills", () => {
     });
     expect(res).toEqual({ inserted: 0, updated: 0, unchanged: 1, removed: 1 });
     expect((await t.query(api.skills.listAll, {})).map((s: any) => s.skillId).sort()).toEqual(["p1", "s1"]);
+    const big = skill("big", "user");
+    const huge = { ...big, metadata: { blob: "z".repeat(1_100_000) } };
+    const data = await expectError(t.mutation(api.sync.applySkills, { upserts: [huge] }), "DocumentTooLarge");
+    expect(data).toMatchObject({ table: "skills", key: "big" });
   });
 });
 

@@ -5,9 +5,11 @@
  */
 import { v } from "convex/values";
 import { mutation } from "./_generated/server";
+import { fail } from "./errors";
 import { pruneScope, removeProject, upsertProject, upsertSkill } from "./fsrows";
 import { applyMessage, upsertThread, type ThreadCache } from "./lib";
 import {
+  fsCounts,
   MAX_BATCH_BYTES,
   MAX_BATCH_ROWS,
   messageRow,
@@ -21,15 +23,17 @@ import {
 /** Fail before writing anything when a batch cannot fit in one mutation. */
 function checkBatch(rows: unknown[]) {
   if (rows.length > MAX_BATCH_ROWS) {
-    throw new Error(
-      `BatchTooLarge: ${rows.length} rows > ${MAX_BATCH_ROWS} per mutation; split the batch`,
-    );
+    fail("BatchTooLarge", `${rows.length} rows > ${MAX_BATCH_ROWS} per mutation; split the batch`, {
+      rows: rows.length,
+      limit: MAX_BATCH_ROWS,
+    });
   }
   const bytes = new TextEncoder().encode(JSON.stringify(rows)).length;
   if (bytes > MAX_BATCH_BYTES) {
-    throw new Error(
-      `BatchTooLarge: ${bytes} bytes > ${MAX_BATCH_BYTES} per mutation; split the batch`,
-    );
+    fail("BatchTooLarge", `${bytes} bytes > ${MAX_BATCH_BYTES} per mutation; split the batch`, {
+      bytes,
+      limit: MAX_BATCH_BYTES,
+    });
   }
 }
 
@@ -42,6 +46,14 @@ export const applyBatch = mutation({
     threads: v.optional(v.array(threadRow)),
     messages: v.optional(v.array(messageRow)),
   },
+  returns: v.object({
+    threadsInserted: v.number(),
+    threadsUpdated: v.number(),
+    threadsUnchanged: v.number(),
+    messagesInserted: v.number(),
+    messagesReconciled: v.number(),
+    messagesUnchanged: v.number(),
+  }),
   handler: async (ctx, { threads = [], messages = [] }) => {
     checkBatch([...threads, ...messages]);
     const result = {
@@ -76,6 +88,7 @@ export const applyProjects = mutation({
     upserts: v.optional(v.array(projectRow)),
     removeIds: v.optional(v.array(v.string())),
   },
+  returns: fsCounts,
   handler: async (ctx, { upserts = [], removeIds = [] }) => {
     checkBatch([...upserts, ...removeIds]);
     const result = { inserted: 0, updated: 0, unchanged: 0, removed: 0 };
@@ -103,6 +116,7 @@ export const applySkills = mutation({
       ),
     ),
   },
+  returns: fsCounts,
   handler: async (ctx, { upserts = [], scopes = [] }) => {
     checkBatch([...upserts, ...scopes]);
     const result = { inserted: 0, updated: 0, unchanged: 0, removed: 0 };

@@ -4,6 +4,9 @@
  * `_generated/`, excluding tests and this file (names with two dots).
  */
 import { convexTest } from "convex-test";
+import type { ConvexError } from "convex/values";
+import { expect } from "vitest";
+import { type ErrorCode, type ErrorData, errorCode } from "./errors";
 import schema from "./schema";
 
 export const modules = import.meta.glob("./**/!(*.*.*)*.*s");
@@ -50,4 +53,18 @@ export function threadRow(threadId: string, over: Partial<Record<string, unknown
     usage: null,
     ...over,
   };
+}
+
+/**
+ * Await `call`, which must fail with the typed error `code` (convex/errors.ts),
+ * and return the error's data (`{code, message, ...details}`).
+ */
+export async function expectError(call: Promise<unknown>, code: ErrorCode): Promise<ErrorData> {
+  const error = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}, the call succeeded`).not.toBeNull();
+  expect(errorCode(error), String(error)).toBe(code);
+  return (error as ConvexError<ErrorData>).data;
 }

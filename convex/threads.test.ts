@@ -10,6 +10,9 @@ describe("threads", () => {
     expect(doc).toMatchObject({ threadId: id, source: "app", createdBy: "app", title: "Hello" });
     expect(doc.messageCount).toBe(0);
     expect(await t.query(api.threads.byThreadId, { threadId: id })).toMatchObject({ _id: id });
+    expect(await t.query(api.threads.byThreadId, { threadId: "nope" })).toBeNull();
+    await t.run(async (ctx) => ctx.db.delete(id));
+    expect(await t.query(api.threads.byId, { id })).toBeNull();
   });
 
   test("upsertFromStream inserts, merges, and a replay changes nothing", async () => {

@@ -7,7 +7,7 @@
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server";
 import { threadByThreadId, upsertThread } from "./lib";
-import { nullable, threadRowFields } from "./validators";
+import { nullable, threadDoc, threadRowFields } from "./validators";
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 500;
@@ -19,6 +19,7 @@ function clampLimit(limit: number | undefined | null) {
 /** Newest activity first (index scan, O(limit)). */
 export const list = query({
   args: { limit: nullable(v.number()) },
+  returns: v.array(threadDoc),
   handler: async (ctx, { limit }) => {
     return await ctx.db
       .query("threads")
@@ -34,6 +35,7 @@ export const list = query({
  */
 export const listWithCounts = query({
   args: { limit: nullable(v.number()) },
+  returns: v.array(v.object({ ...threadDoc.fields, count: v.number() })),
   handler: async (ctx, { limit }) => {
     const threads = await ctx.db
       .query("threads")
@@ -47,12 +49,14 @@ export const listWithCounts = query({
 /** By Convex document id (what the apps hold). */
 export const byId = query({
   args: { id: v.id("threads") },
+  returns: v.union(threadDoc, v.null()),
   handler: async (ctx, { id }) => await ctx.db.get(id),
 });
 
 /** By the external thread id (Codex session id, or the doc id for new app threads). */
 export const byThreadId = query({
   args: { threadId: v.string() },
+  returns: v.union(threadDoc, v.null()),
   handler: async (ctx, { threadId }) => await threadByThreadId(ctx, threadId),
 });
 
@@ -66,6 +70,7 @@ export const create = mutation({
     projectId: nullable(v.string()),
     cwd: nullable(v.string()),
   },
+  returns: v.id("threads"),
   handler: async (ctx, args) => {
     const now = Date.now();
     const id = await ctx.db.insert("threads", {
@@ -89,6 +94,7 @@ export const create = mutation({
 /** Upsert one thread row (docs/rows.md); idempotent, like the batch path. */
 export const upsertFromStream = mutation({
   args: threadRowFields,
+  returns: v.object({ id: v.id("threads"), inserted: v.boolean(), changed: v.boolean() }),
   handler: async (ctx, row) => {
     const { doc, inserted, changed } = await upsertThread(ctx, row);
     return { id: doc._id, inserted, changed };

@@ -5,7 +5,7 @@
  * contract (docs/rows.md, docs/convex.md) cannot drift apart: a field is
  * declared once here and reused everywhere.
  */
-import { v, type Validator } from "convex/values";
+import { v, type PropertyValidators, type Validator } from "convex/values";
 
 /**
  * The Python writer sends `null` for absent values (docs/rows.md) while
@@ -181,3 +181,31 @@ export const runFields = {
   claimedAt: nullable(v.number()),
   finishedAt: nullable(v.number()),
 };
+
+/**
+ * Stored documents, as the functions return them: the table's fields plus
+ * Convex's system fields. Used by every function's `returns`.
+ */
+function document<T extends string, F extends PropertyValidators>(table: T, fields: F) {
+  return v.object({ ...fields, _id: v.id(table), _creationTime: v.number() });
+}
+export const threadDoc = document("threads", { ...threadRowFields, ...threadAppFields });
+export const messageDoc = document("messages", { ...messageRowFields, ...messageAppFields });
+export const projectDoc = document("projects", projectRowFields);
+export const skillDoc = document("skills", skillRowFields);
+export const runDoc = document("runs", runFields);
+
+/** What an upsert of a filesystem row did. */
+export const upsertOutcome = v.union(
+  v.literal("inserted"),
+  v.literal("updated"),
+  v.literal("unchanged"),
+);
+
+/** Counts returned by the project and skill batch mutations. */
+export const fsCounts = v.object({
+  inserted: v.number(),
+  updated: v.number(),
+  unchanged: v.number(),
+  removed: v.number(),
+});

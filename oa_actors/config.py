@@ -36,6 +36,9 @@ class Config:
     convex_interface: str = "127.0.0.1"
     convex_url: str | None = None
     convex_admin_key: str | None = None
+    # Today's convex-local-backend takes its instance secret only on the command line (visible to
+    # every local user); it is passed that way only when the user accepts it (docs/convex.md).
+    convex_secret_in_argv: bool = False
     bridge_host: str = "0.0.0.0"
     bridge_port: int = 8787
     bridge_token: str | None = None
@@ -82,6 +85,8 @@ class Config:
             convex_interface=e.get("OPENAGENTS_CONVEX_INTERFACE") or "127.0.0.1",
             convex_url=e.get("OPENAGENTS_CONVEX_URL") or None,
             convex_admin_key=e.get("OPENAGENTS_CONVEX_ADMIN_KEY") or None,
+            convex_secret_in_argv=(e.get("OPENAGENTS_CONVEX_SECRET_IN_ARGV") or "").strip().lower()
+            in ("1", "true", "yes", "on"),
             bridge_host=host,
             bridge_port=port,
             bridge_token=e.get("OPENAGENTS_BRIDGE_TOKEN") or None,

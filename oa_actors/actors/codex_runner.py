@@ -16,6 +16,7 @@ from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
 from oa_actors.convex import backend
 from oa_actors.convex.client import ConvexHttpClient
+from oa_actors.runner import workdir
 from oa_actors.runner.convex_runs import ConvexRuns
 from oa_actors.runner.manager import RunError, RunManager
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
@@ -34,7 +35,12 @@ class CodexRunner(LifecycleActor):
             reply = await ctx.ask(m.WRITER, m.GetSessions(), timeout=10.0)
             if isinstance(reply, m.Sessions):
                 sessions = dict(reply.items)
-        self.manager = RunManager(self._event, logs_dir=ctx.config.logs_dir / "runs", sessions=sessions)
+        self.manager = RunManager(
+            self._event,
+            logs_dir=ctx.config.logs_dir / "runs",
+            sessions=sessions,
+            thread_folder=workdir.store_thread_folder(ctx.config.store_path),  # resumes run where they ran
+        )
         self._client: ConvexHttpClient | None = None
         self._poll: asyncio.Task[None] | None = None
         target = backend.target(ctx.config)
@@ -98,10 +104,10 @@ class CodexRunner(LifecycleActor):
             await self.convex.adopt(run_id)
         try:
             run = await self.manager.submit(
-                args.get("threadDocId"),
-                args.get("text"),
+                args.get("threadDocId") or "",  # submit refuses a missing or blank value
+                args.get("text") or "",
                 cwd=cwd,
-                project_id=project_id,  # type: ignore[arg-type]
+                project_id=project_id,
                 resume_id=args.get("resumeId"),
                 provider=provider,
                 run_id=run_id if isinstance(run_id, str) else None,

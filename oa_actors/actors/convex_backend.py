@@ -26,6 +26,7 @@ from oa_actors.runtime.codec import Message
 
 HEALTH_SECONDS = 2.0
 DEPLOY_CHECK_SECONDS = 10.0
+SETUP_RECHECK_SECONDS = 30.0  # a refused set-up (secret only in argv) is checked again this often
 
 
 def deploy_enabled() -> bool:
@@ -109,6 +110,12 @@ class ConvexBackend(LifecycleActor):
                     backend.BackendError(f"{self.local.binary.name} exited with code {code}; restarting")
                 )
                 await self.local.stop()  # reaps what is left of its process group
+            except backend.SecretOnCommandLine as exc:
+                # Not a crash: nothing was started and a restart would refuse the same way.
+                self._fail(exc)
+                self.state = "misconfigured"
+                await asyncio.sleep(SETUP_RECHECK_SECONDS)
+                continue
             except backend.BackendError as exc:
                 self._fail(exc)
                 await self.local.stop()

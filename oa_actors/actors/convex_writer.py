@@ -6,7 +6,9 @@
   per table for the WS gateway.
 - `FsChanges` (from the FS syncer) and `RunUpdate` (from the runner): the same, for their tables.
 - The drain runs in the background whenever a Convex deployment is configured (local binary or
-  OPENAGENTS_CONVEX_URL); without one the backlog simply waits in the outbox.
+  OPENAGENTS_CONVEX_URL); without one the backlog simply waits in the outbox. While Convex refuses
+  the key or the set-up the drain pauses and re-reads the target (a fixed key file is picked up).
+- Verbs: `convex.status`, `convex.retry_quarantine` (quarantined rows back into the outbox).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
-from oa_actors.convex import backend
+from oa_actors.convex import backend, quarantine
 from oa_actors.convex.client import ConvexHttpClient
 from oa_actors.convex.drain import OutboxDrain
 from oa_actors.runtime.actor import Context
@@ -41,11 +43,19 @@ class ConvexWriter(LifecycleActor):
         self.target = backend.target(ctx.config)
         if self.target is not None:
             self.client = ConvexHttpClient(self.target.url, self.target.admin_key)
-            self.drain = OutboxDrain(self.store, self.client)
+            self.drain = OutboxDrain(self.store, self.client, refresh=self._current_target)
             self._drain_task = asyncio.create_task(self.drain.run(), name="convex-drain")
             ctx.log.info("draining the outbox to Convex at %s (%s)", self.target.url, self.target.mode)
         else:
             ctx.log.info("no Convex deployment configured: rows stay in the local store's outbox")
+
+    async def _current_target(self) -> tuple[str, str | None] | None:
+        """The URL and key configured now (a paused drain calls this to notice a fixed key)."""
+        fresh = await asyncio.to_thread(backend.target, self.ctx.config)
+        if fresh is None:
+            return None
+        self.target = fresh
+        return fresh.url, fresh.admin_key
 
     async def on_stop(self) -> None:
         if self._drain_task is not None:
@@ -86,6 +96,11 @@ class ConvexWriter(LifecycleActor):
         if isinstance(msg, m.VerbRequest):
             if msg.verb == "convex.status":
                 return m.ok(**self.convex_status())
+            if msg.verb == "convex.retry_quarantine":
+                requeued = quarantine.requeue(self.store)
+                self.ctx.log.info("re-queued %d quarantined rows for Convex", requeued)
+                self._wake()
+                return m.ok(requeued=requeued)
             return m.fail("unknown_verb", f"{msg.verb} is not handled by the writer")
         return await super().on_message(msg, sender)
 
@@ -140,7 +155,10 @@ class ConvexWriter(LifecycleActor):
             "configured": True,
             "mode": self.target.mode,
             "url": self.target.url,
+            "state": s.state,
             "connected": s.connected,
+            "pausedSince": s.paused_since or None,
+            "nextProbeIn": round(max(0.0, s.next_probe_at - time.time()), 1) if s.paused else None,
             "lag": self.drain.lag(),
             "outbox": outbox,
             "sentRows": s.sent_rows,

@@ -5,6 +5,13 @@ Secrets live under `$OPENAGENTS_HOME/convex/` in files with mode 0600 and never 
 from `OPENAGENTS_CONVEX_ADMIN_KEY`, the file, or the binary's key generator (`<bin> keygen
 admin-key`, or the `generate_key` tool shipped beside it).
 
+The instance secret reaches the binary and its key generator through the environment
+(`INSTANCE_SECRET`, clap's `env` source) when the binary's `--help` lists that source, never on
+the command line, where every local user can read it (`ps`, /proc/<pid>/cmdline). Today's
+convex-local-backend takes it only as `--instance-secret` (crates/local_backend/src/config.rs has
+no `env` for it); such a binary is refused with `SecretOnCommandLine` unless the user accepts the
+exposure (OPENAGENTS_CONVEX_SECRET_IN_ARGV=1).
+
 The process is started with the flags of DESIGN.md section 6, waited for with `GET /instance_name`
 (a cold start can take a while), and only a process this manager started is ever stopped: a port
 held by something else is reported, never killed.
@@ -31,16 +38,31 @@ from pathlib import Path
 import httpx
 
 from oa_actors.config import Config, write_secret
+from oa_actors.convex.instance_secret import SECRET_ENV, secret_from_env
 
 log = logging.getLogger("oa.convex.backend")
 
 BINARY_NAME = "convex-local-backend"
 COLD_START_TIMEOUT = 120.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_refused_warned: set[Path] = set()
 
 
 class BackendError(RuntimeError):
     """The backend cannot be started or reached (the message says why and what to do)."""
+
+
+class SecretOnCommandLine(BackendError):
+    """The binary takes its instance secret only on the command line, and the user did not accept
+    that (a set-up problem: retrying changes nothing until the binary or the setting changes)."""
+
+    def __init__(self, binary: Path) -> None:
+        super().__init__(
+            f"{binary} takes its instance secret only on the command line (--instance-secret), where "
+            "every local user can read it (ps, /proc/<pid>/cmdline), so it was not started. Use a "
+            f"convex-local-backend that reads {SECRET_ENV} from the environment, a remote deployment "
+            "(OPENAGENTS_CONVEX_URL), or accept the exposure with OPENAGENTS_CONVEX_SECRET_IN_ARGV=1"
+        )
 
 
 @dataclass(frozen=True)
@@ -114,13 +136,24 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
     if binary is None:
         return None
     name, secret = instance_credentials(cfg)
-    tools = [[str(binary), "keygen", "admin-key", "--instance-name", name, "--instance-secret", secret]]
-    generator = binary.with_name("generate_key")
-    if generator.exists():
-        tools.insert(0, [str(generator), name, secret])
-    for argv in tools:
+    keygen = [str(binary), "keygen", "admin-key", "--instance-name", name]
+    # (argv, environment): the secret in the environment when the key generator reads it there.
+    tools: list[tuple[list[str], dict[str, str] | None]] = []
+    if secret_from_env(keygen):
+        tools.append((keygen, {**os.environ, SECRET_ENV: secret}))
+    elif cfg.convex_secret_in_argv:
+        generator = binary.with_name("generate_key")
+        if generator.exists():
+            tools.append(([str(generator), name, secret], None))
+        tools.append(([*keygen, "--instance-secret", secret], None))
+    else:
+        if binary not in _refused_warned:  # said once per process, not at every target() call
+            _refused_warned.add(binary)
+            log.warning("%s", SecretOnCommandLine(binary))
+        return None
+    for argv, env in tools:
         try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
         except (OSError, subprocess.SubprocessError):
             continue
         lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
@@ -194,12 +227,23 @@ class LocalBackend:
         self.instance_name = name
         data = secrets_dir(self.cfg)
         (data / "storage").mkdir(parents=True, exist_ok=True)
+        # The secret goes in the environment (readable by this user only, /proc/<pid>/environ is
+        # 0400), never in argv, unless the binary cannot read it there and the user accepted that.
+        env = {**os.environ, SECRET_ENV: secret}
+        secret_args: list[str] = []
+        if not await asyncio.to_thread(secret_from_env, [str(self.binary)]):
+            if not self.cfg.convex_secret_in_argv:
+                raise SecretOnCommandLine(self.binary)
+            env.pop(SECRET_ENV)
+            secret_args = ["--instance-secret", secret]
+            log.warning(
+                "passing the instance secret on the command line (OPENAGENTS_CONVEX_SECRET_IN_ARGV=1)"
+            )
         argv = [
             str(self.binary),
             "--instance-name",
             name,
-            "--instance-secret",
-            secret,
+            *secret_args,
             "--interface",
             self.cfg.convex_interface,
             "--port",
@@ -216,6 +260,7 @@ class LocalBackend:
                 # the actor process even when that is SIGKILLed, so no orphan keeps the port.
                 self.proc = await asyncio.create_subprocess_exec(
                     *argv,
+                    env=env,
                     cwd=str(data),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,

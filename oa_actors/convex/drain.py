@@ -1,9 +1,16 @@
 """Draining the store's outbox into Convex: in order, batched, retried, never dropped.
 
 The cursor (last outbox id Convex has) is persisted after each acknowledged batch, so a restart
-resends at most one batch; `sync:applyBatch` is idempotent, so a resend changes nothing. A batch
-that Convex refuses (validation, size) is split until the offending rows are isolated; those are
-quarantined (kept, counted, reported), the rest goes through.
+resends at most one batch; `sync:applyBatch` is idempotent, so a resend changes nothing.
+
+Failures are handled by class (oa_actors/convex/client.py, docs/convex.md):
+- transient (network, 5xx, 429): back off and retry the same batch (`unavailable`);
+- the key or the set-up is refused (401/403, 404, missing function, a proxy's answer): the drain
+  pauses (`unauthorized` / `misconfigured`), keeps the outbox and the cursor, quarantines nothing,
+  and re-probes with capped backoff; a changed key or URL (from `refresh`) is tried at once;
+- a row refused by Convex (argument validation, `DocumentTooLarge`): the batch is split until the
+  offending rows are isolated; those are quarantined (kept, counted, reported, retryable), the rest
+  goes through.
 """
 
 from __future__ import annotations
@@ -13,10 +20,18 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
+from oa_actors.convex import quarantine
+from oa_actors.convex.client import (
+    DOCUMENT_TOO_LARGE,
+    ConvexFunctionError,
+    ConvexHttpClient,
+    ConvexRefused,
+    ConvexUnavailable,
+)
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
@@ -25,13 +40,23 @@ log = logging.getLogger("oa.convex.drain")
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+PAUSED_STATES = frozenset({"unauthorized", "misconfigured"})
+PAUSE_MAX_ATTEMPT = 8  # re-probes of a paused drain back off up to BACKOFF_MAX, then stay there
+# A paused drain's probe: needs the key and the function, writes nothing.
+PROBE: tuple[str, dict[str, Any]] = ("sync:applyBatch", {"threads": [], "messages": []})
+
+# Returns the (url, admin key) to use now, or None: how a paused drain notices a fixed key.
+CredentialsSource = Callable[[], Awaitable[tuple[str, str | None] | None]]
 
 
 @dataclass
 class DrainStatus:
-    """What `convex.status` reports about the drain."""
+    """What `convex.status` reports about the drain.
 
-    connected: bool = False
+    `state`: `starting` (nothing sent yet), `connected`, `unavailable` (retrying with backoff),
+    `unauthorized` or `misconfigured` (paused: nothing is sent until a probe succeeds)."""
+
+    state: str = "starting"
     sent_rows: int = 0
     batches: int = 0
     quarantined: int = 0
@@ -40,7 +65,18 @@ class DrainStatus:
     last_error_at: float = 0.0
     last_success_at: float = 0.0
     rate_rows_per_s: float = 0.0
+    paused_since: float = 0.0
+    next_probe_at: float = 0.0
+    probes: int = 0
     _window: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+    @property
+    def paused(self) -> bool:
+        return self.state in PAUSED_STATES
 
     def record(self, rows: int) -> None:
         now = time.monotonic()
@@ -77,11 +113,13 @@ class OutboxDrain:
         *,
         max_rows: int = MAX_BATCH_ROWS,
         max_bytes: int = MAX_BATCH_BYTES,
+        refresh: CredentialsSource | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.max_rows = max_rows
         self.max_bytes = max_bytes
+        self.refresh = refresh
         self.status = DrainStatus()
         self._wake = asyncio.Event()
 
@@ -104,17 +142,29 @@ class OutboxDrain:
         return {"rows": rows, "seconds": round(age, 3)}
 
     async def run(self) -> None:
-        """Drain forever: after commits (wake) or every second; back off while Convex is down."""
+        """Drain forever: after commits (wake) or every second; back off while Convex is down;
+        pause (re-probing with capped backoff) while the key or the set-up is refused."""
         attempt = 0
         while True:
             try:
+                if self.status.paused:
+                    self.status.probes += 1
+                    await self.client.mutation(*PROBE)
+                    log.info("Convex accepts the writer again (%s); draining the outbox", self.client.url)
                 sent = await self.drain_once()
-                self.status.connected = True
+                self.status.state, self.status.paused_since = "connected", 0.0
                 attempt = 0
                 if sent:
                     continue
+            except ConvexRefused as exc:
+                self._pause(exc)
+                delay = backoff_delay(min(attempt, PAUSE_MAX_ATTEMPT))
+                attempt += 1
+                if await self._wait_paused(delay):
+                    attempt = 0
+                continue
             except ConvexUnavailable as exc:
-                self.status.connected = False
+                self.status.state = "unavailable"
                 self._error(str(exc))
                 self.status.retries += 1
                 delay = backoff_delay(attempt)
@@ -130,6 +180,36 @@ class OutboxDrain:
     def _error(self, msg: str) -> None:
         self.status.last_error = msg
         self.status.last_error_at = time.time()
+
+    def _pause(self, exc: ConvexRefused) -> None:
+        if self.status.state != exc.state:
+            self.status.paused_since = time.time()
+            log.error(
+                "Convex refuses the writer (%s): draining paused, the outbox keeps every row: %s",
+                exc.state,
+                exc,
+            )
+        self.status.state = exc.state
+        self._error(str(exc))
+
+    async def _wait_paused(self, delay: float) -> bool:
+        """Sleep until the next probe; True when the credentials changed meanwhile (probe now)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        self.status.next_probe_at = time.time() + delay
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(left, 1.0))
+            if self.refresh is None:
+                continue
+            fresh = await self.refresh()
+            if fresh is None:
+                continue
+            url, key = fresh[0].rstrip("/"), fresh[1]
+            if (url, key) != (self.client.url, self.client.admin_key):
+                log.info("the Convex URL or admin key changed; probing %s now", url)
+                self.client.reconfigure(url, key)
+                return True
+        return False
 
     async def drain_once(self) -> int:
         """Send one read of the outbox (up to `max_rows` entries); returns the rows sent."""
@@ -199,7 +279,7 @@ class OutboxDrain:
                     path, table, items[mid:]
                 )
             for oid, key in items[0][2]:
-                self._quarantine(_Item(oid, table, key, None, 0), str(exc))
+                self._quarantine(_Item(oid, table, key, None, 0), exc)
             return 0
         self.status.record(len(items))
         return len(items)
@@ -244,24 +324,39 @@ class OutboxDrain:
             await self.client.mutation("sync:applyBatch", {"threads": threads, "messages": messages})
         except ConvexFunctionError as exc:
             if len(batch) == 1:
-                self._quarantine(batch[0], str(exc))
+                self._quarantine(batch[0], exc)
                 return 0
+            named = self._named_row(batch, exc)
+            if named is not None:
+                # The error's data names the row (DocumentTooLarge: table and key): set it aside
+                # and send the rest at once, without bisecting.
+                self._quarantine(batch[named], exc)
+                return await self._send(batch[:named] + batch[named + 1 :])
             # Isolate the rows Convex refuses; the others still go through, in order.
             mid = len(batch) // 2
             return await self._send(batch[:mid]) + await self._send(batch[mid:])
         self.status.record(len(threads) + len(messages))
         return len(threads) + len(messages)
 
-    def _quarantine(self, item: _Item, error: str) -> None:
-        self.status.quarantined += 1
+    @staticmethod
+    def _named_row(batch: list[_Item], exc: ConvexFunctionError) -> int | None:
+        """The index of the row a typed error names (`DocumentTooLarge` carries table and key)."""
+        if exc.code != DOCUMENT_TOO_LARGE or not isinstance(exc.data, dict):
+            return None
+        table, key = exc.data.get("table"), exc.data.get("key")
+        return next((i for i, it in enumerate(batch) if it.table == table and it.key == key), None)
+
+    def _quarantine(self, item: _Item, exc: ConvexFunctionError) -> None:
+        error = f"{exc.code}: {exc}" if exc.code else str(exc)
         self._error(error)
-        log.error(
-            "Convex refused %s %s; quarantined (kept in the local store): %s", item.table, item.key, error
-        )
-        with self.store.transaction():
-            self.store.conn.execute(
-                "INSERT OR REPLACE INTO quarantine (outbox_id, tbl, key, error, at) VALUES (?,?,?,?,?)",
-                (item.outbox_id, item.table, item.key, error[:2000], now_ms()),
+        if quarantine.add(self.store, item.outbox_id, item.table, item.key, error):
+            self.status.quarantined += 1
+            log.error(
+                "Convex refused %s %s; quarantined (kept in the local store, "
+                "`oa-supervisor convex retry-quarantine` resends it): %s",
+                item.table,
+                item.key,
+                error,
             )
 
 

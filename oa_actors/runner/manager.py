@@ -5,6 +5,9 @@
 - Runs of one thread queue; runs of different threads go in parallel up to `max_parallel`.
 - Resume is per thread: the app's thread id maps to the agent's session id learnt from the run's
   own output (`thread.started` for Codex); there is no global "last" session.
+- A run works in its project's folder, else where its thread ran (earlier runs, or the mirrored
+  thread's `cwd` from the store), else in $HOME, with a warning when a resumed thread's folder is
+  unknown or gone (oa_actors/runner/workdir.py).
 - Stdout lines are handed to `on_event` as they arrive; stderr goes to the run's log file.
 """
 
@@ -23,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oa_actors.runner import workdir
 from oa_actors.runner.providers import Provider, provider_for
 
 log = logging.getLogger("oa.runner")
@@ -47,6 +51,7 @@ class Run:
     exitCode: int | None = None
     error: str | None = None
     pid: int | None = None
+    warning: str | None = None
     createdAt: int = field(default_factory=lambda: int(time.time() * 1000))
     updatedAt: int = field(default_factory=lambda: int(time.time() * 1000))
     lines: int = 0
@@ -80,6 +85,7 @@ class RunManager:
         sessions: dict[str, str] | None = None,
         max_parallel: int = 4,
         env: dict[str, str] | None = None,
+        thread_folder: workdir.ThreadFolder | None = None,
     ) -> None:
         self._on_event = on_event
         self.logs_dir = logs_dir
@@ -89,6 +95,7 @@ class RunManager:
         self.thread_dirs: dict[str, str] = {}  # threadDocId -> working dir of its last run
         self.max_parallel = max_parallel
         self.env = env
+        self.thread_folder = thread_folder  # a mirrored thread's own folder (its cwd in the store)
         self.runs: dict[str, Run] = {}
         self._queues: dict[str, list[str]] = {}  # threadDocId -> waiting run ids (FIFO)
         self._active: dict[str, str] = {}  # threadDocId -> running run id
@@ -114,12 +121,24 @@ class RunManager:
         if not isinstance(text, str) or not text.strip():
             raise RunError("text must be a non-empty string")
         provider_for(provider)  # raises RunError for an unknown provider
-        # A thread keeps the working dir of its earlier runs (a resumed session must run where it
-        # started); a thread without one runs in the user's home, never in the supervisor's cwd.
-        cwd = cwd or self.thread_dirs.get(thread_doc_id) or str(Path.home())
-        if not Path(cwd).is_dir():
+        if cwd and not Path(cwd).is_dir():
             raise RunError(f"working directory {cwd!r} does not exist")
-        self.thread_dirs[thread_doc_id] = cwd
+        # A resumed session must run where it started: the thread's earlier runs, else the mirrored
+        # thread's own folder; never the supervisor's cwd.
+        session = resume_id or self.sessions.get(session_key(provider, thread_doc_id))
+        where = await asyncio.to_thread(
+            workdir.choose,
+            project_dir=cwd,
+            earlier_dir=self.thread_dirs.get(thread_doc_id),
+            thread_ids=[t for t in (session, thread_doc_id) if t],
+            thread_folder=self.thread_folder,
+            resuming=session is not None,
+        )
+        if where.warning:
+            log.warning("run for thread %s: %s", thread_doc_id, where.warning)
+        cwd = where.path
+        if where.warning is None:  # a fallback is not the thread's folder: look again next time
+            self.thread_dirs[thread_doc_id] = cwd
         run = Run(
             runId=run_id or uuid.uuid4().hex,
             threadDocId=thread_doc_id,
@@ -128,6 +147,7 @@ class RunManager:
             projectId=project_id,
             cwd=cwd,
             resumeId=resume_id,
+            warning=where.warning,
         )
         if run.runId in self.runs:
             return self.runs[run.runId]  # the same request delivered twice

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
+from oa_actors.convex.client import (
+    ConvexFunctionError,
+    ConvexHttpClient,
+    ConvexMisconfigured,
+    ConvexUnauthorized,
+    ConvexUnavailable,
+)
 from oa_actors.convex.drain import OutboxDrain, backoff_delay, resync
 from oa_actors.convex.limits import MAX_DOCUMENT_BYTES, TRUNCATION_MARK, doc_size
 from oa_actors.store import Store
@@ -161,14 +167,29 @@ async def test_refused_rows_are_quarantined_and_long_texts_cut(store: Store) -> 
 
 
 async def test_client_errors_are_classified() -> None:
+    # A refused key is not a row error (it used to be a ConvexFunctionError, which made the drain
+    # quarantine every row): it is its own class, and so is a URL without our functions.
     with ConvexEmulator() as emu:
         async with ConvexHttpClient(emu.url, "wrong-key") as bad:
-            with pytest.raises(ConvexFunctionError, match="401"):
+            with pytest.raises(ConvexUnauthorized, match="401") as refused:
                 await bad.query("threads:list", {})
+            assert refused.value.state == "unauthorized" and refused.value.http_status == 401
         async with ConvexHttpClient(emu.url, emu.admin_key) as client:
             assert await client.instance_name()
-            with pytest.raises(ConvexFunctionError, match="ArgumentValidationError"):
+            with pytest.raises(ConvexFunctionError, match="ArgumentValidationError") as row:
                 await client.mutation("sync:applyBatch", {"threads": [{"nope": 1}]})
+            assert row.value.code == "ArgumentValidationError"
+            with pytest.raises(ConvexFunctionError) as typed:
+                await client.mutation("messages:create", {"threadId": "nope", "role": "user", "text": "hi"})
+            assert typed.value.code == "UnknownThread" and typed.value.data["threadId"] == "nope"
+            with pytest.raises(ConvexMisconfigured, match="Could not find public function") as missing:
+                await client.mutation("sync:nope", {})
+            assert missing.value.state == "misconfigured"
+            with pytest.raises(ConvexMisconfigured, match="BadConvexFunctionIdentifier"):
+                await client.mutation("not a path!", {})
+        async with ConvexHttpClient(emu.url + "/nothing-here", emu.admin_key) as wrong_url:
+            with pytest.raises(ConvexMisconfigured, match="404"):
+                await wrong_url.mutation("sync:applyBatch", {})
     async with ConvexHttpClient("http://127.0.0.1:9", "k") as down:
         with pytest.raises(ConvexUnavailable):
             await down.query("threads:list", {})

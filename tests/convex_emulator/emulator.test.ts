@@ -18,9 +18,11 @@ const statePath = join(dir, "state.json");
 const children: ChildProcess[] = [];
 
 async function start(): Promise<{ child: ChildProcess; url: string }> {
+  // node with tsx as a loader, not the tsx CLI (which forks): the child IS the server, so a
+  // SIGKILL below really kills it and no orphan outlives the test.
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "tests/convex_emulator/server.ts"),
+    ["--import", join(ROOT, "node_modules/tsx/dist/loader.mjs"), join(ROOT, "tests/convex_emulator/server.ts"),
       "--port", "0", "--admin-key", KEY, "--state", statePath],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -111,7 +113,8 @@ describe("convex HTTP emulator", () => {
     expect(bad.status).toBe(200);
     expect(bad.body.errorMessage).toMatch(/^ArgumentValidationError/);
     const big = await call(url, "mutation", "messages:create", { threadId: "s1", role: "user", text: "x".repeat(1_100_000) });
-    expect(big.body.errorMessage).toMatch(/DocumentTooLarge/);
+    // A ConvexError: its data comes back as errorData, so callers read the code, not the message.
+    expect(big.body.errorData).toMatchObject({ code: "DocumentTooLarge", table: "messages" });
     const res = await fetch(`${url}/api/query`, { method: "POST", headers: { Authorization: `Convex ${KEY}` }, body: "{nope" });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "BadJsonBody" });

@@ -130,6 +130,51 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert conv["ok"] and conv["result"]["configured"] is False
 
 
+async def test_resuming_a_desktop_thread_runs_in_its_own_folder(bridge) -> None:
+    """Issue 11 point 9: no project given, the run works where the desktop thread ran, not in $HOME."""
+    import shlex
+    import subprocess
+
+    sup, _mock, tmp = bridge
+    project = tmp / "desktop" / "project-x"
+    project.mkdir(parents=True)
+    # The user's own `codex exec` on the desktop, in their project (the supervisor mirrors it).
+    argv = [str(codex.CODEX), "exec", "--json", "--skip-git-repo-check", "-C", str(project)]
+    out = subprocess.run(
+        [*argv, *shlex.split(sup.env["OPENAGENTS_CODEX_ARGS"]), "-"],
+        input=b"Desktop work",
+        cwd=project,
+        env=sup.env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    started = [json.loads(x) for x in out.stdout.decode().splitlines() if '"thread.started"' in x]
+    session = started[0]["thread_id"]
+    async with asyncio.timeout(30):
+        while True:
+            with sup.store() as st:
+                thread = st.thread(session)
+            if thread is not None:
+                break
+            await asyncio.sleep(0.2)
+    assert thread["cwd"] == str(project)
+    async with connect(
+        sup.bridge_url, additional_headers={"Authorization": f"Bearer {sup.token}"}, max_size=8 << 20
+    ) as ws:
+        c = Client(ws)
+        r = await c.call("run.submit", threadDocId="phone-view", resumeId=session, text="From the phone")
+        assert r["ok"], r
+        done = await c.until(final(r["result"]["runId"]))
+        assert done["data"]["status"] == "done" and done["data"]["sessionId"] == session
+        assert done["data"]["cwd"] == str(project) and done["data"]["warning"] is None
+    (rollout,) = (tmp / "codex-home" / "sessions").rglob(f"*{session}.jsonl")
+    contexts = [
+        json.loads(x)["payload"]["cwd"] for x in rollout.read_text().splitlines() if '"turn_context"' in x
+    ]
+    assert contexts == [str(project), str(project)]  # Codex's own record of both turns
+
+
 async def test_node_ws_client_runs_a_turn(bridge) -> None:
     """The phone's client library (`ws` on Node) against the whole supervisor."""
     import shutil
