@@ -33,8 +33,9 @@ def ms_of(ts: str) -> int:
 class Builder:
     """Appends chained records with increasing timestamps."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, sid: str = SID) -> None:
         self.rng = rng
+        self.sid = sid
         self.n = 0
         self.ms = BASE_MS
         self.leaf: str | None = None
@@ -54,7 +55,7 @@ class Builder:
             "userType": "external",
             "entrypoint": "cli",
             "cwd": "/w",
-            "sessionId": SID,
+            "sessionId": self.sid,
             "version": "2.1.197",
             "gitBranch": "main",
             **fields,
@@ -72,13 +73,13 @@ class Builder:
         return self.record("assistant", parent, self.tick(), message=message, requestId="req_" + mid)
 
 
-def conversation(rng: random.Random, turns: int) -> list[list[dict[str, Any]]]:
+def conversation(rng: random.Random, turns: int, sid: str = SID) -> list[list[dict[str, Any]]]:
     """`turns` turns, each a list of lines in chain order (a queue-operation line first)."""
-    b = Builder(rng)
+    b = Builder(rng, sid)
     out: list[list[dict[str, Any]]] = []
     for t in range(turns):
         lines: list[dict[str, Any]] = [
-            {"type": "queue-operation", "operation": "enqueue", "timestamp": iso(b.tick()), "sessionId": SID}
+            {"type": "queue-operation", "operation": "enqueue", "timestamp": iso(b.tick()), "sessionId": sid}
         ]
         pid = f"prompt-{t}"
         prompt = b.record(
@@ -192,10 +193,10 @@ def encode(lines: list[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(x, separators=(",", ":")).encode() + b"\n" for x in lines)
 
 
-def session(seed: int, turns: int = 4) -> tuple[bytes, bytes]:
-    """(the file in chain order, the same records written out of order)."""
+def session(seed: int, turns: int = 4, sid: str = SID) -> tuple[bytes, bytes]:
+    """(the file in chain order, the same records written out of order) of session `sid`."""
     rng = random.Random(seed)
-    convo = conversation(rng, turns)
+    convo = conversation(rng, turns, sid)
     ordered = [ln for turn in convo for ln in turn]
     shuffled = [ln for turn in convo for ln in shuffle_turn(rng, turn)]
     return encode(ordered), encode(shuffled)
