@@ -174,45 +174,60 @@ class ConversationOrder:
                 self._await(parent, None)
         return plan
 
+    def _remember(self, uuid: str, node: Node) -> None:
+        """Insert at the end (a uuid seen again moves to the end), forgetting the oldest beyond NODES_MAX."""
+        self.nodes.pop(uuid, None)
+        self.nodes[uuid] = node
+        while len(self.nodes) > NODES_MAX:
+            del self.nodes[next(iter(self.nodes))]
+
     def _await(self, uuid: str, ceiling: Number | None) -> None:
         self.awaited[uuid] = ceiling
         while len(self.awaited) > AWAITED_MAX:
             del self.awaited[next(iter(self.awaited))]
 
     def commit(self, plan: Plan, rows: list[dict[str, Any]]) -> int:
-        """Give the record's rows their seq; returns the next integer seq."""
+        """Give the record's rows their seq; returns the next integer seq.
+
+        `rows` were numbered `plan.next`, `plan.next + 1`, ... by `MapperState.emit`: that is
+        their seq when the record is appended.
+        """
         k = len(rows)
-        next_seq = plan.next + k
-        values: list[Number] = []
-        if plan.hi is not None and k:
-            lo, hi = plan.lo, plan.hi
-            e = 1
-            while (1 << e) < k + 1:
-                e += 1
-            step = (hi - lo) / (1 << e)
-            values = [as_number(lo + step * i) for i in range(1, k + 1)]
-            if not all(a < b for a, b in zip([lo, *values], [*values, hi], strict=True)):
-                values = []  # too narrow for a double: appended instead
-                plan.hi = None
-            else:
-                next_seq = plan.next
-                self._note_fracs(values)
-        if plan.hi is None:
-            values = list(range(plan.next, plan.next + k))
-        for row, value in zip(rows, values, strict=True):
-            row["seq"] = value
-        first = values[0] if values else None
-        floor = values[-1] if values else plan.lo
+        values = self._fit(plan.lo, plan.hi, k) if plan.hi is not None and k else None
+        if values is not None:
+            for row, value in zip(rows, values, strict=True):
+                row["seq"] = value
+            self._note_fracs(values)
+            first: Number | None = values[0]
+            floor = values[-1]
+            next_seq = plan.next
+        else:
+            if k:
+                plan.hi = None  # appended (also when the gap is too narrow for a double)
+            first = plan.next if k else None
+            floor = plan.next + k - 1 if k else plan.lo
+            next_seq = plan.next + k
         if plan.uuid is not None:
-            self.nodes.pop(plan.uuid, None)
-            self.nodes[plan.uuid] = Node(first, floor, plan.ts, plan.top)
-            while len(self.nodes) > NODES_MAX:
-                del self.nodes[next(iter(self.nodes))]
-        below = [v for v in (first, plan.ceiling) if v is not None]
-        if below and plan.top is not None and plan.top in self.awaited:
-            cur = self.awaited[plan.top]
-            self.awaited[plan.top] = min(below) if cur is None else min(cur, *below)
+            self._remember(plan.uuid, Node(first, floor, plan.ts, plan.top))
+        if plan.top is not None and plan.top in self.awaited:
+            below = [v for v in (first, plan.ceiling) if v is not None]
+            if below:
+                cur = self.awaited[plan.top]
+                self.awaited[plan.top] = min(below) if cur is None else min(cur, *below)
         return next_seq
+
+    @staticmethod
+    def _fit(lo: Number, hi: Number, k: int) -> list[Number] | None:
+        """`k` values strictly between `lo` and `hi`: `lo + (hi - lo) / 2**e * i`, i = 1..k, with
+        `2**e > k`; None when doubles cannot separate them."""
+        e = 1
+        while (1 << e) < k + 1:
+            e += 1
+        step = (hi - lo) / (1 << e)
+        values = [as_number(lo + step * i) for i in range(1, k + 1)]
+        if all(a < b for a, b in zip([lo, *values], [*values, hi], strict=True)):
+            return values
+        return None
 
     def _note_fracs(self, values: list[Number]) -> None:
         for v in values:
@@ -243,8 +258,7 @@ class ConversationOrder:
             uuid, first, floor, ts, top = item
             if not isinstance(uuid, str) or floor is None:
                 raise TypeError("bad order node")
-            order.nodes.pop(uuid, None)
-            order.nodes[uuid] = Node(_opt_number(first), as_number(floor), _opt_int(ts), _opt_text(top))
+            order._remember(uuid, Node(_opt_number(first), as_number(floor), _opt_int(ts), _opt_text(top)))
         for item in obj["awaited"]:
             uuid, ceiling = item
             if not isinstance(uuid, str):

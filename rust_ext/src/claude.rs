@@ -419,11 +419,7 @@ pub fn map_claude(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>) -> R 
 /// Give the rows `out[start..]` of a placed record their seqs.
 fn commit(st: &mut MapperState, plan: &mut Plan, out: &mut [Row], start: usize) {
     let order = st.order.get_or_insert_with(Order::default);
-    let (values, next) = order.commit(plan, out.len() - start);
-    for (row, v) in out[start..].iter_mut().zip(values) {
-        row.seq = v;
-    }
-    st.seq = next;
+    st.seq = order.commit(plan, &mut out[start..]);
 }
 
 // -- stream-json stdout --------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 //! twin (`+`, `-`, `*`, `/` by a power of two), so both backends give identical seqs.
 
 use crate::json::{JStr, Val};
-use crate::mapper::SnapshotError;
-use std::collections::VecDeque;
+use crate::mapper::{Row, SnapshotError};
+use std::collections::{HashMap, VecDeque};
 
 pub const NODES_MAX: usize = 256;
 pub const AWAITED_MAX: usize = 64;
@@ -17,7 +17,6 @@ const RESOLVE_STEPS: usize = 16;
 /// A placed record (see `Node` in the twin).
 #[derive(Debug, Clone, PartialEq)]
 struct Node {
-    uuid: String,
     first: Option<f64>,
     floor: f64,
     ts: Option<i64>,
@@ -51,10 +50,42 @@ impl Plan {
     }
 }
 
+/// The last `NODES_MAX` placed records by uuid, in arrival order (the twin's ordered dict).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Nodes {
+    map: HashMap<String, Node>,
+    order: VecDeque<String>,
+}
+
+impl Nodes {
+    fn get(&self, uuid: &str) -> Option<&Node> {
+        self.map.get(uuid)
+    }
+
+    /// Insert at the end (a uuid seen again moves to the end), forgetting the oldest beyond NODES_MAX.
+    fn insert(&mut self, uuid: String, node: Node) {
+        if self.map.insert(uuid.clone(), node).is_some() {
+            if let Some(i) = self.order.iter().position(|u| *u == uuid) {
+                self.order.remove(i);
+            }
+        }
+        self.order.push_back(uuid);
+        while self.order.len() > NODES_MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &Node)> {
+        self.order.iter().filter_map(|u| self.map.get(u).map(|n| (u, n)))
+    }
+}
+
 /// The bounded per-file state of the placement.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Order {
-    nodes: VecDeque<Node>,                // arrival order
+    nodes: Nodes,
     awaited: Vec<(String, Option<f64>)>, // missing parent -> smallest seq waiting below it
     fracs: Vec<f64>,                      // fractional seqs emitted, ascending
     horizon: Option<f64>,                 // the largest fractional seq forgotten
@@ -84,9 +115,28 @@ pub fn opt_num(v: &Val<'_>) -> Result<Option<f64>, SnapshotError> {
     }
 }
 
+/// `k` values strictly between `lo` and `hi`: `lo + (hi - lo) / 2^e * i`, i = 1..k, with `2^e > k`;
+/// None when doubles cannot separate them.
+fn fit(lo: f64, hi: f64, k: usize) -> Option<Vec<f64>> {
+    let mut e = 1u32;
+    while (1u64 << e) < k as u64 + 1 {
+        e += 1;
+    }
+    let step = (hi - lo) / (1u64 << e) as f64;
+    let values: Vec<f64> = (1..=k).map(|i| lo + step * i as f64).collect();
+    let mut prev = lo;
+    for &v in values.iter().chain(std::iter::once(&hi)) {
+        if prev >= v {
+            return None;
+        }
+        prev = v;
+    }
+    Some(values)
+}
+
 impl Order {
     fn node(&self, uuid: &str) -> Option<&Node> {
-        self.nodes.iter().rev().find(|n| n.uuid == uuid)
+        self.nodes.get(uuid)
     }
 
     fn usable(&self, seq: f64) -> bool {
@@ -142,7 +192,8 @@ impl Order {
         };
         if let (Some(floor), Some(ts)) = (floor, ts) {
             if floor < last {
-                for n in &self.nodes {
+                // the smallest qualifying seq: the same whatever the iteration order
+                for n in self.nodes.map.values() {
                     if let (Some(first), Some(nts)) = (n.first, n.ts) {
                         if first > floor && target.is_none_or(|t| first < t) && nts > ts && self.usable(first) {
                             target = Some(first);
@@ -174,57 +225,42 @@ impl Order {
         Plan { uuid: uuid.map(str::to_owned), ts, lo, hi, next, ceiling, top }
     }
 
-    /// Give the record's `k` rows their seqs (returned, in order) and the next integer seq.
-    pub fn commit(&mut self, plan: &mut Plan, k: usize) -> (Vec<f64>, i64) {
-        let mut next = plan.next + k as i64;
-        let mut values: Vec<f64> = Vec::new();
-        if let (Some(hi), true) = (plan.hi, k > 0) {
-            let lo = plan.lo;
-            let mut e = 1u32;
-            while (1u64 << e) < k as u64 + 1 {
-                e += 1;
-            }
-            let step = (hi - lo) / (1u64 << e) as f64;
-            values = (1..=k).map(|i| lo + step * i as f64).collect();
-            let mut prev = lo;
-            let fits = values.iter().chain(std::iter::once(&hi)).all(|&v| {
-                let ok = prev < v;
-                prev = v;
-                ok
-            });
-            if fits {
-                next = plan.next;
-                self.note_fracs(&values);
-            } else {
-                values.clear(); // too narrow for a double: appended instead
-                plan.hi = None;
-            }
-        }
-        if plan.hi.is_none() {
-            values = (0..k as i64).map(|i| (plan.next + i) as f64).collect();
-        }
-        let first = values.first().copied();
-        let floor = values.last().copied().unwrap_or(plan.lo);
-        if let Some(uuid) = &plan.uuid {
-            if let Some(i) = self.nodes.iter().position(|n| &n.uuid == uuid) {
-                self.nodes.remove(i);
-            }
-            self.nodes.push_back(Node { uuid: uuid.clone(), first, floor, ts: plan.ts, top: plan.top.clone() });
-            while self.nodes.len() > NODES_MAX {
-                self.nodes.pop_front();
-            }
-        }
-        let below = match (first, plan.ceiling) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    /// Give the record's rows their seqs; returns the next integer seq. `rows` were numbered
+    /// `plan.next`, `plan.next + 1`, ... by `MapperState::emit`: their seq when appended.
+    pub fn commit(&mut self, plan: &mut Plan, rows: &mut [Row]) -> i64 {
+        let k = rows.len();
+        let values = match plan.hi {
+            Some(hi) if k > 0 => fit(plan.lo, hi, k),
+            _ => None,
         };
-        if let (Some(below), Some(top)) = (below, &plan.top) {
-            if let Some(i) = self.awaited_pos(top) {
+        let (first, floor, next) = match values {
+            Some(values) => {
+                for (row, v) in rows.iter_mut().zip(&values) {
+                    row.seq = *v;
+                }
+                self.note_fracs(&values);
+                (values.first().copied(), values.last().copied().unwrap_or(plan.lo), plan.next)
+            }
+            None if k > 0 => {
+                plan.hi = None; // appended (also when the gap is too narrow for a double)
+                (Some(plan.next as f64), (plan.next + k as i64 - 1) as f64, plan.next + k as i64)
+            }
+            None => (None, plan.lo, plan.next),
+        };
+        if let Some(uuid) = plan.uuid.take() {
+            self.nodes.insert(uuid, Node { first, floor, ts: plan.ts, top: plan.top.clone() });
+        }
+        if let Some(i) = plan.top.as_deref().and_then(|t| self.awaited_pos(t)) {
+            let below = match (first, plan.ceiling) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(below) = below {
                 let cur = &mut self.awaited[i].1;
                 *cur = Some(cur.map_or(below, |c| c.min(below)));
             }
         }
-        (values, next)
+        next
     }
 
     fn note_fracs(&mut self, values: &[f64]) {
@@ -248,9 +284,9 @@ impl Order {
         let nodes = self
             .nodes
             .iter()
-            .map(|n| {
+            .map(|(uuid, n)| {
                 Val::Arr(vec![
-                    Val::str(n.uuid.clone()),
+                    Val::str(uuid.clone()),
                     opt_num_val(n.first),
                     num_val(n.floor),
                     Val::opt_int(n.ts),
@@ -294,11 +330,8 @@ impl Order {
                 Val::Null => None,
                 t => Some(text(t)?),
             };
-            let node = Node { uuid, first: opt_num(first)?, floor: opt_num(floor)?.ok_or(SnapshotError)?, ts, top };
-            if let Some(i) = order.nodes.iter().position(|n| n.uuid == node.uuid) {
-                order.nodes.remove(i);
-            }
-            order.nodes.push_back(node);
+            let node = Node { first: opt_num(first)?, floor: opt_num(floor)?.ok_or(SnapshotError)?, ts, top };
+            order.nodes.insert(uuid, node);
         }
         for item in list("awaited")? {
             let Val::Arr(a) = item else { return Err(SnapshotError) };
@@ -325,17 +358,35 @@ impl Order {
 mod tests {
     use super::*;
 
+    /// Place a record with `k` rows (numbered from `next`, as `emit` does); their seqs and the next seq.
+    fn place(o: &mut Order, uuid: &str, parent: Option<&str>, ts: i64, next: i64, k: usize) -> (Vec<f64>, i64) {
+        let mut plan = o.plan(Some(uuid), parent, Some(ts), next);
+        let mut rows: Vec<Row> = (0..k)
+            .map(|i| Row {
+                thread_id: String::new(),
+                key: [0; 16],
+                seq: (next + i as i64) as f64,
+                ts: None,
+                role: "assistant",
+                kind: "message",
+                text: None,
+                data: None,
+                turn_id: None,
+            })
+            .collect();
+        let next = o.commit(&mut plan, &mut rows);
+        (rows.iter().map(|r| r.seq).collect(), next)
+    }
+
     #[test]
     fn a_prompt_written_after_its_reply_sorts_before_it() {
         let mut o = Order::default();
-        let mut p = o.plan(Some("p0"), None, Some(1), 0);
-        assert_eq!(o.commit(&mut p, 1), (vec![0.0], 1));
+        assert_eq!(place(&mut o, "p0", None, 1, 0, 1), (vec![0.0], 1));
         // the reply names a prompt not read yet: appended, waiting for it
-        let mut r = o.plan(Some("r1"), Some("p1"), Some(5), 1);
-        assert_eq!(o.commit(&mut r, 1), (vec![1.0], 2));
-        let mut q = o.plan(Some("p1"), Some("p0"), Some(4), 2);
+        assert_eq!(place(&mut o, "r1", Some("p1"), 5, 1, 1), (vec![1.0], 2));
+        let q = o.clone().plan(Some("p1"), Some("p0"), Some(4), 2);
         assert_eq!((q.lo, q.hi), (0.0, Some(1.0)));
-        assert_eq!(o.commit(&mut q, 2), (vec![0.25, 0.5], 2));
+        assert_eq!(place(&mut o, "p1", Some("p0"), 4, 2, 2), (vec![0.25, 0.5], 2));
         let snap = o.to_val();
         assert_eq!(Order::from_val(&snap), Ok(o));
     }
@@ -343,21 +394,19 @@ mod tests {
     #[test]
     fn siblings_sort_by_timestamp_and_narrow_gaps_append() {
         let mut o = Order::default();
-        let mut a = o.plan(Some("a"), None, Some(1), 0);
-        o.commit(&mut a, 0);
-        let mut r2 = o.plan(Some("r2"), Some("a"), Some(9), 0);
-        o.commit(&mut r2, 1);
-        let mut r1 = o.plan(Some("r1"), Some("a"), Some(8), 1);
-        assert_eq!(o.commit(&mut r1, 1), (vec![-0.5], 1));
+        place(&mut o, "a", None, 1, 0, 0);
+        assert_eq!(place(&mut o, "r2", Some("a"), 9, 0, 1), (vec![0.0], 1));
+        assert_eq!(place(&mut o, "r1", Some("a"), 8, 1, 1), (vec![-0.5], 1));
         // a chain written backwards: each record goes before the last one, until doubles run out
         let mut next = 1;
+        let mut appended = 0;
         for i in 0..80 {
             let (id, parent) = (format!("x{i}"), format!("x{}", i + 1));
-            let mut p = o.plan(Some(&id), Some(&parent), Some(100 - i), next);
-            let (vals, n) = o.commit(&mut p, 1);
+            let (vals, n) = place(&mut o, &id, Some(&parent), 100 - i, next, 1);
             assert!(vals[0] > -1.0 && vals[0] <= next as f64);
+            appended += usize::from(n > next);
             next = n;
         }
-        assert!(next > 1 && o.fracs.len() <= FRACS_MAX && o.awaited.len() <= AWAITED_MAX);
+        assert!(appended > 1 && o.fracs.len() <= FRACS_MAX && o.awaited.len() <= AWAITED_MAX);
     }
 }
