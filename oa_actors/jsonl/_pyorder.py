@@ -5,15 +5,16 @@ interactive sessions a prompt (with the attachments chained to it) can be writte
 it caused, parallel tool results in another order than their calls. The conversation is the
 `parentUuid` chain; this module places every transcript record in it, online, as the lines arrive:
 
-- A record that nothing is waiting for, whose parent is the last thing placed (the usual case),
-  or whose parent is unknown, or that starts a chain (`parentUuid: null`), is appended: its rows
-  get the next integers.
-- A record is placed *before* a row already emitted when (a) that row descends from it (it named
-  this record as its parent, directly or through records that emitted nothing or were themselves
-  waiting: the "awaited" parents), or (b) that row was placed after this record's parent, is not
-  its ancestor, and has a later timestamp (siblings sort by timestamp; equal timestamps keep file
-  order). Its rows then take values in the gap just below that row: `lo + (hi - lo) * i / 2**e`
-  with `2**e > rows`, so `seq` becomes a fraction (a dyadic rational, exact in every consumer).
+- A record is placed *before* the earliest row already emitted that (a) descends from it (its
+  record named this one as its parent, directly or through records that emitted nothing or were
+  themselves waiting: the "awaited" parents), or (b) was placed after this record's parent (for a
+  chain's first record, `parentUuid: null`: after nothing) and has a later timestamp (siblings
+  sort by timestamp; equal timestamps keep file order). A record whose parent is unknown is only
+  placed before its own descendants. Its rows then take values in the gap just below that row:
+  `lo + (hi - lo) * i / 2**e` with `2**e > rows`, so `seq` becomes a fraction (a dyadic rational,
+  exact in every consumer).
+- Otherwise (the usual case: its parent is the last thing placed) the record is appended: its
+  rows get the next integers.
 - Nothing is held back: every row is emitted as soon as its line is read; only where it sorts
   changes. Keys do not depend on `seq`, so they stay file-order based and stable.
 
