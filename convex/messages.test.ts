@@ -22,6 +22,20 @@ describe("messages", () => {
     expect(await t.query(api.messages.forThread, { threadId: "nope" })).toEqual([]);
   });
 
+  test("a row written late (fractional seq) sorts into place and pages with afterSeq", async () => {
+    // docs/rows.md: a Claude Code prompt written after its reply gets a seq between two rows.
+    const t = newTest();
+    await seed(t, 4);
+    const late = [messageRow("s1", 1.5, { role: "user" }), messageRow("s1", 1.75)];
+    await t.mutation(api.sync.applyBatch, { threads: [], messages: late });
+    const all = await t.query(api.messages.forThread, { threadId: "s1" });
+    expect(all.map((m: any) => m.seq)).toEqual([0, 1, 1.5, 1.75, 2, 3]);
+    const after = await t.query(api.messages.forThread, { threadId: "s1", afterSeq: 1.5, limit: 2 });
+    expect(after.map((m: any) => m.seq)).toEqual([1.75, 2]);
+    const thread = await t.query(api.threads.byThreadId, { threadId: "s1" });
+    expect(thread).toMatchObject({ lastSeq: 3, messageCount: 6 });
+  });
+
   test("forThread pages with paginationOpts", async () => {
     const t = newTest();
     await seed(t, 12);

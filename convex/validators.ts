@@ -90,6 +90,7 @@ export const messageRole = v.union(
 export const messageRowFields = {
   threadId: v.string(),
   key: v.string(),
+  /** An integer, or a fraction for a Claude Code row placed between two others (docs/rows.md). */
   seq: v.number(),
   ts: nullable(v.number()),
   role: messageRole,

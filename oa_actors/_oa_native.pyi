@@ -27,8 +27,10 @@ class TailBatch:
     createdAt, updatedAt, usage` in that order."""
 
     messages: list[dict[str, Any]]
-    """New message rows in file order, each a dict with the keys `threadId, key, seq, ts, role,
-    kind, text, data, turnId` in that order (`data` is a nested dict or None)."""
+    """New message rows in the order their lines were read, each a dict with the keys `threadId,
+    key, seq, ts, role, kind, text, data, turnId` in that order (`data` is a nested dict or None).
+    `seq` is an int, or a float for a Claude Code row placed between two others (docs/rows.md,
+    "Order"): sort by it."""
 
     offset: int
     """The committed byte offset: the end of the last complete line consumed (resume here)."""
@@ -108,7 +110,8 @@ class JsonlTail:
 
     def snapshot(self) -> bytes:
         """The state at `offset` as compact JSON bytes (sorted keys, the same layout as the
-        Python twin's). A held partial line is not included: a restored tail re-reads it."""
+        Python twin's), including a Claude session's bounded conversation-order state. A held
+        partial line is not included: a restored tail re-reads it."""
 
     @staticmethod
     def restore(data: bytes) -> JsonlTail:

@@ -1,7 +1,8 @@
 """`oa-supervisor parse PATH...`: print the rows of session logs as JSON lines.
 
 One row per line with a `table` field (`threads` or `messages`) and the fields of docs/rows.md.
-Threads are printed once per file, after its messages, in their final state. This output is a
+A file's messages are printed in `seq` order (the conversation's order, as `export` prints them),
+then its thread, once, in its final state. This output is a
 stable interface for users and other tools. Error counts go to stderr.
 """
 
@@ -28,7 +29,7 @@ def register(sub: Any) -> None:
 def rows_of(
     path: Any, max_line_bytes: int = jsonl.DEFAULT_MAX_LINE
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """All rows of one finished file (messages, then its thread) and its error counts."""
+    """All rows of one finished file (messages in seq order, then its thread) and its error counts."""
     tail, batches = parse_file(path, jsonl.JsonlTail(str(path), max_line_bytes=max_line_bytes))
     rows: list[dict[str, Any]] = []
     thread = None
@@ -36,6 +37,8 @@ def rows_of(
         rows.extend({"table": "messages", **m} for m in b.messages)
         if b.threads:
             thread = b.threads[-1]
+    # Rows come in file order; a Claude Code record written late sorts before rows read earlier.
+    rows.sort(key=lambda r: r["seq"])
     if thread is not None:
         rows.append({"table": "threads", **thread})
     return rows, tail.errors

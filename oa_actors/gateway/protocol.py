@@ -10,12 +10,13 @@ Server -> client:
 
     {"type": "reply", "id": 7, "control": "messages.forThread", "ok": true, "result": {...}}
     {"type": "error", "id": 7, "control": "messages.forThread", "ok": false,
-     "error": {"code": "bad_request", "message": "afterSeq must be an integer"}}
+     "error": {"code": "bad_request", "message": "afterSeq must be a number"}}
     {"type": "event", "event": "rows.messages", "data": {...}}
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,7 @@ class Field:
     """One field of a verb: its JSON type and constraints."""
 
     name: str
-    type: str  # "string" | "integer" | "boolean" | "object"
+    type: str  # "string" | "integer" | "number" | "boolean" | "object"
     required: bool = False
     minimum: int | None = None
     choices: tuple[str, ...] = ()
@@ -69,6 +70,10 @@ def _i(name: str, minimum: int | None = None, doc: str = "") -> Field:
     return Field(name, "integer", minimum=minimum, doc=doc)
 
 
+def _n(name: str, minimum: int | None = None, doc: str = "") -> Field:
+    return Field(name, "number", minimum=minimum, doc=doc)
+
+
 SUBSCRIBE = Field("subscribe", "boolean", doc="also receive rows committed from now on")
 
 VERB_LIST: tuple[VerbSpec, ...] = (
@@ -81,7 +86,12 @@ VERB_LIST: tuple[VerbSpec, ...] = (
     ),
     VerbSpec(
         "messages.forThread",
-        (_s("threadId", True), _i("afterSeq", -1), _i("limit", 1), SUBSCRIBE),
+        (
+            _s("threadId", True),
+            _n("afterSeq", -1, doc="a seq: an integer, or a fraction (docs/rows.md)"),
+            _i("limit", 1),
+            SUBSCRIBE,
+        ),
         local=True,
         doc="one thread's messages in seq order, after afterSeq",
     ),
@@ -149,6 +159,10 @@ def _type_ok(value: Any, kind: str) -> bool:
         return isinstance(value, str)
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and math.isfinite(value)
+        )
     if kind == "boolean":
         return isinstance(value, bool)
     return isinstance(value, dict)

@@ -112,7 +112,7 @@ class LocalQueries:
             "nextBeforeUpdatedAt": _updated(page[-1]) if more and page else None,
         }
 
-    def messages_page(self, thread_id: str, after_seq: int, limit: int) -> dict[str, Any]:
+    def messages_page(self, thread_id: str, after_seq: int | float, limit: int) -> dict[str, Any]:
         """`{threadId, thread, messages, hasMore, nextAfterSeq}`: one thread's messages in seq order."""
         fetch = limit + 1
 
@@ -138,5 +138,6 @@ def _updated(row: dict[str, Any]) -> int:
     return int(row.get("updatedAt") or 0)
 
 
-def _seq(row: dict[str, Any]) -> int:
-    return int(row["seq"])
+def _seq(row: dict[str, Any]) -> int | float:
+    seq: int | float = row["seq"]  # a fraction for a row placed between two others (docs/rows.md)
+    return seq

@@ -11,7 +11,10 @@ Decisions (see the docs for the full table):
   assistant/message, each thinking block an assistant/reason (identity `<uuid>:<block index>`).
 - `tool_use` waits in `pending` until the `tool_result` with the same id arrives; then ONE tool row
   (identity = the tool_use id, `ts` of the tool_use). Calls still pending when the next prompt
-  starts (or a stream's `result` arrives) get their row without output.
+  starts (or a stream's `result` arrives) get their row without output. A result read before its
+  tool_use is held until it arrives (`_pyclaudetools.py`).
+- `seq` follows the conversation (the `parentUuid` chain), not the file: every transcript record
+  is placed by `_pyorder.py` before its rows are numbered (docs/rows.md, "Order").
 - Attachments, `system` records, metadata lines, hook output, file-history snapshots and stream
   partials (`stream_event`) make no row. CLI-made assistant records (`model: "<synthetic>"`) make
   none either, except API errors (system/error).
@@ -23,19 +26,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from oa_actors.jsonl._pyclaudetools import (
+    flush_pending,
+    hold_orphan,
+    later,
+    result_text,
+    take_orphan,
+    tool_row,
+)
 from oa_actors.jsonl._pycommon import (
     I64_MAX,
     I64_MIN,
-    _parse_i64,
     as_dict,
     as_int,
     as_list,
     as_str,
-    excerpt,
-    parse_json_arg,
     parse_ts,
 )
 from oa_actors.jsonl._pymapper import MapperState, UnknownRecord
+from oa_actors.jsonl._pyorder import ConversationOrder, Plan
 
 FORMATS = ("claude", "claude-stream")
 TRANSCRIPT_TYPES = frozenset({"user", "assistant", "attachment", "system"})
@@ -82,10 +91,6 @@ CONTEXT_PREFIXES = (
 )
 INTERRUPT_PREFIX = "[Request interrupted by user"
 COMPACT_PREAMBLE = "This session is being continued from a previous conversation"
-FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
-TODO_TOOLS = frozenset({"TodoWrite", "TaskCreate", "TaskUpdate", "TaskList", "TaskGet"})
-SEARCH_TOOLS = frozenset({"WebSearch", "WebFetch"})
-AGENT_TOOLS = frozenset({"Agent", "Task"})
 
 
 def detect(obj: dict[str, Any]) -> str | None:
@@ -136,129 +141,14 @@ def _add_usage(st: MapperState, u: Any) -> None:
     }
 
 
-def _result_text(content: Any) -> str | None:
-    """A tool_result's content: the string, or its text blocks joined by `\\n`."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            c["text"]
-            for c in content
-            if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str)
-        )
-    return None
-
-
-def _exit_code(call_input: Any, result: dict[str, Any] | None) -> int | None:
-    """Bash: 0 for a successful result, N for an error result whose text starts `Exit code N`."""
-    if result is None or as_dict(call_input).get("run_in_background") is True:
-        return None
-    if result.get("isError") is not True:
-        return 0
-    text = result.get("text")
-    if isinstance(text, str) and text.startswith("Exit code "):
-        rest = text[len("Exit code ") :]
-        nl = rest.find("\n")
-        return _parse_i64(rest if nl < 0 else rest[:nl])
-    return None
-
-
-def _todo_items(name: str, call_input: Any, structured: Any) -> list[dict[str, Any]]:
-    inp = as_dict(call_input)
-    res = as_dict(structured)
-    if name == "TodoWrite":
-        return [
-            {"text": as_str(t.get("content")), "status": as_str(t.get("status"))}
-            for t in as_list(inp.get("todos"))
-            if isinstance(t, dict)
-        ]
-    if name == "TaskCreate":
-        return [{"text": as_str(inp.get("subject")), "status": "pending"}]
-    if name == "TaskUpdate":
-        task_id = as_str(inp.get("taskId"))
-        text = as_str(inp.get("subject")) or (None if task_id is None else "#" + task_id)
-        return [{"text": text, "status": as_str(inp.get("status"))}]
-    tasks = as_list(res.get("tasks")) if name == "TaskList" else [res.get("task")]
-    return [
-        {"text": as_str(t.get("subject")), "status": as_str(t.get("status"))}
-        for t in tasks
-        if isinstance(t, dict)
-    ]
-
-
-def _tool_row(
-    st: MapperState,
-    call_id: str,
-    call: dict[str, Any],
-    result: dict[str, Any] | None,
-    out: list[dict[str, Any]],
-) -> None:
-    """One row for a tool call; `result` is {text, isError, structured} or None (no result seen)."""
-    name = call.get("name") or ""
-    inp = call.get("input")
-    ts = call.get("ts")
-    text = None if result is None else result.get("text")
-    is_error = None if result is None else result.get("isError") is True
-    output = None if text is None else excerpt(text)
-    structured = None if result is None else result.get("structured")
-    if name == "Bash":
-        command = as_str(as_dict(inp).get("command"))
-        data: dict[str, Any] = {
-            "command": command,
-            "exitCode": _exit_code(inp, result),
-            "output": output,
-            "durationMs": None,
-            "isError": is_error,
-        }
-        st.emit(out, "tool", "cmd", command, data, call_id, ts)
-    elif name in FILE_TOOLS:
-        d = as_dict(inp)
-        path = as_str(d.get("file_path")) or as_str(d.get("notebook_path"))
-        kind = "update"
-        if name == "Write":
-            kind = "update" if as_dict(structured).get("type") == "update" else "add"
-        changes = [{"path": path, "kind": kind}]
-        data = {"changes": changes, "exitCode": None, "output": output, "isError": is_error}
-        st.emit(out, "tool", "file", kind if path is None else f"{kind} {path}", data, call_id, ts)
-    elif name in TODO_TOOLS:
-        row_text = None if name == "TodoWrite" else text
-        st.emit(
-            out,
-            "tool",
-            "todo",
-            row_text,
-            {"items": _todo_items(name, inp, structured), "isError": is_error},
-            call_id,
-            ts,
-        )
-    elif name in SEARCH_TOOLS:
-        d = as_dict(inp)
-        query = as_str(d.get("query")) if name == "WebSearch" else as_str(d.get("url"))
-        st.emit(
-            out, "tool", "search", query, {"query": query, "output": output, "isError": is_error}, call_id, ts
-        )
-    elif name.startswith("mcp__"):
-        server, _, tool = name[len("mcp__") :].partition("__")
-        res = None if text is None else parse_json_arg(text)
-        data = {"server": server, "tool": tool, "arguments": inp, "result": res, "isError": is_error}
-        st.emit(out, "tool", "mcp", f"{server}.{tool}", data, call_id, ts)
-    else:
-        data = {"name": name, "arguments": inp, "output": output, "isError": is_error}
-        if name in AGENT_TOOLS:
-            agent = as_str(as_dict(structured).get("agentId"))
-            data["subagentThreadId"] = None if agent is None else f"{st.thread_id()}/agent-{agent}"
-        st.emit(out, "tool", "tool", name, data, call_id, ts)
-
-
-def _flush_pending(st: MapperState, out: list[dict[str, Any]]) -> None:
-    """Calls that never got a result still get their row (in tool_use id order)."""
-    for call_id in sorted(st.pending):
-        _tool_row(st, call_id, st.pending[call_id], None, out)
-    st.pending = {}
-
-
 def _assistant(
-    st: MapperState, obj: dict[str, Any], ts: int | None, stream: bool, out: list[dict[str, Any]]
+    st: MapperState,
+    obj: dict[str, Any],
+    ts: int | None,
+    stream: bool,
+    out: list[dict[str, Any]],
+    plan: Plan | None = None,
+    paired: list[tuple[str, dict[str, Any], list[Any]]] | None = None,
 ) -> None:
     msg = as_dict(obj.get("message"))
     uid = as_str(obj.get("uuid")) or ""
@@ -295,8 +185,14 @@ def _assistant(
                 st.emit(out, "assistant", "reason", body, None, identity, ts)
         elif bt == "tool_use":
             call_id = as_str(b.get("id"))
-            if call_id is not None:
-                st.pending[call_id] = {"name": as_str(b.get("name")), "input": b.get("input"), "ts": ts}
+            if call_id is None:
+                continue
+            call = {"name": as_str(b.get("name")), "input": b.get("input"), "ts": ts}
+            orphan = take_orphan(st, call_id) if plan is not None else None
+            if orphan is not None and paired is not None:
+                paired.append((call_id, call, orphan))  # its result was written first
+            else:
+                st.pending[call_id] = {**call, "pos": None if plan is None else plan.lo}
 
 
 def _set_turn(st: MapperState, prompt_id: str | None) -> None:
@@ -304,7 +200,13 @@ def _set_turn(st: MapperState, prompt_id: str | None) -> None:
         st.turn_id = prompt_id
 
 
-def _user(st: MapperState, obj: dict[str, Any], ts: int | None, out: list[dict[str, Any]]) -> None:
+def _user(
+    st: MapperState,
+    obj: dict[str, Any],
+    ts: int | None,
+    out: list[dict[str, Any]],
+    plan: Plan | None = None,
+) -> None:
     msg = as_dict(obj.get("message"))
     uid = as_str(obj.get("uuid")) or ""
     content = msg.get("content")
@@ -316,15 +218,19 @@ def _user(st: MapperState, obj: dict[str, Any], ts: int | None, out: list[dict[s
         structured = obj["toolUseResult"] if "toolUseResult" in obj else obj.get("tool_use_result")
         for b in results:
             call_id = as_str(b.get("tool_use_id"))
-            call = st.pending.pop(call_id, None) if call_id is not None else None
-            if call is None or call_id is None:
-                continue  # a result without its call (cut file, or a copy): nothing to pair
+            if call_id is None:
+                continue
             result = {
-                "text": _result_text(b.get("content")),
+                "text": result_text(b.get("content")),
                 "isError": b.get("is_error") is True,
                 "structured": structured if len(results) == 1 else None,
             }
-            _tool_row(st, call_id, call, result, out)
+            call = st.pending.pop(call_id, None)
+            if call is not None:
+                tool_row(st, call_id, call, result, out)
+            elif plan is not None:
+                # Its tool_use may still come (written after it); a cut file's stays unpaired.
+                hold_orphan(st, [call_id, result, ts, as_str(obj.get("uuid"))])
         return
     text = "\n".join(
         b["text"]
@@ -346,7 +252,11 @@ def _user(st: MapperState, obj: dict[str, Any], ts: int | None, out: list[dict[s
     else:
         kind = "prompt"
     if kind in ("aborted", "prompt"):
-        _flush_pending(st, out)  # calls still waiting get their rows in the turn they belong to
+        flush_pending(st, out, plan, ts)  # calls still waiting get their rows in the turn they belong to
+        held = st.extra.get("orphans")
+        if plan is not None and plan.hi is None and isinstance(held, list) and held:
+            # A new turn: earlier results whose call never came stay unpaired.
+            st.extra["orphans"] = [o for o in held if later(o[2], ts)]
     _set_turn(st, prompt_id)
     if kind == "compaction":
         summary = text
@@ -411,11 +321,27 @@ def map_claude(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) 
         st.thread["git"] = (
             None if branch in ("", "HEAD") else {"commit": None, "branch": branch, "repo": None}
         )
+    # Every transcript record is placed in the conversation (attachment and system records too:
+    # they make no row but are links of the parentUuid chain).
+    if st.order is None:
+        st.order = ConversationOrder()
+    uid = as_str(obj.get("uuid"))
+    plan = st.order.plan(uid, as_str(obj.get("parentUuid")), ts, st.seq)
+    start = len(out)
+    paired: list[tuple[str, dict[str, Any], list[Any]]] = []
     if t == "assistant":
-        _assistant(st, obj, ts, False, out)
+        _assistant(st, obj, ts, False, out, plan, paired)
     elif t == "user":
-        _user(st, obj, ts, out)
+        _user(st, obj, ts, out, plan)
     # attachment and system records: context, hooks, compaction markers: no row
+    st.seq = st.order.commit(plan, out[start:])
+    for call_id, call, (_, result, rts, ruid) in paired:
+        # A result read before its call: its row is the result record's, placed again now that
+        # its parent (this record) is known.
+        rplan = st.order.plan(ruid, uid, rts, st.seq)
+        start = len(out)
+        tool_row(st, call_id, call, result, out)
+        st.seq = st.order.commit(rplan, out[start:])
 
 
 # -- stream-json stdout ---------------------------------------------------------------------------
@@ -443,7 +369,7 @@ def map_claude_stream(st: MapperState, obj: dict[str, Any], out: list[dict[str, 
         raise UnknownRecord(f"claude-stream/{t}")
     st.set_thread_id(as_str(obj.get("session_id")), authoritative=False)
     if t == "result":
-        _flush_pending(st, out)
+        flush_pending(st, out)
         _add_usage(st, obj.get("usage"))
         subtype = as_str(obj.get("subtype"))
         if obj.get("is_error") is True and subtype != "success":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from oa_actors.jsonl._pycommon import make_title, row_key, uuid_from_path
+from oa_actors.jsonl._pyorder import ConversationOrder
 
 THREAD_FIELDS = (
     "threadId",
@@ -45,9 +46,10 @@ class MapperState:
         self.turn_id: str | None = None
         self.counts: dict[str, int] = {}
         self.pending: dict[str, dict[str, Any]] = {}
-        self.seq = 0
+        self.seq = 0  # the next integer seq
         self.invocation = 0
         self.extra: dict[str, Any] = {}
+        self.order: ConversationOrder | None = None  # Claude Code session files only
 
     # -- thread ---------------------------------------------------------------------------------
     def thread_id(self) -> str:
@@ -130,7 +132,7 @@ class MapperState:
 
     # -- snapshot -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {
+        obj = {
             "fmt": self.fmt,
             "thread": self.thread,
             "threadFromMeta": self.thread_from_meta,
@@ -143,6 +145,9 @@ class MapperState:
             "invocation": self.invocation,
             "extra": self.extra,
         }
+        if self.order is not None:
+            obj["order"] = self.order.to_json()
+        return obj
 
     @classmethod
     def from_json(cls, path: str, obj: dict[str, Any]) -> MapperState:
@@ -158,4 +163,6 @@ class MapperState:
         st.seq = int(obj.get("seq", 0))
         st.invocation = int(obj.get("invocation", 0))
         st.extra = dict(obj.get("extra") or {})
+        if obj.get("order") is not None:
+            st.order = ConversationOrder.from_json(obj["order"])
         return st

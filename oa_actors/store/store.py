@@ -40,6 +40,10 @@ THREAD_COLUMNS = (
 )
 JSON_THREAD_FIELDS = frozenset({"git", "usage"})
 MESSAGE_FIELDS = ("threadId", "key", "seq", "ts", "role", "kind", "text", "data", "turnId")
+# `seq` is an integer, or a fraction for a Claude Code row placed between two others (docs/rows.md).
+# The column has INTEGER affinity: SQLite stores an integral value as an INTEGER and a fraction as a
+# REAL, compares them numerically (ORDER BY, the index) and returns int or float: no migration.
+Seq = int | float
 IN_CHUNK = 500
 # SQLite's default automatic WAL checkpoint (every 1000 pages, ~4 MB) runs inside the writer's
 # COMMIT, copies pages into the database file and fsyncs twice: during a backfill that cost about a
@@ -331,7 +335,7 @@ class Store:
         return [_thread_from_row(r) for r in self.conn.execute(q, args)]
 
     def messages_for_thread(
-        self, thread_id: str, after_seq: int = -1, limit: int = 200
+        self, thread_id: str, after_seq: Seq = -1, limit: int = 200
     ) -> list[dict[str, Any]]:
         """A page of one thread's messages in `seq` order, after `after_seq`."""
         q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ? AND seq > ? ORDER BY seq, key LIMIT ?"

@@ -2,9 +2,11 @@
 //! `_pyclaude.py`, which is the spec: see docs/formats-mapping.md, "Claude Code").
 
 pub use crate::codex::UnknownRecord;
-use crate::common::{excerpt, parse_json_str, parse_ts};
+use crate::common::parse_ts;
 use crate::json::{JStr, Val, NULL};
 use crate::mapper::{Git, MapperState, Pending, Row, Usage};
+use crate::claude_tools::{flush_pending, hold_orphan, later_val, result_text, take_orphan, tool_row, Paired, ToolResult};
+use crate::order::{Order, Plan};
 use std::borrow::Cow;
 
 type R = Result<(), UnknownRecord>;
@@ -52,10 +54,6 @@ const CONTEXT_PREFIXES: &[&str] = &[
 ];
 const INTERRUPT_PREFIX: &str = "[Request interrupted by user";
 const COMPACT_PREAMBLE: &str = "This session is being continued from a previous conversation";
-const FILE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
-const TODO_TOOLS: &[&str] = &["TodoWrite", "TaskCreate", "TaskUpdate", "TaskList", "TaskGet"];
-const SEARCH_TOOLS: &[&str] = &["WebSearch", "WebFetch"];
-const AGENT_TOOLS: &[&str] = &["Agent", "Task"];
 
 fn in_set(v: &Val<'_>, set: &[&str]) -> bool {
     match v.as_jstr() {
@@ -64,19 +62,19 @@ fn in_set(v: &Val<'_>, set: &[&str]) -> bool {
     }
 }
 
-fn is_true(v: &Val<'_>) -> bool {
+pub(crate) fn is_true(v: &Val<'_>) -> bool {
     matches!(v, Val::Bool(true))
 }
 
 /// `a or b` on optional strings (an empty string is falsy).
-fn or_str<'x>(a: Option<Cow<'x, str>>, b: Option<Cow<'x, str>>) -> Option<Cow<'x, str>> {
+pub(crate) fn or_str<'x>(a: Option<Cow<'x, str>>, b: Option<Cow<'x, str>>) -> Option<Cow<'x, str>> {
     match a {
         Some(s) if !s.is_empty() => Some(s),
         _ => b,
     }
 }
 
-fn owned(v: &Val<'_>) -> Option<String> {
+pub(crate) fn owned(v: &Val<'_>) -> Option<String> {
     v.as_str().map(Cow::into_owned)
 }
 
@@ -87,14 +85,14 @@ fn set_str(field: &mut Option<String>, v: &Val<'_>) {
 }
 
 /// `"\n".join(b["text"] for b in blocks if dict, type == "text" and text is a str)`.
-fn text_blocks(blocks: &[Val<'_>]) -> String {
+pub(crate) fn text_blocks(blocks: &[Val<'_>]) -> String {
     let parts: Vec<Cow<'_, str>> =
         blocks.iter().filter(|b| b.is_obj() && b.g("type").str_eq("text")).filter_map(|b| b.g("text").as_str()).collect();
     parts.join("\n")
 }
 
 /// `_parse_i64`: optional `-`, then ASCII digits only, within i64.
-fn parse_i64(text: &str) -> Option<i64> {
+pub(crate) fn parse_i64(text: &str) -> Option<i64> {
     let t = text.strip_prefix('-').unwrap_or(text);
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -103,11 +101,11 @@ fn parse_i64(text: &str) -> Option<i64> {
 }
 
 // -- extra (snapshot-visible mapper state) -----------------------------------------------------
-fn extra_get<'s>(st: &'s MapperState, key: &str) -> &'s Val<'static> {
+pub(crate) fn extra_get<'s>(st: &'s MapperState, key: &str) -> &'s Val<'static> {
     st.extra.g(key)
 }
 
-fn extra_set(st: &mut MapperState, key: &'static str, v: Val<'static>) {
+pub(crate) fn extra_set(st: &mut MapperState, key: &'static str, v: Val<'static>) {
     if let Val::Obj(m) = &mut st.extra {
         m.retain(|(k, _)| !k.eq_str(key));
         m.push((JStr::from_plain(key), v));
@@ -158,160 +156,15 @@ fn add_usage(st: &mut MapperState, u: &Val<'_>) {
     });
 }
 
-/// A tool_result's content: the string, or its text blocks joined by `\n`.
-fn result_text(content: &Val<'_>) -> Option<String> {
-    match content {
-        Val::Str(s) => Some(s.get().into_owned()),
-        Val::Arr(a) => Some(text_blocks(a)),
-        _ => None,
-    }
-}
-
-/// What a `tool_result` block carried.
-struct ToolResult<'r> {
-    text: Option<String>,
-    is_error: bool,
-    structured: &'r Val<'r>,
-}
-
-/// Bash: 0 for a successful result, N for an error result whose text starts `Exit code N`.
-fn exit_code(call_input: &Val<'_>, result: Option<&ToolResult<'_>>) -> Option<i64> {
-    let result = result?;
-    if is_true(call_input.g("run_in_background")) {
-        return None;
-    }
-    if !result.is_error {
-        return Some(0);
-    }
-    let rest = result.text.as_deref()?.strip_prefix("Exit code ")?;
-    parse_i64(rest.split('\n').next().unwrap_or(""))
-}
-
-fn item(text: Option<String>, status: Val<'static>) -> Val<'static> {
-    Val::obj(vec![("text", Val::opt_str(text)), ("status", status)])
-}
-
-fn todo_items(name: &str, inp: &Val<'_>, res: &Val<'_>) -> Vec<Val<'static>> {
-    let of = |t: &Val<'_>| item(owned(t.g("subject")), Val::opt_str(owned(t.g("status"))));
-    match name {
-        "TodoWrite" => inp
-            .g("todos")
-            .as_list()
-            .iter()
-            .filter(|t| t.is_obj())
-            .map(|t| item(owned(t.g("content")), Val::opt_str(owned(t.g("status")))))
-            .collect(),
-        "TaskCreate" => vec![item(owned(inp.g("subject")), Val::str("pending"))],
-        "TaskUpdate" => {
-            let task_id = owned(inp.g("taskId"));
-            let text = match owned(inp.g("subject")) {
-                Some(s) if !s.is_empty() => Some(s),
-                _ => task_id.map(|t| format!("#{t}")),
-            };
-            vec![item(text, Val::opt_str(owned(inp.g("status"))))]
-        }
-        "TaskList" => res.g("tasks").as_list().iter().filter(|t| t.is_obj()).map(of).collect(),
-        _ => {
-            let t = res.g("task");
-            if t.is_obj() {
-                vec![of(t)]
-            } else {
-                Vec::new()
-            }
-        }
-    }
-}
-
-fn is_error_val(result: Option<&ToolResult<'_>>) -> Val<'static> {
-    result.map_or(Val::Null, |r| Val::Bool(r.is_error))
-}
-
-/// One row for a tool call; `result` is None when no result was seen.
-fn tool_row(st: &mut MapperState, call_id: &str, call: &Pending, result: Option<&ToolResult<'_>>, out: &mut Vec<Row>) {
-    let name: &str = call.name.as_deref().unwrap_or("");
-    let inp = &call.arguments;
-    let ts = call.ts;
-    let text: Option<&str> = result.and_then(|r| r.text.as_deref());
-    let output = || text.map_or(Val::Null, |t| Val::str(excerpt(t)));
-    let structured: &Val<'_> = result.map_or(&NULL, |r| r.structured);
-    if name == "Bash" {
-        let command = owned(inp.g("command"));
-        let data = Val::obj(vec![
-            ("command", Val::opt_str(command.clone())),
-            ("exitCode", Val::opt_int(exit_code(inp, result))),
-            ("output", output()),
-            ("durationMs", Val::Null),
-            ("isError", is_error_val(result)),
-        ]);
-        st.emit(out, "tool", "cmd", command, Some(data), call_id, ts);
-    } else if FILE_TOOLS.contains(&name) {
-        let path = or_str(inp.g("file_path").as_str(), inp.g("notebook_path").as_str()).map(Cow::into_owned);
-        let kind = if name == "Write" && !structured.g("type").str_eq("update") { "add" } else { "update" };
-        let row_text = match &path {
-            None => kind.to_owned(),
-            Some(p) => format!("{kind} {p}"),
-        };
-        let data = Val::obj(vec![
-            ("changes", Val::Arr(vec![Val::obj(vec![("path", Val::opt_str(path)), ("kind", Val::str(kind))])])),
-            ("exitCode", Val::Null),
-            ("output", output()),
-            ("isError", is_error_val(result)),
-        ]);
-        st.emit(out, "tool", "file", Some(row_text), Some(data), call_id, ts);
-    } else if TODO_TOOLS.contains(&name) {
-        let row_text = if name == "TodoWrite" { None } else { text.map(str::to_owned) };
-        let data = Val::obj(vec![("items", Val::Arr(todo_items(name, inp, structured))), ("isError", is_error_val(result))]);
-        st.emit(out, "tool", "todo", row_text, Some(data), call_id, ts);
-    } else if SEARCH_TOOLS.contains(&name) {
-        let query = owned(inp.g(if name == "WebSearch" { "query" } else { "url" }));
-        let data =
-            Val::obj(vec![("query", Val::opt_str(query.clone())), ("output", output()), ("isError", is_error_val(result))]);
-        st.emit(out, "tool", "search", query, Some(data), call_id, ts);
-    } else if let Some(rest) = name.strip_prefix("mcp__") {
-        let (server, tool) = rest.split_once("__").unwrap_or((rest, ""));
-        let res = match text {
-            None => Val::Null,
-            Some(t) => parse_json_str(t).unwrap_or_else(|| Val::str(t.to_owned())),
-        };
-        let row_text = format!("{server}.{tool}");
-        let data = Val::obj(vec![
-            ("server", Val::str(server.to_owned())),
-            ("tool", Val::str(tool.to_owned())),
-            ("arguments", inp.clone()),
-            ("result", res),
-            ("isError", is_error_val(result)),
-        ]);
-        st.emit(out, "tool", "mcp", Some(row_text), Some(data), call_id, ts);
-    } else {
-        let mut members = vec![
-            ("name", Val::str(name.to_owned())),
-            ("arguments", inp.clone()),
-            ("output", output()),
-            ("isError", is_error_val(result)),
-        ];
-        if AGENT_TOOLS.contains(&name) {
-            let sub = match structured.g("agentId").as_str() {
-                None => Val::Null,
-                Some(agent) => {
-                    let tid = st.thread_id();
-                    Val::str(format!("{tid}/agent-{agent}"))
-                }
-            };
-            members.push(("subagentThreadId", sub));
-        }
-        st.emit(out, "tool", "tool", Some(name.to_owned()), Some(Val::obj(members)), call_id, ts);
-    }
-}
-
-/// Calls that never got a result still get their row (in tool_use id order).
-fn flush_pending(st: &mut MapperState, out: &mut Vec<Row>) {
-    let pending = std::mem::take(&mut st.pending);
-    for (call_id, call) in &pending {
-        tool_row(st, call_id, call, None, out);
-    }
-}
-
-fn assistant(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, stream: bool, out: &mut Vec<Row>) {
+fn assistant(
+    st: &mut MapperState,
+    obj: &Val<'_>,
+    ts: Option<i64>,
+    stream: bool,
+    out: &mut Vec<Row>,
+    plan: Option<&Plan>,
+    mut paired: Option<&mut Vec<Paired>>,
+) {
     let msg = obj.g("message");
     let uid = owned(obj.g("uuid")).unwrap_or_default();
     let model = msg.g("model");
@@ -347,9 +200,16 @@ fn assistant(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, stream: bool,
                 st.emit(out, "assistant", kind, Some(body.into_owned()), None, &identity, ts);
             }
         } else if bt.str_eq("tool_use") {
-            if let Some(call_id) = b.g("id").as_str() {
-                let call = Pending { name: owned(b.g("name")), namespace: None, arguments: b.g("input").to_owned_val(), input: None, ts };
-                st.pending.insert(call_id.into_owned(), call);
+            let Some(call_id) = b.g("id").as_str() else { continue };
+            let mut call =
+                Pending { name: owned(b.g("name")), namespace: None, arguments: b.g("input").to_owned_val(), input: None, ts, pos: None };
+            let orphan = if plan.is_some() { take_orphan(st, &call_id) } else { None };
+            match (orphan, paired.as_deref_mut()) {
+                (Some(item), Some(paired)) => paired.push((call_id.into_owned(), call, item)), // its result was written first
+                _ => {
+                    call.pos = plan.map(|p| p.lo);
+                    st.pending.insert(call_id.into_owned(), call);
+                }
             }
         }
     }
@@ -361,7 +221,7 @@ fn set_turn(st: &mut MapperState, prompt_id: &Option<String>) {
     }
 }
 
-fn user(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>) {
+fn user(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>, plan: Option<&Plan>) {
     let msg = obj.g("message");
     let uid = owned(obj.g("uuid")).unwrap_or_default();
     let content = msg.g("content");
@@ -383,14 +243,27 @@ fn user(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>
         let single = results.len() == 1;
         for b in &results {
             let Some(call_id) = b.g("tool_use_id").as_str() else { continue };
-            // a result without its call (cut file, or a copy): nothing to pair
-            let Some(call) = st.pending.remove(call_id.as_ref()) else { continue };
             let result = ToolResult {
                 text: result_text(b.g("content")),
                 is_error: is_true(b.g("is_error")),
                 structured: if single { structured } else { &NULL },
             };
-            tool_row(st, &call_id, &call, Some(&result), out);
+            if let Some(call) = st.pending.remove(call_id.as_ref()) {
+                tool_row(st, &call_id, &call, Some(&result), out);
+            } else if plan.is_some() {
+                // Its tool_use may still come (written after it); a cut file's stays unpaired.
+                let item = Val::Arr(vec![
+                    Val::str(call_id.into_owned()),
+                    Val::obj(vec![
+                        ("text", Val::opt_str(result.text)),
+                        ("isError", Val::Bool(result.is_error)),
+                        ("structured", result.structured.to_owned_val()),
+                    ]),
+                    Val::opt_int(ts),
+                    Val::opt_str(owned(obj.g("uuid"))),
+                ]);
+                hold_orphan(st, item);
+            }
         }
         return;
     }
@@ -411,7 +284,16 @@ fn user(st: &mut MapperState, obj: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>
         "prompt"
     };
     if kind == "aborted" || kind == "prompt" {
-        flush_pending(st, out); // calls still waiting get their rows in the turn they belong to
+        flush_pending(st, out, plan, ts); // calls still waiting get their rows in the turn they belong to
+        if plan.is_some_and(Plan::appended) {
+            if let Val::Arr(held) = extra_get(st, "orphans") {
+                if !held.is_empty() {
+                    // A new turn: earlier results whose call never came stay unpaired.
+                    let kept = held.iter().filter(|o| later_val(o.as_list().get(2).unwrap_or(&NULL), ts)).cloned().collect();
+                    extra_set(st, "orphans", Val::Arr(kept));
+                }
+            }
+        }
     }
     set_turn(st, &prompt_id);
     match kind {
@@ -501,13 +383,43 @@ pub fn map_claude(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>) -> R 
             Some(Git { commit: None, branch: Some(branch.into_owned()), repo: None })
         };
     }
+    // Every transcript record is placed in the conversation (attachment and system records too:
+    // they make no row but are links of the parentUuid chain).
+    let uid = owned(obj.g("uuid"));
+    let mut order = st.order.take().unwrap_or_default();
+    let mut plan = order.plan(uid.as_deref(), obj.g("parentUuid").as_str().as_deref(), ts, st.seq);
+    st.order = Some(order);
+    let start = out.len();
+    let mut paired: Vec<Paired> = Vec::new();
     if t.str_eq("assistant") {
-        assistant(st, obj, ts, false, out);
+        assistant(st, obj, ts, false, out, Some(&plan), Some(&mut paired));
     } else if t.str_eq("user") {
-        user(st, obj, ts, out);
+        user(st, obj, ts, out, Some(&plan));
     }
     // attachment and system records: context, hooks, compaction markers: no row
+    commit(st, &mut plan, out, start);
+    for (call_id, call, item) in paired {
+        // A result read before its call: its row is the result record's, placed again now that
+        // its parent (this record) is known.
+        let held = item.as_list();
+        let at = |i: usize| held.get(i).unwrap_or(&NULL);
+        let rts = at(2).as_int();
+        let ruid = owned(at(3));
+        let order = st.order.get_or_insert_with(Order::default);
+        let mut rplan = order.plan(ruid.as_deref(), uid.as_deref(), rts, st.seq);
+        let start = out.len();
+        let r = at(1);
+        let result = ToolResult { text: owned(r.g("text")), is_error: is_true(r.g("isError")), structured: r.g("structured") };
+        tool_row(st, &call_id, &call, Some(&result), out);
+        commit(st, &mut rplan, out, start);
+    }
     Ok(())
+}
+
+/// Give the rows `out[start..]` of a placed record their seqs.
+fn commit(st: &mut MapperState, plan: &mut Plan, out: &mut [Row], start: usize) {
+    let order = st.order.get_or_insert_with(Order::default);
+    st.seq = order.commit(plan, &mut out[start..]);
 }
 
 // -- stream-json stdout --------------------------------------------------------------------------
@@ -536,7 +448,7 @@ pub fn map_claude_stream(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>
     }
     st.set_thread_id(obj.g("session_id"), false);
     if t.str_eq("result") {
-        flush_pending(st, out);
+        flush_pending(st, out, None, None);
         add_usage(st, obj.g("usage"));
         let subtype = owned(obj.g("subtype"));
         if is_true(obj.g("is_error")) && subtype.as_deref() != Some("success") {
@@ -552,9 +464,9 @@ pub fn map_claude_stream(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>
         return Ok(());
     }
     if t.str_eq("assistant") {
-        assistant(st, obj, ts, true, out);
+        assistant(st, obj, ts, true, out, None, None);
     } else {
-        user(st, obj, ts, out);
+        user(st, obj, ts, out, None);
     }
     Ok(())
 }

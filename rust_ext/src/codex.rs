@@ -432,6 +432,7 @@ fn response_item(st: &mut MapperState, obj: &Val<'_>, p: &Val<'_>, ts: Option<i6
                     arguments: if k == "function_call" { p.g("arguments").to_owned_val() } else { Val::Null },
                     input: if k == "custom_tool_call" { as_owned(p.g("input")) } else { None },
                     ts,
+                    pos: None,
                 };
                 st.pending.insert(call_id.into_owned(), pending);
             }

@@ -1,15 +1,17 @@
 //! Native JSONL hot path for oa-supervisor: tail agent session logs, parse every line with strict
 //! JSON rules, map records to normalized rows and drop rows already seen.
 //!
-//! The core (`json`, `common`, `mapper`, `codex`, `claude`, `tail`) is plain Rust and builds without
+//! The core (`json`, `common`, `mapper`, `order`, `codex`, `claude`, `tail`) is plain Rust and builds without
 //! Python; `python` holds the PyO3 bindings (`--features python`), exposed as
 //! `oa_actors._oa_native`. `oa_actors/jsonl/_py*.py` is the executable specification.
 
 pub mod claude;
+mod claude_tools;
 pub mod codex;
 pub mod common;
 pub mod json;
 pub mod mapper;
+pub mod order;
 pub mod tail;
 
 #[cfg(feature = "python")]

@@ -2,6 +2,7 @@
 
 use crate::common::{self, blake16, hex, make_title, uuid_from_path, Key};
 use crate::json::{self, Val};
+use crate::order::{opt_num, opt_num_val, Order};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -41,7 +42,8 @@ pub struct Thread {
 pub struct Row {
     pub thread_id: String,
     pub key: Key,
-    pub seq: i64,
+    /// An integer except for rows placed between two others (Claude Code records written late).
+    pub seq: f64,
     pub ts: Option<i64>,
     pub role: &'static str,
     pub kind: &'static str,
@@ -59,6 +61,8 @@ pub struct Pending {
     pub arguments: Val<'static>,
     pub input: Option<String>,
     pub ts: Option<i64>,
+    /// Claude Code session files: where the tool_use record was placed (`Plan::lo`).
+    pub pos: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,9 +76,12 @@ pub struct MapperState {
     pub turn_id: Option<String>,
     pub counts: HashMap<Key, i64>,
     pub pending: BTreeMap<String, Pending>,
+    /// The next integer seq.
     pub seq: i64,
     pub invocation: i64,
     pub extra: Val<'static>,
+    /// Claude Code session files only: the conversation order of their records.
+    pub order: Option<Order>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +102,7 @@ impl MapperState {
             seq: 0,
             invocation: 0,
             extra: Val::Obj(Vec::new()),
+            order: None,
         }
     }
 
@@ -202,7 +210,8 @@ impl MapperState {
         let n = *k;
         *k += 1;
         let key = if n == 0 { key0 } else { key_with(&parts, n) };
-        out.push(Row { thread_id: tid, key, seq: self.seq, ts, role, kind, text, data, turn_id: self.turn_id.clone() });
+        let seq = self.seq as f64;
+        out.push(Row { thread_id: tid, key, seq, ts, role, kind, text, data, turn_id: self.turn_id.clone() });
         self.seq += 1;
     }
 
@@ -215,8 +224,13 @@ impl MapperState {
             .iter()
             .map(|(id, p)| {
                 let members = if self.is_claude() {
-                    // the Claude twin stores {name, input (any JSON), ts}
-                    vec![("name", Val::opt_str(p.name.clone())), ("input", p.arguments.clone()), ("ts", Val::opt_int(p.ts))]
+                    // the Claude twin stores {name, input (any JSON), ts, pos}
+                    vec![
+                        ("name", Val::opt_str(p.name.clone())),
+                        ("input", p.arguments.clone()),
+                        ("ts", Val::opt_int(p.ts)),
+                        ("pos", opt_num_val(p.pos)),
+                    ]
                 } else {
                     vec![
                         ("name", Val::opt_str(p.name.clone())),
@@ -229,7 +243,7 @@ impl MapperState {
                 (crate::json::JStr::from_plain(id.clone()), Val::obj(members))
             })
             .collect();
-        Val::obj(vec![
+        let mut members = vec![
             ("fmt", Val::opt_str(self.fmt.clone())),
             ("thread", thread_to_val(&self.thread)),
             ("threadFromMeta", Val::Bool(self.thread_from_meta)),
@@ -241,7 +255,11 @@ impl MapperState {
             ("seq", Val::Int(self.seq)),
             ("invocation", Val::Int(self.invocation)),
             ("extra", self.extra.clone()),
-        ])
+        ];
+        if let Some(order) = &self.order {
+            members.push(("order", order.to_val()));
+        }
+        Val::obj(members)
     }
 
     pub fn from_val(path: &str, obj: &Val<'_>) -> Result<Self, SnapshotError> {
@@ -281,6 +299,7 @@ impl MapperState {
                             arguments: v.g("input").to_owned_val(),
                             input: None,
                             ts: opt_int(v.g("ts"))?,
+                            pos: opt_num(v.g("pos"))?,
                         }
                     } else {
                         Pending {
@@ -289,6 +308,7 @@ impl MapperState {
                             arguments: v.g("arguments").to_owned_val(),
                             input: opt_string(v.g("input"))?,
                             ts: opt_int(v.g("ts"))?,
+                            pos: None,
                         }
                     };
                     st.pending.insert(k.get().into_owned(), p);
@@ -303,6 +323,10 @@ impl MapperState {
             Val::Null => Val::Obj(Vec::new()),
             v @ Val::Obj(_) => v.to_owned_val(),
             _ => return Err(SnapshotError),
+        };
+        st.order = match obj.g("order") {
+            Val::Null => None,
+            v => Some(Order::from_val(v)?),
         };
         Ok(st)
     }

@@ -125,7 +125,12 @@ fn row_to_py<'py>(py: Python<'py>, r: &Row, tid_cache: &mut Option<(String, Boun
     };
     d.set_item(intern!(py, "threadId"), tid)?;
     d.set_item(intern!(py, "key"), key_str(py, &r.key))?;
-    d.set_item(intern!(py, "seq"), r.seq)?;
+    // an int when integral (every Codex row, most Claude rows), else the float
+    if r.seq == r.seq.floor() && r.seq.abs() < 9.0e15 {
+        d.set_item(intern!(py, "seq"), r.seq as i64)?;
+    } else {
+        d.set_item(intern!(py, "seq"), r.seq)?;
+    }
     d.set_item(intern!(py, "ts"), opt_i64(py, r.ts)?)?;
     d.set_item(intern!(py, "role"), static_str(py, r.role))?;
     d.set_item(intern!(py, "kind"), static_str(py, r.kind))?;

@@ -17,8 +17,9 @@ from oa_actors.convex.client import (
 )
 from oa_actors.convex.drain import OutboxDrain, backoff_delay, resync
 from oa_actors.convex.limits import MAX_DOCUMENT_BYTES, TRUNCATION_MARK, doc_size
+from oa_actors.jsonl import _pytail
 from oa_actors.store import Store
-from tests.support import convex_emulator
+from tests.support import claude_convo, convex_emulator
 from tests.support.convex_emulator import ConvexEmulator
 
 pytestmark = pytest.mark.skipif(
@@ -219,3 +220,31 @@ async def test_values_convex_cannot_store_are_kept_as_json(store: Store) -> None
             import json as _json
 
             assert _json.loads(data["json"]) == messages[1]["data"]
+
+
+async def test_claude_rows_written_late_sort_in_chain_order_in_convex(store: Store) -> None:
+    """Fractional seqs (docs/rows.md, "Order") go through the drain unchanged: Convex reads the
+    conversation order, paging with fractional `afterSeq` cursors."""
+    sid = "c0c0c0c0-0000-4000-8000-000000000000"
+    ordered, shuffled = claude_convo.session(42, 6, sid)
+    want = [claude_convo.content(m) for m in _pytail.JsonlTail("x").feed(ordered, final=True).messages]
+    tail = _pytail.JsonlTail(f"/p/{sid}.jsonl")
+    batch = tail.feed(shuffled, final=True)
+    assert any(isinstance(m["seq"], float) for m in batch.messages)
+    store.apply_batch(batch.threads, batch.messages)
+    with ConvexEmulator() as emu:
+        async with ConvexHttpClient(emu.url, emu.admin_key) as client:
+            drain = OutboxDrain(store, client, max_rows=50)
+            while await drain.drain_once():
+                pass
+            rows: list[dict] = []
+            after = None
+            while True:
+                page = await client.query(
+                    "messages:forThread", {"threadId": sid, "afterSeq": after, "limit": 7}
+                )
+                if not page:
+                    break
+                rows += page
+                after = page[-1]["seq"]
+            assert [claude_convo.content({"data": None, "text": None, "ts": None, **m}) for m in rows] == want

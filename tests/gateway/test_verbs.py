@@ -80,6 +80,29 @@ async def test_pages_never_split_equal_cursors(make_server, tmp_path):
     await ws.close()
 
 
+async def test_fractional_seqs_sort_and_page(make_server, tmp_path):
+    """Claude Code rows written late get a seq between two others (docs/rows.md): they are stored,
+    ordered and paged like any seq, and a fractional `nextAfterSeq` is a valid `afterSeq`."""
+    path = tmp_path / "frac.sqlite3"
+    seqs = [0, 1, 2, 3]
+    late = [0.5, 0.75, 2.5]
+    with Store.open(path) as store:
+        store.apply_batch(messages=[message_row("t", s) for s in seqs])
+        store.apply_batch(messages=[dict(message_row("t", 9), key=f"late-{s}", seq=s) for s in late])
+    server = await make_server(store=path)
+    ws = await open_client(server)
+    seen: list[float] = []
+    page = {"hasMore": True, "nextAfterSeq": -1}
+    while page["hasMore"]:
+        page = (await call(ws, "messages.forThread", threadId="t", limit=2, afterSeq=page["nextAfterSeq"]))[
+            "result"
+        ]
+        seen += [m["seq"] for m in page["messages"]]
+    assert seen == [0, 0.5, 0.75, 1, 2, 2.5, 3]
+    assert [type(s) for s in seen] == [int, float, float, int, int, float, int]
+    await ws.close()
+
+
 def test_cut_page_rules():
     rows = [{"k": k} for k in [1, 2, 2, 2, 3]]
     key = lambda r: r["k"]  # noqa: E731
@@ -201,7 +224,9 @@ BAD = [
     ('{"control": "threads.list", "id": 6, "subscribe": "yes"}', "bad_request", 6),
     ('{"control": "messages.forThread", "id": 7}', "bad_request", 7),
     ('{"control": "messages.forThread", "id": 8, "threadId": 3}', "bad_request", 8),
-    ('{"control": "messages.forThread", "id": 9, "threadId": "t", "afterSeq": 1.5}', "bad_request", 9),
+    ('{"control": "messages.forThread", "id": 9, "threadId": "t", "afterSeq": "1.5"}', "bad_request", 9),
+    ('{"control": "messages.forThread", "id": 9, "threadId": "t", "afterSeq": -1.5}', "bad_request", 9),
+    ('{"control": "messages.forThread", "id": 9, "threadId": "t", "afterSeq": true}', "bad_request", 9),
     ('{"control": "run.submit", "id": 10, "threadDocId": "d"}', "bad_request", 10),
     ('{"control": "run.submit", "id": 11, "threadDocId": "d", "text": "  "}', "bad_request", 11),
     ('{"control": "interrupt", "id": 12}', "bad_request", 12),

@@ -25,6 +25,7 @@ from oa_actors.store import Store
 from oa_actors.tailer.service import TailerService
 from oa_actors.tailer.sink import StoreSink
 from tests.jsonl.corpus import CLAUDE_VERSION, CORPUS, manifest
+from tests.support import claude_convo
 from tests.support.mock_anthropic import MockAnthropic
 
 BASE = CORPUS / CLAUDE_VERSION / "projects"
@@ -224,3 +225,105 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(
             ]
         finally:
             await svc.stop()
+
+
+# -- conversation order (docs/rows.md, "Order") --------------------------------------------------------
+def shuffled_sessions(n: int, turns: int = 4) -> list[tuple[str, bytes, bytes]]:
+    """(sessionId, the file in chain order, the same records written out of order) x n."""
+    out = []
+    for i in range(n):
+        sid = f"5e55{i:04x}-0000-4000-8000-000000000000"
+        ordered, shuffled = claude_convo.session(1000 + i, turns, sid)
+        out.append((sid, ordered, shuffled))
+    return out
+
+
+def chain_rows(ordered: bytes) -> list[tuple[Any, ...]]:
+    """The rows of the file in chain order, as the conversation reads (no file-order fields)."""
+    tail = _pytail.JsonlTail("x.jsonl")
+    return [claude_convo.content(m) for m in tail.feed(ordered, final=True).messages]
+
+
+def assert_stored_in_chain_order(store: Store, sessions: list[tuple[str, bytes, bytes]]) -> None:
+    exported = [r for r in store.export() if r["table"] == "messages"]
+    for sid, ordered, _ in sessions:
+        want = chain_rows(ordered)
+        rows = store.messages_for_thread(sid, limit=10_000)
+        assert [claude_convo.content(m) for m in rows] == want, sid
+        assert [claude_convo.content(m) for m in exported if m["threadId"] == sid] == want, sid
+
+
+async def test_shuffled_sessions_live_across_a_restart_sort_in_chain_order(
+    tmp_path: Path, store: Store
+) -> None:
+    """Records written out of order, appended in random chunks while the tailer runs, with a
+    restart from the committed checkpoints (snapshots) in the middle: the store, its export and
+    every stored seq follow the conversation."""
+    projects = tmp_path / "claude" / "projects"
+    sessions = shuffled_sessions(6)
+    files = {sid: projects / "-w" / f"{sid}.jsonl" for sid, _, _ in sessions}
+    sink = StoreSink(store)
+    rng = random.Random(5)
+
+    def service() -> TailerService:
+        return TailerService(
+            [projects], sink, on_forget=sink.forget, rescan_seconds=0.5, source_of=is_claude(projects)
+        )
+
+    async def write(upto: float) -> None:
+        for sid, _, data in sessions:
+            dst = files[sid]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            start = dst.stat().st_size if dst.exists() else 0
+            end = int(len(data) * upto)
+            with open(dst, "ab") as f:
+                pos = start
+                while pos < end:
+                    n = min(rng.randint(1, 1500), end - pos)
+                    f.write(data[pos : pos + n])
+                    f.flush()
+                    pos += n
+                    if rng.random() < 0.3:
+                        await asyncio.sleep(0.01)
+
+    def expected_keys() -> set[str]:
+        return {m["key"] for _, _, data in sessions for m in _pytail.JsonlTail("x").feed(data, True).messages}
+
+    svc = service()
+    await svc.start({}, backfill=True)
+    try:
+        await write(0.55)
+        await asyncio.sleep(1.0)
+    finally:
+        await svc.stop()
+    checkpoints = {p: store.checkpoint(p) for p in store.checkpoints()}
+    assert checkpoints, "the first run committed checkpoints"
+    svc = service()
+    await svc.start({p: v for p, v in checkpoints.items() if v is not None})
+    try:
+        await write(1.0)
+        want = {m["key"] for sid, _, data in sessions for m in rows_of(files[sid])[0]}
+        assert want == expected_keys()
+        await until(lambda: stored_keys(store) >= want)
+        await asyncio.sleep(0.3)
+        assert stored_keys(store) == want
+    finally:
+        await svc.stop()
+    assert_stored_in_chain_order(store, sessions)
+    seqs = [m["seq"] for m in store.iter_messages()]
+    assert any(isinstance(s, float) for s in seqs)  # some rows were written late and placed between
+
+
+async def test_shuffled_sessions_backfill_sorts_in_chain_order(tmp_path: Path, store: Store) -> None:
+    projects = tmp_path / "claude" / "projects"
+    sessions = shuffled_sessions(5)
+    for sid, _, data in sessions:
+        dst = projects / "-w" / f"{sid}.jsonl"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+    sink = StoreSink(store)
+    svc = TailerService([projects], sink, watch=False, rescan_seconds=0, source_of=is_claude(projects))
+    await svc.start({})
+    await svc.wait_idle(30)
+    await svc.stop()
+    assert_stored_in_chain_order(store, sessions)
