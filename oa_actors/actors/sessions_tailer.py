@@ -135,6 +135,7 @@ class SessionsTailer(LifecycleActor):
             "snapshotsDropped": svc.core.stats.snapshots_dropped,
             "resets": svc.core.stats.resets,
             "rows": svc.core.stats.rows,
+            "batches": svc.core.stats.batches,
             "bytes": svc.core.stats.bytes,
             "backfill": msgspec.structs.asdict(svc.progress),
         }
