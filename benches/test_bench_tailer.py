@@ -28,6 +28,12 @@ Backfill
     forkserver, writer, tailer, resource tracker) is sampled with psutil every 50 ms.
     The same corpus is also run through the engine alone (TailerService + StoreSink in this process,
     no actors, no bus) and through the JSONL hot path alone (native JsonlTail.feed, no store).
+Heavy backfill (issue 11)
+    Rollouts whose rows carry their weight in tool arguments (200 custom tool calls with 6 KB
+    inputs each, tests/support/gen.py; ~1.2 MB per file, ~200 MB in full, ~12 MB in the smoke run)
+    backfilled through the same two actors. Batches are cut by their encoded size; the figures
+    are MB/s and rows/s beside the ordinary backfill, and every row must be stored (before issue 11
+    none was: a 31 MB batch exceeded the bus frame).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ import pytest
 from oa_actors.store import Store
 from oa_actors.tailer.service import TailerService
 from oa_actors.tailer.sink import StoreSink
+from tests.support.gen import heavy_rollout_lines
 from tests.support.supervisor import Supervisor
 
 try:
@@ -66,6 +73,7 @@ ACTORS = ["--actors", "convex_writer,sessions_tailer"]
 SEED = 20261122
 GEN_VERSION = 1
 SMOKE_MB, FULL_MB = 20, 1000
+HEAVY_SMOKE_FILES, HEAVY_FULL_FILES = 10, 170  # ~1.2 MB each
 SMOKE_APPENDS, FULL_APPENDS = 50, 2000
 WARMUP_APPENDS = 10
 POLL = 0.0005
@@ -480,6 +488,78 @@ def test_bench_tailer_engine(benchmark: Any, tmp_path: Path, corpus: dict[str, A
     _RESULTS["engine"] = res
 
 
+# -- heavy rows ---------------------------------------------------------------------------------------
+def heavy_corpus(files: int) -> Path:
+    """A CODEX_HOME of `files` heavy rollouts (cached, deterministic)."""
+    home = CACHE / f"heavy-v1-{files}"
+    if not (home / "DONE").exists():
+        day = home / "sessions" / "2026" / "11" / "23"
+        day.mkdir(parents=True, exist_ok=True)
+        for i in range(files):
+            tid = str(uuid.UUID(int=(0x0BEE << 112) | i))
+            p = day / f"rollout-2026-11-23T02-00-00-{tid}.jsonl"
+            p.write_text("\n".join(heavy_rollout_lines(tid, seed=i)) + "\n")
+            t = 1_790_000_000 + i * 60
+            os.utime(p, (t, t))
+        (home / "DONE").write_text(str(files))
+    return home
+
+
+def run_heavy_backfill(tmp: Path, files: int) -> dict[str, Any]:
+    home = heavy_corpus(files)
+    paths = sorted((home / "sessions").rglob("*.jsonl"))
+    nbytes = sum(p.stat().st_size for p in paths)
+    for p in paths:
+        p.read_bytes()
+    want = sum(202 for _ in paths)  # the prompt, 200 tool rows and the reply per file
+    sup = Supervisor(tmp, env={"CODEX_HOME": str(home)}, args=ACTORS)
+    sup.start(timeout=120)
+    try:
+        db = sqlite3.connect(f"file:{sup.home / 'store.sqlite3'}?mode=ro", uri=True, isolation_level=None)
+        deadline = time.monotonic() + 600
+        while True:
+            n, total, newest = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+            ).fetchone()
+            if n >= len(paths) and total >= nbytes:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"heavy backfill incomplete: {n}/{len(paths)} files")
+            time.sleep(0.1)
+        messages = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        db.close()
+        health: dict[str, Any] = {}
+        for _ in range(100):
+            health = sup.actor("sessions_tailer").get("health", {})
+            if not health.get("backfill", {}).get("running", True):
+                break
+            time.sleep(0.2)
+        restarts = {a["name"]: a["restarts"] for a in (sup.status() or {})["actors"]}
+    finally:
+        sup.stop()
+    assert messages == want, (messages, want)
+    window = newest / 1000 - health["backfill"]["started_at"]
+    return {
+        "files": len(paths),
+        "bytes": nbytes,
+        "messages": messages,
+        "backfill_s": round(window, 2),
+        "MB_per_s": round(nbytes / window / 1e6, 1),
+        "rows_per_s": round(messages / window),
+        "tailer_batches": health.get("batches"),
+        "rows_truncated": health.get("rowsTruncated"),
+        "restarts": restarts,
+        "load": _load(),
+    }
+
+
+def test_bench_tailer_heavy_backfill(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    files = HEAVY_FULL_FILES if _full(request.config) else HEAVY_SMOKE_FILES
+    res = benchmark.pedantic(run_heavy_backfill, args=(tmp_path, files), rounds=1, iterations=1)
+    print("\nheavy rows backfill through the actors:", json.dumps(res, indent=2))
+    _RESULTS["heavy_backfill"] = res
+
+
 # -- report ------------------------------------------------------------------------------------------
 def test_bench_tailer_report() -> None:
     """All figures of this run; written to benches/results/tailer.json when the inputs were full size."""
@@ -497,11 +577,25 @@ def test_bench_tailer_report() -> None:
             "actors_vs_engine": round(bf["MB_per_s"] / eng["MB_per_s"], 2),
             "engine_vs_hot_path": round(eng["MB_per_s"] / hot["MB_per_s"], 2),
             "actors_vs_hot_path": round(bf["MB_per_s"] / hot["MB_per_s"], 2),
+            **(
+                {
+                    "heavy_vs_ordinary_backfill": round(
+                        _RESULTS["heavy_backfill"]["MB_per_s"] / bf["MB_per_s"], 2
+                    )
+                }
+                if "heavy_backfill" in _RESULTS
+                else {}
+            ),
         },
         "targets": {
             "latency_p50_lt_10ms": lat["seen_ms"]["p50"] < 10,
             "latency_p99_lt_50ms": lat["seen_ms"]["p99"] < 50,
             "backfill_ge_200MBps": bf["MB_per_s"] >= 200,
+            **(
+                {"heavy_backfill_ge_200MBps": _RESULTS["heavy_backfill"]["MB_per_s"] >= 200}
+                if "heavy_backfill" in _RESULTS
+                else {}
+            ),
             "tailer_rss_lt_200MB": bf["peak_rss_MB"].get("sessions_tailer", 0) < 200,
         },
     }

@@ -98,7 +98,8 @@ class JsonlTail:
         `head` is the file's first bytes (at most 1024 are used). Returns True, and resets the
         state to offset 0, when the file was replaced (other dev/ino), truncated (size below
         `position`) or rewritten (its first bytes changed). Keys seen so far are kept, so
-        re-reading from 0 yields no duplicate rows. The first call only records the identity.
+        re-reading from 0 yields no duplicate rows. The first call only records the identity;
+        while no head bytes were recorded (the file was empty), growth is never a rewrite.
         """
 
     def feed(self, chunk: bytes, final: bool = False) -> TailBatch:

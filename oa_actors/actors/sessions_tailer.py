@@ -87,7 +87,12 @@ class SessionsTailer(LifecycleActor):
         return dict(reply.items)
 
     async def _send(self, batch: m.RowBatch) -> None:
-        await self.ctx.deliver(m.WRITER, batch)
+        try:
+            await self.ctx.deliver(m.WRITER, batch)
+        except ConnectionResetError:
+            # The link to the writer closed while waiting for it to drain: the batch is already
+            # in the unacknowledged buffer and is resent when the writer is back (ActorUp).
+            self.ctx.log.debug("the writer went away; the batch waits for its retransmission")
 
     async def _forget(self, path: str) -> None:
         await self.ctx.deliver(m.WRITER, m.DropCheckpoint(path=path))
@@ -124,8 +129,13 @@ class SessionsTailer(LifecycleActor):
             "files": len(svc.core.known()),
             "openFiles": svc.core.open_files,
             "errors": dict(svc.core.stats.errors),
+            "skipped": dict(svc.core.skipped.counts),
+            "watchFailures": svc.watch_failures,
+            "rowsTruncated": svc.core.stats.rows_truncated,
+            "snapshotsDropped": svc.core.stats.snapshots_dropped,
             "resets": svc.core.stats.resets,
             "rows": svc.core.stats.rows,
+            "batches": svc.core.stats.batches,
             "bytes": svc.core.stats.bytes,
             "backfill": msgspec.structs.asdict(svc.progress),
         }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from oa_actors.fs.schemas import PROJECT_VALIDATOR, SKILL_VALIDATOR, validate
+from oa_actors.regular_files import NotRegularFile, open_regular
 
 #: Default per-file size limit (PROJECT.md, SKILL.md): 1 MiB.
 MAX_FILE_BYTES = 1024 * 1024
@@ -85,13 +85,12 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> FileText:
     (the file may grow between fstat and read).
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd, st = open_regular(path)
+    except NotRegularFile as exc:
+        raise _fail(path, None, f"not a regular file ({exc.kind})") from None
     except OSError as exc:
         raise _fail(path, None, f"cannot open: {exc.strerror or exc}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _fail(path, None, "not a regular file")
         if st.st_size > max_bytes:
             raise _fail(path, None, f"file is {st.st_size} bytes, over the {max_bytes}-byte limit")
         chunks: list[bytes] = []

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from oa_actors.folder_watch import FolderWatch
 from oa_actors.fs.formats import MAX_FILE_BYTES, FsError
 from oa_actors.fs.scan import (
     PROJECTS,
@@ -34,7 +35,6 @@ from oa_actors.fs.scan import (
     project_skills_root,
     rescan,
 )
-from oa_actors.fs.watch import RootWatch
 
 log = logging.getLogger("oa.fs.syncer")
 
@@ -75,7 +75,8 @@ class FsSyncer:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
-        self._watch: RootWatch | None = None
+        self._watch: FolderWatch | None = None
+        self._watch_error: BaseException | None = None
         self._roots: dict[Scope, Path] = {}
         self._stats: dict[str, Any] = {
             "events": 0, "scans": 0, "fullScans": 0, "lastScanMs": None, "lastScanAt": None,
@@ -121,7 +122,7 @@ class FsSyncer:
                     d.mkdir(parents=True, exist_ok=True)
         self._snapshot = previous.copy() if previous is not None else Snapshot()
         loop = asyncio.get_running_loop()
-        self._watch = RootWatch(loop, self._on_path)
+        self._watch = FolderWatch(loop, self._on_path, on_error=self._on_watch_error)
         # watch what we know before reading, so nothing changed during the scan is missed
         self._roots = self._compute_roots(self._snapshot)
         await asyncio.to_thread(self._watch.sync, self._roots.values())
@@ -161,7 +162,12 @@ class FsSyncer:
             roots[("project", e.row["id"])] = project_skills_root(e)
         return roots
 
-    def _on_path(self, path: str) -> None:
+    def _on_watch_error(self, exc: BaseException) -> None:
+        """An exception on the watch thread: the debounce task raises it (the actor crashes)."""
+        self._watch_error = exc
+        self._wake.set()
+
+    def _on_path(self, path: str, _is_dir: bool = False) -> None:
         """A watchdog event (on the loop): mark the scopes whose root holds, or is under, `path`."""
         hit = False
         for scope, root in self._roots.items():
@@ -176,6 +182,8 @@ class FsSyncer:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if self._watch_error is not None:
+                raise self._watch_error
             first = time.monotonic()
             while True:
                 self._wake.clear()

@@ -98,11 +98,13 @@ class JsonlTail:
         head = bytes(head[:HEAD_BYTES])
         changed = False
         if self._identity is not None:
+            # No head recorded yet (the file was empty when first seen): nothing to compare, so
+            # growth from empty is never taken for a rewrite.
             changed = (
                 self._identity != (dev, ino)
                 or size < self.position
                 or len(head) < self._head_len
-                or _head_hash(head[: self._head_len]) != self._head_hash
+                or (self._head_len > 0 and _head_hash(head[: self._head_len]) != self._head_hash)
             )
         if changed:
             self._reset()

@@ -22,7 +22,10 @@ from typing import Any, ClassVar, Union
 import msgspec
 
 #: Largest frame a receiver accepts (bytes after the length prefix); larger frames are skipped.
-MAX_FRAME = 16 * 1024 * 1024
+#: Sized for the largest row batch the tailer sends: one row made of two JSONL lines of up to
+#: 32 MiB each (the line limit; a tool call and its result), plus 16 MiB of headroom. Ordinary
+#: batches are cut far below it (4 MiB, oa_actors/tailer/batches.py); docs/runtime.md.
+MAX_FRAME = 80 * 1024 * 1024
 
 _LEN = struct.Struct(">I")
 

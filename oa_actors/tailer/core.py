@@ -12,25 +12,34 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from oa_actors import jsonl
 from oa_actors.messages import RowBatch
+from oa_actors.regular_files import NotRegularFile, open_regular, skip_reason
+from oa_actors.tailer.batches import (
+    BATCH_BYTES,
+    BATCH_ROWS,
+    GROUP_BYTES,
+    GROUP_ROWS,
+    MAX_BATCH_BYTES,
+    Sizer,
+    batch_overhead,
+    cut,
+    fit_row,
+)
+from oa_actors.tailer.files import SkippedFiles
 
 log = logging.getLogger("oa.tailer")
 
 READ_CHUNK = 1 << 20
-BATCH_ROWS = 500
-BATCH_BYTES = 512 * 1024
 MAX_OPEN_FILES = 64
 # With `group=True` consecutive batches (of one or several files) are merged into one RowBatch of at
-# most this size, sent when full or on `flush()`: the writer then commits them, with every one of
-# their checkpoints, in one transaction. The service flushes as soon as it has nothing more queued.
-GROUP_ROWS = 5000
-GROUP_BYTES = 2 * 1024 * 1024
+# most GROUP_ROWS rows and GROUP_BYTES encoded bytes (batches.py), sent when full or on `flush()`:
+# the writer then commits them, with every one of their checkpoints, in one transaction. The
+# service flushes as soon as it has nothing more queued.
 
 
 @dataclass
@@ -50,11 +59,8 @@ class TailerStats:
     batches: int = 0
     resets: int = 0
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(jsonl.ERROR_KINDS, 0))
-
-
-def _approx_size(row: dict[str, Any]) -> int:
-    text = row.get("text")
-    return 200 + (len(text) if isinstance(text, str) else 0)
+    rows_truncated: int = 0  # rows too large for any bus frame, stored cut (batches.fit_row)
+    snapshots_dropped: int = 0  # checkpoints sent without their (too large) snapshot
 
 
 class TailerCore:
@@ -68,9 +74,13 @@ class TailerCore:
         max_line_bytes: int = jsonl.DEFAULT_MAX_LINE,
         source_of: Callable[[str], str] = lambda _p: "codex",
         group: bool = False,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self._send = send
         self.group = group
+        self.max_batch_bytes = max_batch_bytes
+        self._sizer = Sizer()
+        self.skipped = SkippedFiles()
         self._held: list[RowBatch] = []  # batches read but not sent yet (group mode)
         self._held_rows = 0
         self._held_bytes = 0
@@ -81,6 +91,7 @@ class TailerCore:
         self._source_of = source_of
         self.stats = TailerStats()
         self._logged_errors: set[tuple[str, str]] = set()
+        self._logged_big: set[str] = set()
 
     # -- state --------------------------------------------------------------------------------------
     def restore(self, checkpoints: dict[str, tuple[int, bytes | None]]) -> None:
@@ -99,6 +110,10 @@ class TailerCore:
 
     def known(self) -> list[str]:
         return list(self._files)
+
+    def is_known(self, path: str) -> bool:
+        """Whether `path` has tail state (a checkpoint may exist for it)."""
+        return path in self._files
 
     def position(self, path: str) -> int:
         f = self._files.get(path)
@@ -151,7 +166,7 @@ class TailerCore:
                 if of is not None and of.fd is not None:
                     os.close(of.fd)
                     of.fd = None
-            f.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            f.fd, _st = open_regular(path)  # never blocks (a FIFO), never opens a non-file
         self._open[path] = None
         self._open.move_to_end(path)
         f.last_used = time.monotonic()
@@ -162,11 +177,49 @@ class TailerCore:
         """Read everything appended to `path` and send its rows; returns the number of new rows.
 
         A missing file is forgotten. A replaced, truncated or rewritten file restarts from 0.
+        A file that cannot be read (not a regular file, a symlink loop, no permission...) is
+        counted in `skipped` and logged once; it never raises, so the other files keep flowing.
+        Exceptions of `send` propagate.
         """
         f = self._files.get(path)
         if f is None:
             f = _File(jsonl.JsonlTail(path, max_line_bytes=self.max_line_bytes, source=self._source_of(path)))
-            self._files[path] = f
+        opened = self._open_checked(path, f)
+        if opened is None:
+            return 0
+        fd, st, head = opened
+        self._files[path] = f
+        if f.tail.check_identity(st.st_dev, st.st_ino, st.st_size, head):
+            self.stats.resets += 1
+            log.info("%s was truncated or replaced: reading it again from the start", path)
+        elif (
+            f.tail.offset > 0
+            and f.tail.position == f.tail.offset
+            and self._pread(path, fd, 1, f.tail.offset - 1) not in (b"\n", b"")  # b"": an I/O error
+        ):
+            # Rewritten in place with the same head and no shorter: the last line read no longer
+            # ends where it did. Start over; the store drops rows it already has by key.
+            self.stats.resets += 1
+            log.info("%s was rewritten in place: reading it again from the start", path)
+            f.tail = jsonl.JsonlTail(path, max_line_bytes=self.max_line_bytes, source=self._source_of(path))
+            f.tail.check_identity(st.st_dev, st.st_ino, st.st_size, head)
+        rows = 0
+        pos = f.tail.position
+        while pos < st.st_size:
+            chunk = self._pread(path, fd, min(READ_CHUNK, st.st_size - pos), pos)
+            if not chunk:
+                break
+            pos += len(chunk)
+            batch = f.tail.feed(chunk, final=final and pos >= st.st_size)
+            self.stats.reads += 1
+            self.stats.bytes += len(chunk)
+            rows += await self._emit(path, f.tail, batch)
+        if final and pos >= st.st_size and f.tail.position > f.tail.offset:
+            rows += await self._emit(path, f.tail, f.tail.feed(b"", final=True))
+        return rows
+
+    def _open_checked(self, path: str, f: _File) -> tuple[int, os.stat_result, bytes] | None:
+        """(fd, fstat, head bytes) of the file now at `path`, or None when it is gone or skipped."""
         try:
             fd = self._fd(path, f)
             st = os.fstat(fd)
@@ -179,61 +232,64 @@ class TailerCore:
                 self._close(path, f)
                 if named is None:
                     self.forget(path)
-                    return 0
+                    return None
                 fd = self._fd(path, f)
                 st = os.fstat(fd)
             head = os.pread(fd, 1024, 0)
         except FileNotFoundError:
             self.forget(path)
-            return 0
-        if f.tail.check_identity(st.st_dev, st.st_ino, st.st_size, head):
-            self.stats.resets += 1
-            log.info("%s was truncated or replaced: reading it again from the start", path)
-        elif (
-            f.tail.offset > 0
-            and f.tail.position == f.tail.offset
-            and os.pread(fd, 1, f.tail.offset - 1) != b"\n"
-        ):
-            # Rewritten in place with the same head and no shorter: the last line read no longer
-            # ends where it did. Start over; the store drops rows it already has by key.
-            self.stats.resets += 1
-            log.info("%s was rewritten in place: reading it again from the start", path)
-            f.tail = jsonl.JsonlTail(path, max_line_bytes=self.max_line_bytes, source=self._source_of(path))
-            f.tail.check_identity(st.st_dev, st.st_ino, st.st_size, head)
-        rows = 0
-        pos = f.tail.position
-        while pos < st.st_size:
-            chunk = os.pread(fd, min(READ_CHUNK, st.st_size - pos), pos)
-            if not chunk:
-                break
-            pos += len(chunk)
-            batch = f.tail.feed(chunk, final=final and pos >= st.st_size)
-            self.stats.reads += 1
-            self.stats.bytes += len(chunk)
-            rows += await self._emit(path, f.tail, batch)
-        if final and pos >= st.st_size and f.tail.position > f.tail.offset:
-            rows += await self._emit(path, f.tail, f.tail.feed(b"", final=True))
-        return rows
+            return None
+        except NotRegularFile as exc:
+            # Replaced by (or created as) a FIFO, socket or device: never tailed.
+            self.forget(path)
+            self.skipped.add(path, exc.kind, "not a regular file")
+            return None
+        except OSError as exc:
+            if path not in self._files:
+                self._close(path, f)
+            self.skipped.add(path, skip_reason(exc), exc.strerror)
+            return None
+        self.skipped.readable(path)
+        return fd, st, head
+
+    def _pread(self, path: str, fd: int, n: int, offset: int) -> bytes:
+        """`os.pread`; an I/O error ends this read (counted, logged once): the next one retries."""
+        try:
+            return os.pread(fd, n, offset)
+        except OSError as exc:
+            self.skipped.add(path, skip_reason(exc), exc.strerror)
+            return b""
 
     async def _emit(self, path: str, tail: Any, batch: Any) -> int:
         self._count_errors(path, batch.errors)
         messages = batch.messages
         threads = batch.threads
-        # Split big reads into frames of a few hundred rows; only the last one moves the checkpoint.
-        start = 0
-        size = 0
-        parts: list[tuple[int, int]] = []
-        sizes: list[int] = []
-        for i, m in enumerate(messages):
-            size += _approx_size(m)
-            if i + 1 - start >= BATCH_ROWS or size >= BATCH_BYTES:
-                parts.append((start, i + 1))
-                sizes.append(size)
-                start, size = i + 1, 0
-        parts.append((start, len(messages)))
-        sizes.append(size)
-        snapshot = tail.snapshot()
-        for n, (a, b) in enumerate(parts):
+        sizer = self._sizer
+        sizes = [sizer.size(m) for m in messages]
+        overhead = batch_overhead(path)
+        limit = self.max_batch_bytes - overhead
+        for i, n in enumerate(sizes):
+            if n > limit:
+                messages = list(messages) if messages is batch.messages else messages
+                messages[i] = fit_row(messages[i], limit, sizer)
+                sizes[i] = sizer.size(messages[i])
+                self.stats.rows_truncated += 1
+                self._log_big(path, f"row {messages[i].get('key')} of {n} bytes was cut to fit a bus frame")
+        snapshot: bytes | None = tail.snapshot()
+        if len(snapshot) > limit:
+            # A checkpoint without its snapshot still moves the offset; after a restart this file
+            # is read again from 0 and the store drops the rows it already has by key.
+            self.stats.snapshots_dropped += 1
+            self._log_big(path, f"its tail snapshot of {len(snapshot)} bytes does not fit a bus frame")
+            snapshot = None
+        last_bytes = sum(sizer.size(t) for t in threads) + (len(snapshot) if snapshot else 0)
+        # Parts of at most BATCH_ROWS rows / BATCH_BYTES bytes (a bigger row travels alone); only
+        # the last one carries the threads and the checkpoint, alone if they would overflow it.
+        parts = cut(sizes, BATCH_ROWS, BATCH_BYTES)
+        a, b, nbytes = parts[-1]
+        if b > a and nbytes + last_bytes > BATCH_BYTES:
+            parts.append((b, b, 0))
+        for n, (a, b, nbytes) in enumerate(parts):
             last = n == len(parts) - 1
             await self._out(
                 RowBatch(
@@ -244,11 +300,16 @@ class TailerCore:
                     messages=messages[a:b],
                     checkpoint=last,
                 ),
-                sizes[n],
+                overhead + nbytes + (last_bytes if last else 0),
             )
             self.stats.batches += 1
         self.stats.rows += len(messages)
         return len(messages)
+
+    def _log_big(self, path: str, what: str) -> None:
+        if path not in self._logged_big:  # once per file, counted always
+            self._logged_big.add(path)
+            log.warning("%s: %s (further ones are only counted)", path, what)
 
     async def _out(self, batch: RowBatch, nbytes: int) -> None:
         if not self.group:
@@ -261,6 +322,8 @@ class TailerCore:
         self._held.append(batch)
         self._held_rows += len(batch.messages)
         self._held_bytes += nbytes
+        if self._held_bytes >= GROUP_BYTES:
+            await self.flush()
 
     @property
     def held(self) -> int:
@@ -297,22 +360,3 @@ class TailerCore:
             if (path, kind) not in self._logged_errors:  # log once per file and kind, count always
                 self._logged_errors.add((path, kind))
                 log.warning("%s: skipped %d line(s): %s (further ones are only counted)", path, n, kind)
-
-
-def list_session_files(roots: Iterable[Path]) -> list[tuple[str, int, float]]:
-    """(path, size, mtime) of every `*.jsonl` under the roots, newest first."""
-    found = []
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                if name.endswith(".jsonl"):
-                    p = os.path.join(dirpath, name)
-                    try:
-                        st = os.stat(p)
-                    except FileNotFoundError:
-                        continue
-                    found.append((p, st.st_size, st.st_mtime))
-    found.sort(key=lambda t: (-t[2], t[0]))
-    return found

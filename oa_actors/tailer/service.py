@@ -8,7 +8,6 @@ while thousands of old files are imported. Used by the `sessions_tailer` actor a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -16,15 +15,26 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from oa_actors.folder_watch import FolderWatch
 from oa_actors.messages import BackfillStatus, RowBatch
-from oa_actors.tailer.core import TailerCore, list_session_files
-from oa_actors.tailer.watch import FolderWatch
+from oa_actors.tailer.core import TailerCore
+from oa_actors.tailer.files import SUFFIX, list_session_files
 
 log = logging.getLogger("oa.tailer")
 
 NEWEST_FIRST = 20
 RESCAN_SECONDS = 2.0
 IDLE_CLOSE_SECONDS = 30.0
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _wanted(path: str, is_dir: bool) -> bool:
+    # Filters watch events on the observer thread: folders (a new day, a root appearing) and
+    # session files; nothing else wakes the loop.
+    return is_dir or path.endswith(SUFFIX)
 
 
 class TailerService:
@@ -56,6 +66,7 @@ class TailerService:
         self._on_progress = on_progress
         self._use_watch = watch
         self._watch: FolderWatch | None = None
+        self._failure: BaseException | None = None  # raised by the read loop (the actor crashes)
         self.rescan_seconds = rescan_seconds
         self._live: dict[str, None] = {}  # ordered set of paths to read soon
         self._backlog: list[str] = []  # backfill order (newest first), consumed from the front
@@ -72,8 +83,10 @@ class TailerService:
     async def start(self, checkpoints: dict[str, tuple[int, bytes | None]], backfill: bool = True) -> None:
         self.core.restore(checkpoints)
         if self._use_watch:
-            self._watch = FolderWatch(asyncio.get_running_loop(), self._on_event)
-            self._watch.ensure(self.roots)
+            self._watch = FolderWatch(
+                asyncio.get_running_loop(), self._on_event, on_error=self._on_watch_error, accept=_wanted
+            )
+            self._watch.sync(self.roots)
         if backfill:
             self.start_backfill()
         self._tasks = [asyncio.create_task(self._read_loop(), name="tailer-read")]
@@ -84,24 +97,61 @@ class TailerService:
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await t
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # it failed before the stop (and crashed the actor): say so, stop anyway
+                log.exception("tailer task %s had failed", t.get_name())
         if self._watch:
             self._watch.stop()
         self.core.close_all()
 
     @property
     def watched(self) -> list[str]:
-        return self._watch.watched if self._watch else []
+        """Folders watched recursively now (a missing root's parent is watched too, not listed)."""
+        return [str(w["path"]) for w in self._watch.watched if w["recursive"]] if self._watch else []
+
+    @property
+    def watch_failures(self) -> int:
+        return self._watch.failures if self._watch else 0
 
     # -- inputs ---------------------------------------------------------------------------------
     def _on_event(self, path: str, is_dir: bool) -> None:
+        # A loop callback: an exception here would only be logged by the loop, so it goes to the
+        # read loop instead (which raises it: the actor crashes and is restarted).
+        try:
+            self._route_event(path, is_dir)
+        except Exception as exc:
+            self._on_watch_error(exc)
+
+    def _route_event(self, path: str, is_dir: bool) -> None:
+        roots = [str(r) for r in self.roots]
         if is_dir:
-            # A new folder (a new day, or the sessions folder itself): files in it may predate the watch.
-            for p, _size, _mtime in list_session_files([Path(path)]):
-                self.mark(p)
-        else:
+            if self._watch is not None and any(_under(r, path) for r in roots):
+                # A root (or a folder above it) appeared, went or was replaced: watch it now.
+                self._sync_watch()
+            if any(_under(path, r) for r in roots):
+                # A new folder (a new day): files in it may predate the watch.
+                self._mark_files([Path(path)])
+        elif any(_under(path, r) for r in roots):
             self.mark(path)
+
+    def _on_watch_error(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._wake.set()
+
+    def _sync_watch(self) -> None:
+        assert self._watch is not None
+        fresh = self._watch.sync(self.roots)
+        for root in fresh:
+            log.info("%s is watched now: reading it", root)
+        self._mark_files(fresh)
+
+    def _mark_files(self, folders: list[Path]) -> None:
+        if folders:
+            for p, _size, _mtime in list_session_files(folders, self.core.skipped):
+                self.mark(p)
 
     def mark(self, path: str) -> None:
         """Read this file soon (live priority)."""
@@ -111,7 +161,7 @@ class TailerService:
 
     def start_backfill(self, roots: list[Path] | None = None) -> BackfillStatus:
         """Queue every file with unread bytes: the ~20 newest first, then the rest, newest first."""
-        files = list_session_files(roots or self.roots)
+        files = list_session_files(roots or self.roots, self.core.skipped)
         todo = [(p, s) for p, s, _ in files if self.core.pending(p, s)]
         self._backlog = [p for p, _ in todo[:NEWEST_FIRST]] + [p for p, _ in todo[NEWEST_FIRST:]]
         self._backfill_set = set(self._backlog)
@@ -138,6 +188,8 @@ class TailerService:
     # -- loops ----------------------------------------------------------------------------------
     async def _read_loop(self) -> None:
         while True:
+            if self._failure is not None:
+                raise self._failure
             if not self._live and not self._backlog:
                 self._idle.set()
                 self._wake.clear()
@@ -155,12 +207,9 @@ class TailerService:
 
     async def _read(self, path: str, live: bool = True) -> None:
         before = self.core.position(path)
-        try:
-            rows = await self.core.read(path)
-        except OSError as exc:
-            log.warning("cannot read %s: %s", path, exc)
-            rows = 0
-        forgotten = path not in self.core.known()
+        was_known = self.core.is_known(path)
+        rows = await self.core.read(path)  # a file it cannot read is skipped and counted there
+        forgotten = was_known and not self.core.is_known(path)
         if live or forgotten or not (self._live or self._backlog):
             # Send what was merged so far: a live change goes out at once, the end of a backfill
             # is committed before it is reported, and a checkpoint is never sent after its drop.
@@ -197,10 +246,9 @@ class TailerService:
     def rescan(self) -> int:
         """Find files with unread bytes (missed events, queue overflow, new roots); returns how many."""
         if self._watch:
-            for root in self._watch.ensure(self.roots):
-                log.info("%s appeared: reading it", root)
+            self._sync_watch()
         found = 0
-        for p, size, _ in list_session_files(self.roots):
+        for p, size, _ in list_session_files(self.roots, self.core.skipped):
             if self.core.pending(p, size) and p not in self._live and p not in self._backfill_set:
                 self.mark(p)
                 found += 1

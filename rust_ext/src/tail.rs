@@ -149,10 +149,12 @@ impl Tail {
         let head = &head[..head.len().min(HEAD_BYTES)];
         let mut changed = false;
         if let Some(ident) = self.identity {
+            // No head recorded yet (the file was empty when first seen): nothing to compare, so
+            // growth from empty is never taken for a rewrite.
             changed = ident != (dev, ino)
                 || size < self.position()
                 || head.len() < self.head_len
-                || head_hash(&head[..self.head_len]) != self.head_hash;
+                || (self.head_len > 0 && head_hash(&head[..self.head_len]) != self.head_hash);
         }
         if changed {
             self.reset();

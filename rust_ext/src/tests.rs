@@ -368,6 +368,27 @@ fn truncation_and_identity_reset() {
 }
 
 #[test]
+fn a_file_first_seen_empty_grows_without_a_reset() {
+    let data = EXEC.as_bytes();
+    let mut t = Tail::new("/tmp/x.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
+    assert!(!t.check_identity(1, 2, 0, b""));
+    assert!(t.feed(b"", false).messages.is_empty());
+    // no head recorded while empty: growth is not a rewrite, and the head is recorded now
+    assert!(!t.check_identity(1, 2, data.len() as u64, data));
+    assert_eq!(t.feed(data, false).messages.len(), 2);
+    // ... so a real rewrite of that head is still caught, also after a snapshot round trip
+    let mut r = Tail::restore(&t.snapshot()).unwrap();
+    let mut other = data.to_vec();
+    other[3] = b'X';
+    assert!(r.check_identity(1, 2, data.len() as u64, &other));
+    // a snapshot taken while the file was empty restores to the same behaviour
+    let mut e = Tail::new("/tmp/y.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
+    assert!(!e.check_identity(1, 2, 0, b""));
+    let mut e = Tail::restore(&e.snapshot()).unwrap();
+    assert!(!e.check_identity(1, 2, data.len() as u64, data));
+}
+
+#[test]
 fn golden_corpus() {
     let Some(dir) = corpus_dir() else {
         eprintln!("SKIP golden_corpus: corpus not found (tests/data/corpus or ../shared/corpus)");
