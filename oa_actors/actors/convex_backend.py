@@ -20,8 +20,9 @@ import httpx
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
 from oa_actors.convex import backend
-from oa_actors.convex.drain import backoff_delay
+from oa_actors.convex.drain import BACKOFF_MAX, BACKOFF_START
 from oa_actors.runtime.actor import Context
+from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.runtime.codec import Message
 
 HEALTH_SECONDS = 2.0
@@ -114,7 +115,7 @@ class ConvexBackend(LifecycleActor):
                 await self.local.stop()
             self.state = "restarting"
             self.restarts += 1
-            await asyncio.sleep(backoff_delay(attempt))
+            await asyncio.sleep(equal_jitter_delay(attempt, BACKOFF_START, BACKOFF_MAX))
             attempt = min(attempt + 1, 8)
 
     async def _watch(self) -> None:
@@ -189,7 +190,7 @@ class ConvexBackend(LifecycleActor):
         except backend.BackendError as exc:
             self._deploy_failures += 1
             self._next_deploy_at = time.monotonic() + max(
-                backoff_delay(min(self._deploy_failures + 3, 8)), 5.0
+                equal_jitter_delay(min(self._deploy_failures + 3, 8), BACKOFF_START, BACKOFF_MAX), 5.0
             )
             self.deploy_state, self.deploy_error, self.last_error = "failed", str(exc), str(exc)
             self.ctx.log.error("convex deploy failed (the backend keeps running; retrying later): %s", exc)

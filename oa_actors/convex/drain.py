@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from oa_actors.convex.client import ConvexFunctionError, ConvexHttpClient, ConvexUnavailable
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
+from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
 
@@ -59,12 +59,6 @@ class _Item:
     key: str
     doc: dict[str, Any] | None
     size: int
-
-
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [d/2, d], d = min(0.5 * 2**attempt, 30)."""
-    d = min(BACKOFF_START * (2**attempt), BACKOFF_MAX)
-    return (rng or random).uniform(d / 2, d)
 
 
 class OutboxDrain:
@@ -117,7 +111,7 @@ class OutboxDrain:
                 self.status.connected = False
                 self._error(str(exc))
                 self.status.retries += 1
-                delay = backoff_delay(attempt)
+                delay = equal_jitter_delay(attempt, BACKOFF_START, BACKOFF_MAX)
                 attempt += 1
                 log.info("Convex unavailable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
