@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from typing import Any
 
 import msgspec
@@ -29,8 +30,21 @@ def register(subparsers: Any) -> None:
         "--specs", help="module:ATTR of an actor spec list (default: $OA_ACTOR_SPECS or built-in)"
     )
     run.add_argument("--grace-period", type=float, default=5.0, help="seconds before SIGKILL on shutdown")
-    run.add_argument("--max-restarts", type=int, default=5, help="restart intensity: restarts allowed ...")
-    run.add_argument("--restart-window", type=float, default=30.0, help="... within this many seconds")
+    run.add_argument(
+        "--max-restarts", type=int, default=5, help="restart intensity per actor: restarts allowed ..."
+    )
+    run.add_argument(
+        "--restart-window",
+        type=float,
+        default=30.0,
+        help="... within this many seconds; beyond it the actor is `failed` and retried later",
+    )
+    run.add_argument(
+        "--failed-retry", type=float, default=30.0, help="seconds before a failed actor is retried ..."
+    )
+    run.add_argument(
+        "--failed-retry-max", type=float, default=300.0, help="... doubling after each failure up to this"
+    )
     run.add_argument("--backoff-base", type=float, default=0.1, help="delay of the second quick restart")
     run.add_argument("--backoff-max", type=float, default=5.0, help="longest delay between restarts")
     run.add_argument(
@@ -60,7 +74,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM (exit 0) or a fatal supervision error (exit 1)."""
+    """Run until SIGINT/SIGTERM (exit 0; 130 after a second Ctrl-C). A failing actor never stops it."""
     config = _config(args)
     level = args.log_level.upper()
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
@@ -76,6 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         backoff_base=args.backoff_base,
         backoff_max=args.backoff_max,
         backoff_reset=args.backoff_reset,
+        failed_retry=args.failed_retry,
+        failed_retry_max=args.failed_retry_max,
         health_interval=args.health_interval,
         health_timeout=args.health_timeout,
     )
@@ -120,4 +136,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if a.last_error:
             print(f"{'':<18}last error: {a.last_error}")
+        if a.retry_at:
+            when = time.strftime("%H:%M:%S", time.localtime(a.retry_at))
+            left = max(0.0, a.retry_at - time.time())
+            print(f"{'':<18}next retry in {left:.0f}s (at {when})")
     return 0

@@ -196,6 +196,17 @@ class Crasher(Actor):
         raise RuntimeError("boom from crasher")
 
 
+class Flaky(EchoActor):
+    """Fails in `on_start` while `$OPENAGENTS_HOME/<name>.broken` exists (a broken binary, say);
+    works normally once the file is gone (the problem was fixed)."""
+
+    async def on_start(self, ctx: Context) -> None:
+        broken = _home() / f"{ctx.name}.broken"
+        if broken.exists():
+            raise RuntimeError(f"boom from {ctx.name}: {broken.read_text().strip()}")
+        await super().on_start(ctx)
+
+
 class Quitter(Actor):
     """Exits normally right after start (a transient actor that finished its job)."""
 
@@ -220,4 +231,7 @@ SPECS = [
     ActorSpec("quitter", f"{_M}:Quitter", restart=Restart.TRANSIENT, order=6),
     ActorSpec("temp", f"{_M}:EchoActor", restart=Restart.TEMPORARY, order=7),
     ActorSpec("slowstop", f"{_M}:SlowStopper", order=8),
+    ActorSpec("gamma", f"{_M}:EchoActor", order=9),
+    ActorSpec("delta", f"{_M}:EchoActor", order=10),
+    ActorSpec("flaky", f"{_M}:Flaky", order=11),
 ]
