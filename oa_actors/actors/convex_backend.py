@@ -56,12 +56,12 @@ class ConvexBackend(LifecycleActor):
         if cfg.convex_url:
             self.mode, self.url = "remote", cfg.convex_url.rstrip("/")
             self.state = "connecting"
-            self._task = asyncio.create_task(self._remote_loop(), name="convex-remote")
+            self._task = ctx.spawn(self._remote_loop(), "convex-remote")
         elif (binary := backend.find_binary(cfg)) is not None:
             self.mode = "local"
             self.local = backend.LocalBackend(cfg, binary)
             self.url = self.local.url
-            self._task = asyncio.create_task(self._local_loop(), name="convex-local")
+            self._task = ctx.spawn(self._local_loop(), "convex-local")
         else:
             if cfg.convex_bin:
                 self.detail = (

@@ -51,7 +51,7 @@ class FsSyncer(LifecycleActor):
             # (store.sqlite3-wal/-shm) would wake the debounce and delay real changes by up to 2 s.
             with contextlib.suppress(OSError):
                 registry.mkdir(parents=True, exist_ok=True)
-        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes)
+        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes, spawn=ctx.spawn)
         changes = await self.syncer.start(previous)
         for err in self.syncer.errors:
             ctx.log.warning("skipped invalid file: %s", err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from oa_actors.runtime.codec import Echo
 from tests.runtime.fixture_actors import Cmd
@@ -175,3 +176,26 @@ def _try_status(sup: Sup) -> list:
         return list(sup.status().actors)
     except (ConnectionError, OSError):
         return []
+
+
+def test_an_exception_in_a_watch_thread_or_loop_callback_crashes_the_actor(
+    start_sup: Callable[..., Sup], tmp_path: Path
+) -> None:
+    """No silent failure outside tasks either: a watchdog handler that raises in the observer's
+    thread, or in the callback it hands to the event loop, crashes the actor (status shows it) where
+    Python would only print it and carry on without the watch."""
+    sup = start_sup("alpha,beta")
+    for n, op in enumerate(("watch_raise_in_thread", "watch_raise_on_loop"), 1):
+        folder = tmp_path / op
+        folder.mkdir()
+        before = sup.actor("alpha")
+        assert sup.ask("alpha", Cmd(op=op, arg=str(folder))) == Cmd(op="watching")
+        (folder / f"{op}.jsonl").write_text("{}\n")
+        wait_until(_restarted(sup, "alpha", before.pid or 0), 30, f"alpha restarted after {op}")
+        err = sup.actor("alpha").last_error
+        kind = "thread 'Thread-" if op == "watch_raise_in_thread" else "callback '<"
+        assert f"TaskFailed: {kind}" in err, err
+        assert f"RuntimeError: handler bug on {op}.jsonl" in err
+        assert sup.actor("alpha").restarts == n
+    assert sup.actor("beta").restarts == 0
+    assert sup.ask("alpha", Echo(n=9)) == Echo(n=9)
