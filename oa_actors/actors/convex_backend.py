@@ -19,6 +19,7 @@ import httpx
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
+from oa_actors.config import write_secret
 from oa_actors.convex import backend
 from oa_actors.convex.drain import BACKOFF_MAX, BACKOFF_START
 from oa_actors.runtime.actor import Context
@@ -195,8 +196,7 @@ class ConvexBackend(LifecycleActor):
             self.deploy_state, self.deploy_error, self.last_error = "failed", str(exc), str(exc)
             self.ctx.log.error("convex deploy failed (the backend keeps running; retrying later): %s", exc)
             return
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"{digest} {self.url}\n")
+        write_secret(marker, f"{digest} {self.url}\n")  # 0600 like its neighbours (not a secret)
         self.deployed_hash, self.deploy_state, self.deploy_error = digest, "ok", None
         self._deploy_failures = 0
         self.ctx.log.info("deployed the Convex functions (%s)", digest[:12])

@@ -124,7 +124,7 @@ class FsSyncer:
         if self.create_dirs:
             for d in (self.home / "projects", self.home / "skills"):
                 with contextlib.suppress(OSError):
-                    d.mkdir(parents=True, exist_ok=True)
+                    d.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._snapshot = previous.copy() if previous is not None else Snapshot()
         loop = asyncio.get_running_loop()
         self._watch = RootWatch(loop, self._on_path)

@@ -27,6 +27,7 @@ from oa_actors.runtime import codec
 from oa_actors.runtime.actor import Actor, Context, peer_socket_path
 from oa_actors.runtime.codec import Kind, decode_header, decode_payload, encode_frame
 from oa_actors.runtime.logs import ShippingHandler, setup_actor_logging
+from oa_actors.runtime.privacy import PRIVATE_UMASK
 from oa_actors.runtime.tasks import TaskFailed, catch_stray_errors
 from oa_actors.runtime.transport import FrameProtocol
 
@@ -86,6 +87,7 @@ def actor_main(
     """Process entry point of one actor incarnation (`ppid`: the supervisor when it is the parent
     (spawn), 0 under forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.umask(PRIVATE_UMASK)  # inherited already; explicit, whatever started us
     # Own process group: a Ctrl-C or a group-wide signal reaches only the supervisor, whose policy
     # then stops the actors in order.
     with contextlib.suppress(OSError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -15,8 +16,11 @@ from oa_actors.config import Config
 from oa_actors.runtime import control
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
+from oa_actors.runtime.privacy import secure_home, use_private_umask
 from oa_actors.runtime.registry import load_specs
 from oa_actors.runtime.supervisor import Policy, Supervisor
+
+log = logging.getLogger("oa.runtime.supervisor")
 
 
 def register(subparsers: Any) -> None:
@@ -77,7 +81,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM (exit 0; 130 after a second Ctrl-C). A failing actor never stops it."""
     config = _config(args)
     level = args.log_level.upper()
+    use_private_umask()
+    tightened = secure_home(config.home)
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
+    for path, mode in tightened:
+        log.warning("%s was readable by other users (mode %o): removed their access", path, mode)
     try:
         specs = load_specs(args.specs, args.actors)
     except (ValueError, ImportError, AttributeError) as exc:

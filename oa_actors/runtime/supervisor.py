@@ -31,6 +31,7 @@ from oa_actors.runtime import codec, control
 from oa_actors.runtime.backoff import exponential_delay
 from oa_actors.runtime.codec import Kind, decode_header, decode_payload, encode_frame
 from oa_actors.runtime.logs import emit_remote
+from oa_actors.runtime.privacy import use_private_umask
 from oa_actors.runtime.process import ActorProcess, State, protect_main, stop_helpers
 from oa_actors.runtime.registry import ActorSpec, Restart
 from oa_actors.runtime.router import Router
@@ -94,6 +95,7 @@ class Supervisor:
     async def run(self) -> int:
         """Start, supervise until told to stop, shut down; the exit code (0, or 130 when forced)."""
         loop = asyncio.get_running_loop()
+        use_private_umask()  # the actors (and the fork server) inherit it
         run_dir = self.config.run_dir
         lock_fd = control.acquire_lock(run_dir)
         try:

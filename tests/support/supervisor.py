@@ -21,7 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class Supervisor:
     """`python -m oa_actors run` with OPENAGENTS_HOME/CODEX_HOME in `tmp`, the bridge on 127.0.0.1:0."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        umask: int = -1,
+    ) -> None:
         self.home = tmp / "oa-home"
         self.codex_home = tmp / "codex-home"
         self.codex_home.mkdir(parents=True, exist_ok=True)
@@ -34,6 +40,7 @@ class Supervisor:
             **(env or {}),
         }
         self.args = args or []
+        self.umask = umask  # the umask the supervisor starts with (-1: this process's)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "supervisor.log"
 
@@ -45,6 +52,7 @@ class Supervisor:
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            umask=self.umask,
         )
         deadline = time.monotonic() + timeout
         while True:
