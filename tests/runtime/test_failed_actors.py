@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from oa_actors.commands.parse import rows_of
 from oa_actors.runtime import control
 from oa_actors.runtime.codec import Echo
 from tests.runtime.fixture_actors import Cmd
 from tests.runtime.helpers import ROOT, Sup, wait_until
+from tests.support.gen import write_sessions
+from tests.support.supervisor import Supervisor
 
 
 def _restarted(sup: Sup, name: str, old_pid: int) -> Callable[[], bool]:
@@ -150,3 +153,53 @@ def _all_running(sup: Sup, *names: str) -> bool:
     except (ConnectionError, OSError):
         return False
     return all(acts[n].state == "running" and acts[n].pid for n in names)
+
+
+def test_a_failed_store_writer_loses_nothing(tmp_path: Path) -> None:
+    """The store writer crash-loops (its store path is a folder: it cannot open it) and goes
+    `failed` while sessions keep being written; the supervisor keeps running; once the cause is
+    gone the writer's retry opens the store and every row arrives, exactly once."""
+    sessions = tmp_path / "codex-home" / "sessions"
+    first = write_sessions(sessions, 4, turns=2)
+    sup = Supervisor(
+        tmp_path,
+        args=[
+            "--actors",
+            "convex_writer,sessions_tailer",
+            "--max-restarts",
+            "2",
+            "--failed-retry",
+            "2",
+            "--failed-retry-max",
+            "4",
+        ],
+    )
+    blocker = sup.home / "store.sqlite3"
+    blocker.mkdir(parents=True)
+    sup.start(wait=False)
+    try:
+        wait_until(lambda: sup.actor("convex_writer")["state"] == "failed", 60, "the writer failed")
+        writer = sup.actor("convex_writer")
+        assert "IsADirectoryError" in writer["last_error"] and writer["retry_at"] > 0
+        more = write_sessions(tmp_path / "later", 7, turns=1)[4:]  # three more, written live
+        day = sessions / "2026" / "12" / "01"
+        day.mkdir(parents=True)
+        paths = first + [p.rename(day / p.name) for p in more]
+        assert sup.proc is not None and sup.proc.poll() is None
+        blocker.rmdir()  # the cause is fixed: the next retry opens the store
+        want = {r["key"] for p in paths for r in rows_of(p)[0] if r["table"] == "messages"}
+
+        def stored() -> set[str]:
+            try:
+                with sup.store() as st:
+                    return {k for (k,) in st.conn.execute("SELECT key FROM messages")}
+            except Exception:
+                return set()
+
+        wait_until(lambda: stored() == want, 120, "every row stored")
+        with sup.store() as st:
+            assert st.count("messages") == len(want) and st.count("threads") == len(paths)
+        assert sup.actor("convex_writer")["state"] == "running"
+        assert sup.proc.poll() is None
+    finally:
+        assert sup.stop() == 0

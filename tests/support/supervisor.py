@@ -44,7 +44,8 @@ class Supervisor:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "supervisor.log"
 
-    def start(self, timeout: float = 60.0) -> Supervisor:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> Supervisor:
+        """Start it; with `wait`, return once every actor runs (else as soon as status answers)."""
         self._log = open(self.log, "wb")  # noqa: SIM115 - handed to the child, closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "oa_actors", "run", *self.args],
@@ -57,7 +58,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         while True:
             st = self.status()
-            if st and st.get("actors") and all(a["state"] == "running" for a in st["actors"]):
+            if st and st.get("actors") and (not wait or all(a["state"] == "running" for a in st["actors"])):
                 return self
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"supervisor did not come up; log:\n{self.log.read_text()[-4000:]}")
