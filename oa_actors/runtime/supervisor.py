@@ -188,6 +188,7 @@ class Supervisor:
             actor.ready_waiter.set_exception(RuntimeError(desc))
             actor.ready_waiter.exception()  # mark retrieved
         actor.release()
+        actor.pong = {}  # its counters and health() died with it: status must not show them as current
         if actor.stop_requested or self.shutting_down:
             actor.state = State.STOPPED
             return
