@@ -8,7 +8,7 @@ HAVE_CARGO := $(shell command -v cargo >/dev/null 2>&1 && echo yes)
 NATIVE_SRC := $(shell find rust_ext -name '*.rs' 2>/dev/null) Cargo.toml
 PY_META := pyproject.toml
 
-.PHONY: run test install native node pytest cargo-test vitest lint bench clean
+.PHONY: run test install native node pytest cargo-test vitest lint bench soak clean
 
 run: install
 	$(VENV)/bin/oa-supervisor run
@@ -64,6 +64,13 @@ lint: install node
 # Real timings (benchmarks are disabled, i.e. smoke-run once, in plain `make test`).
 bench: install node
 	$(VPY) -m pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,mean,median,ops -s
+
+# The chaos soak (tests/soak): kill -9 of random actors every 2 s, live chunked writes with heavy
+# rows and hostile files, a Convex emulator outage; then store and Convex must equal `parse`.
+# SOAK_SECONDS (default 300) sets its length; SOAK_ARGS passes options (python -m tests.soak -h).
+SOAK_SECONDS ?= 300
+soak: install node
+	SOAK_SECONDS=$(SOAK_SECONDS) $(VPY) -m tests.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) target node_modules .stamp-*

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from oa_actors import __version__
+from oa_actors.runtime.privacy import use_private_umask
 
 # Modules that add subcommands; each exposes `register(subparsers) -> None`.
 COMMAND_MODULES = (
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    # Private by default: every file any command (and any actor, which inherits it) creates under
+    # OPENAGENTS_HOME is readable by the user only (oa_actors/runtime/privacy.py).
+    use_private_umask()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

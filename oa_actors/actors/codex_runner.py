@@ -47,7 +47,7 @@ class CodexRunner(LifecycleActor):
         if target is not None:
             self._client = ConvexHttpClient(target.url, target.admin_key)
             self.convex = ConvexRuns(self._client, self._start_convex_run)
-            self._poll = asyncio.create_task(self.convex.poll_forever(), name="convex-runs")
+            self._poll = ctx.spawn(self.convex.poll_forever(), "convex-runs")
 
     async def on_stop(self) -> None:
         if self._poll is not None:

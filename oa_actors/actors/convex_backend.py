@@ -19,9 +19,11 @@ import httpx
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
+from oa_actors.config import write_secret
 from oa_actors.convex import backend
-from oa_actors.convex.drain import backoff_delay
+from oa_actors.convex.drain import BACKOFF_MAX, BACKOFF_START
 from oa_actors.runtime.actor import Context
+from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.runtime.codec import Message
 
 HEALTH_SECONDS = 2.0
@@ -56,12 +58,12 @@ class ConvexBackend(LifecycleActor):
         if cfg.convex_url:
             self.mode, self.url = "remote", cfg.convex_url.rstrip("/")
             self.state = "connecting"
-            self._task = asyncio.create_task(self._remote_loop(), name="convex-remote")
+            self._task = ctx.spawn(self._remote_loop(), "convex-remote")
         elif (binary := backend.find_binary(cfg)) is not None:
             self.mode = "local"
             self.local = backend.LocalBackend(cfg, binary)
             self.url = self.local.url
-            self._task = asyncio.create_task(self._local_loop(), name="convex-local")
+            self._task = ctx.spawn(self._local_loop(), "convex-local")
         else:
             if cfg.convex_bin:
                 self.detail = (
@@ -121,7 +123,7 @@ class ConvexBackend(LifecycleActor):
                 await self.local.stop()
             self.state = "restarting"
             self.restarts += 1
-            await asyncio.sleep(backoff_delay(attempt))
+            await asyncio.sleep(equal_jitter_delay(attempt, BACKOFF_START, BACKOFF_MAX))
             attempt = min(attempt + 1, 8)
 
     async def _watch(self) -> None:
@@ -196,13 +198,12 @@ class ConvexBackend(LifecycleActor):
         except backend.BackendError as exc:
             self._deploy_failures += 1
             self._next_deploy_at = time.monotonic() + max(
-                backoff_delay(min(self._deploy_failures + 3, 8)), 5.0
+                equal_jitter_delay(min(self._deploy_failures + 3, 8), BACKOFF_START, BACKOFF_MAX), 5.0
             )
             self.deploy_state, self.deploy_error, self.last_error = "failed", str(exc), str(exc)
             self.ctx.log.error("convex deploy failed (the backend keeps running; retrying later): %s", exc)
             return
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"{digest} {self.url}\n")
+        write_secret(marker, f"{digest} {self.url}\n")  # 0600 like its neighbours (not a secret)
         self.deployed_hash, self.deploy_state, self.deploy_error = digest, "ok", None
         self._deploy_failures = 0
         self.ctx.log.info("deployed the Convex functions (%s)", digest[:12])

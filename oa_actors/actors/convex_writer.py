@@ -44,7 +44,7 @@ class ConvexWriter(LifecycleActor):
         if self.target is not None:
             self.client = ConvexHttpClient(self.target.url, self.target.admin_key)
             self.drain = OutboxDrain(self.store, self.client, refresh=self._current_target)
-            self._drain_task = asyncio.create_task(self.drain.run(), name="convex-drain")
+            self._drain_task = ctx.spawn(self.drain.run(), "convex-drain")
             ctx.log.info("draining the outbox to Convex at %s (%s)", self.target.url, self.target.mode)
         else:
             ctx.log.info("no Convex deployment configured: rows stay in the local store's outbox")

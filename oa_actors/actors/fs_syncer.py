@@ -50,8 +50,8 @@ class FsSyncer(LifecycleActor):
             # absence is covered by a watch on the home itself, and every write of the store there
             # (store.sqlite3-wal/-shm) would wake the debounce and delay real changes by up to 2 s.
             with contextlib.suppress(OSError):
-                registry.mkdir(parents=True, exist_ok=True)
-        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes)
+                registry.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes, spawn=ctx.spawn)
         changes = await self.syncer.start(previous)
         for err in self.syncer.errors:
             ctx.log.warning("skipped invalid file: %s", err)

@@ -78,6 +78,7 @@ class SessionsTailer(LifecycleActor):
             on_forget=self._forget,
             on_progress=self._progress,
             source_of=source_of,
+            spawn=ctx.spawn,
         )
         await self.service.start(checkpoints)
 

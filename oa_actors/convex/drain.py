@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from oa_actors.convex.client import (
     ConvexUnavailable,
 )
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
+from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
 
@@ -97,12 +97,6 @@ class _Item:
     size: int
 
 
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [d/2, d], d = min(0.5 * 2**attempt, 30)."""
-    d = min(BACKOFF_START * (2**attempt), BACKOFF_MAX)
-    return (rng or random).uniform(d / 2, d)
-
-
 class OutboxDrain:
     """Sends every outbox entry after the cursor to Convex (threads and messages)."""
 
@@ -158,7 +152,7 @@ class OutboxDrain:
                     continue
             except ConvexRefused as exc:
                 self._pause(exc)
-                delay = backoff_delay(min(attempt, PAUSE_MAX_ATTEMPT))
+                delay = equal_jitter_delay(min(attempt, PAUSE_MAX_ATTEMPT), BACKOFF_START, BACKOFF_MAX)
                 attempt += 1
                 if await self._wait_paused(delay):
                     attempt = 0
@@ -167,7 +161,7 @@ class OutboxDrain:
                 self.status.state = "unavailable"
                 self._error(str(exc))
                 self.status.retries += 1
-                delay = backoff_delay(attempt)
+                delay = equal_jitter_delay(attempt, BACKOFF_START, BACKOFF_MAX)
                 attempt += 1
                 log.info("Convex unavailable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)

@@ -57,9 +57,9 @@ def projects_root(home: Path, create: bool = False) -> Path:
     home_real = Path(os.path.realpath(home))
     root = home / "projects"
     if create:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not os.path.lexists(root):
-            root.mkdir(mode=0o755, exist_ok=True)
+            root.mkdir(mode=0o700, exist_ok=True)
     real = Path(os.path.realpath(root))
     if not _inside(real, home_real):
         raise ValueError(f"{root} resolves to {real}, outside OPENAGENTS_HOME")
@@ -85,7 +85,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temp file in the same folder, fsync, then rename."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(tmp, flags, 0o644)
+    fd = os.open(tmp, flags, 0o600)  # private, like everything under OPENAGENTS_HOME
     try:
         try:
             view = memoryview(data)
@@ -131,7 +131,7 @@ def save_project(
         raise ValueError(f"project folder {folder} is a symlink; refusing to write through it")
     if os.path.lexists(folder) and not folder.is_dir():
         raise ValueError(f"{folder} exists and is not a folder")
-    folder.mkdir(mode=0o755, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
     target = folder / PROJECT_FILE
     if os.path.islink(target):
         os.unlink(target)  # replace the link itself, never write through it

@@ -35,6 +35,7 @@ from oa_actors.fs.scan import (
     project_skills_root,
     rescan,
 )
+from oa_actors.runtime.tasks import LocalTasks, Spawn
 
 log = logging.getLogger("oa.fs.syncer")
 
@@ -60,6 +61,7 @@ class FsSyncer:
         retry_delay: float = 1.0,
         max_bytes: int = MAX_FILE_BYTES,
         create_dirs: bool = True,
+        spawn: Spawn | None = None,
     ) -> None:
         self.home = Path(home)
         self.registry = Path(registry) if registry is not None else None
@@ -75,6 +77,10 @@ class FsSyncer:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # `spawn` starts the loops supervised: `ctx.spawn` in the actor (a failure crashes it); by
+        # default a failure is logged, kept in `failure` and raised by `refresh`.
+        self._local_tasks = LocalTasks(log)
+        self._spawn: Spawn = spawn or self._local_tasks.spawn
         self._watch: FolderWatch | None = None
         self._watch_error: BaseException | None = None
         self._roots: dict[Scope, Path] = {}
@@ -119,7 +125,7 @@ class FsSyncer:
         if self.create_dirs:
             for d in (self.home / "projects", self.home / "skills"):
                 with contextlib.suppress(OSError):
-                    d.mkdir(parents=True, exist_ok=True)
+                    d.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._snapshot = previous.copy() if previous is not None else Snapshot()
         loop = asyncio.get_running_loop()
         self._watch = FolderWatch(loop, self._on_path, on_error=self._on_watch_error)
@@ -131,9 +137,9 @@ class FsSyncer:
         except BaseException:
             await self.stop()
             raise
-        self._tasks.append(asyncio.create_task(self._run(), name="fs-syncer-debounce"))
+        self._tasks.append(self._spawn(self._run(), "fs-syncer-debounce"))
         if self.rescan_interval:
-            self._tasks.append(asyncio.create_task(self._periodic(), name="fs-syncer-rescan"))
+            self._tasks.append(self._spawn(self._periodic(), "fs-syncer-rescan"))
         return changes
 
     async def stop(self) -> None:
@@ -148,8 +154,15 @@ class FsSyncer:
             await asyncio.to_thread(self._watch.stop)
             self._watch = None
 
+    @property
+    def failure(self) -> BaseException | None:
+        """Why a loop stopped (only without an injected `spawn`, which handles failures itself)."""
+        return self._local_tasks.failure
+
     async def refresh(self, scopes: Iterable[Scope] | None = None) -> Changes:
-        """Read the given scopes (default: everything) now and deliver the changes."""
+        """Read the given scopes (default: everything) now and deliver the changes. Raises
+        `TaskFailed` if a loop failed (without an injected `spawn`)."""
+        self._local_tasks.raise_failure()
         return await self._apply(set(scopes) if scopes is not None else set(TOP_SCOPES), raise_errors=True)
 
     # -- internals ----------------------------------------------------------------------------

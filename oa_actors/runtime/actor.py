@@ -14,6 +14,10 @@ Delivery (see docs/runtime.md): `tell` is the data path with backpressure (it wa
 receiver is slow and is never dropped by the bus while both ends live); `deliver` adds
 acknowledgements and retransmission after a restart (at-least-once); `ask` is request/reply with a
 timeout; `publish` fans out and may drop for a slow subscriber (counted).
+
+Background work: `ctx.spawn(coro, name)` starts a supervised long-lived task; an exception in it
+crashes the actor like one in `on_message` (nothing fails silently). Never use a bare
+`asyncio.create_task` for a loop that must keep running.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import itertools
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oa_actors.runtime.codec import Empty, Kind, Message, Sync, decode_payload, encode_frame
+from oa_actors.runtime.tasks import TaskFailed, spawn_supervised
 from oa_actors.runtime.transport import FrameProtocol
 
 if TYPE_CHECKING:
@@ -79,6 +84,7 @@ class Context:
         conn: FrameProtocol,
         max_unacked: int = 4096,
         make_link: Callable[[], FrameProtocol] | None = None,
+        on_task_failed: Callable[[TaskFailed], None] | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -94,6 +100,19 @@ class Context:
         self.late_replies = 0
         self._links: dict[str, FrameProtocol] = {}
         self._make_link = make_link
+        self._on_task_failed = on_task_failed or self._log_task_failure
+
+    # --- background tasks ---
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a long-lived background task, supervised: if it raises (or returns: it must run
+        until cancelled) the actor crashes, and the supervisor restarts it and shows the error.
+        Cancel it in `on_stop`. Per-request work that reports its own errors needs no supervision."""
+        return spawn_supervised(coro, name, self._on_task_failed)
+
+    def _log_task_failure(self, exc: TaskFailed) -> None:
+        # Only without a runtime (a Context built by a test): the runtime crashes the actor instead.
+        self.log.error("%s", exc, exc_info=exc)
 
     # --- patterns ---
 

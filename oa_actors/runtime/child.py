@@ -20,12 +20,15 @@ import sys
 import threading
 import traceback
 from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from oa_actors.runtime import codec
 from oa_actors.runtime.actor import Actor, Context, peer_socket_path
 from oa_actors.runtime.codec import Kind, decode_header, decode_payload, encode_frame
 from oa_actors.runtime.logs import ShippingHandler, setup_actor_logging
+from oa_actors.runtime.privacy import PRIVATE_UMASK
+from oa_actors.runtime.tasks import TaskFailed, catch_stray_errors
 from oa_actors.runtime.transport import FrameProtocol
 
 if TYPE_CHECKING:
@@ -84,6 +87,7 @@ def actor_main(
     """Process entry point of one actor incarnation (`ppid`: the supervisor when it is the parent
     (spawn), 0 under forkserver)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.umask(PRIVATE_UMASK)  # inherited already; explicit, whatever started us
     # Own process group: a Ctrl-C or a group-wide signal reaches only the supervisor, whose policy
     # then stops the actors in order.
     with contextlib.suppress(OSError):
@@ -137,9 +141,15 @@ class ActorRuntime:
         self._acks: dict[str, list[int]] = {}  # sender -> [lo, hi] of handled DATA seqs
         self._ack_scheduled = False
         self.actor: Actor | None = None
+        self._crash: asyncio.Future[None]  # set in run(), on the actor's loop
+        self._stopping_now = False  # on_stop or the crash path runs: failures are only logged
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        if me is not None:
+            me.set_name("oa-actor")  # the runtime's own tasks are named oa-*, as status tools expect
+        self._crash = loop.create_future()
         self.sock.setblocking(False)
 
         def factory() -> FrameProtocol:
@@ -147,7 +157,13 @@ class ActorRuntime:
             self.conn = FrameProtocol(
                 lambda f: self._on_frame(f, self.conn), self._on_lost, self._on_oversized
             )
-            self.ctx = Context(self.spec.name, self.config, self.conn, make_link=self._link_protocol)
+            self.ctx = Context(
+                self.spec.name,
+                self.config,
+                self.conn,
+                make_link=self._link_protocol,
+                on_task_failed=self._task_failed,
+            )
             self.inbound.add(self.conn)
             return self.conn
 
@@ -155,20 +171,27 @@ class ActorRuntime:
         conn = self.conn
         await self._listen_for_links()
         self._ship_logs()
+        catch_stray_errors(loop, self._task_failed)
         loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
         self._sys(codec.Hello(name=self.spec.name, pid=os.getpid()))
         loop.call_later(self.heartbeat, self._beat)
         try:
             self.actor = self.spec.load()()
             self.actor.ctx = self.ctx
-            await self.actor.on_start(self.ctx)
+            await self._unless_crashed(self.actor.on_start(self.ctx))
             self._sys(codec.Ready())
-            consumer = asyncio.create_task(self._consume())
-            stop = asyncio.create_task(self._stopping.wait())
-            done, _ = await asyncio.wait({consumer, stop}, return_when=asyncio.FIRST_COMPLETED)
+            consumer = asyncio.create_task(self._consume(), name="oa-consume")
+            stop = asyncio.create_task(self._stopping.wait(), name="oa-stop")
+            waits: set[asyncio.Future[Any]] = {consumer, stop, self._crash}
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if self._crash.done():
+                consumer.cancel()
+                stop.cancel()
+                self._crash.result()  # raises the failure of a background task
             if consumer in done:
                 consumer.result()  # re-raises the handler's exception
             consumer.cancel()
+            self._stopping_now = True
             if self._lost:
                 # The supervisor is gone (EOF), or our link broke (an error: abnormal exit).
                 return 1 if self._lost_exc is not None else 0
@@ -176,13 +199,17 @@ class ActorRuntime:
             conn.flush()
             return 0
         except Exception as exc:
+            self._stopping_now = True
             err = f"{type(exc).__name__}: {exc}"
+            # The one log line with the traceback (a background task's own traceback is its cause).
             self.log.error("actor crashed: %s", err, exc_info=True)
             with contextlib.suppress(Exception):
                 self._sys(codec.Crashed(error=err))
                 conn.flush()
             return 1
         finally:
+            if self._crash.done():
+                self._crash.exception()  # retrieved (it may have lost the race to another error)
             if self._link_server is not None:
                 self._link_server.close()
                 with contextlib.suppress(OSError):
@@ -190,6 +217,27 @@ class ActorRuntime:
             with contextlib.suppress(Exception):
                 conn.close()
             await asyncio.sleep(0)
+
+    # --- supervision of what runs beside the handlers ---
+
+    def _task_failed(self, exc: TaskFailed) -> None:
+        """A supervised task, a thread or a loop callback failed: crash the actor (let it crash)."""
+        if self._crash.done() or self._stopping_now:
+            self.log.error("%s", exc, exc_info=exc)  # already going down: still never silent
+            return
+        self._crash.set_exception(exc)
+
+    async def _unless_crashed(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` (on_start), but raise at once if a background task fails meanwhile."""
+        task = asyncio.create_task(coro, name="oa-start")
+        waits: set[asyncio.Future[Any]] = {task, self._crash}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            self._crash.result()
+        task.result()
 
     async def _listen_for_links(self) -> None:
         """Accept direct links from peers (see `Context.link`) on `run/peers/<name>.sock`."""

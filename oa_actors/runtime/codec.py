@@ -260,6 +260,7 @@ class ActorStatus(Message, tag="sys.actor_status"):
     undeliverable: int = 0
     restart_type: str = "permanent"
     last_error: str = ""
+    retry_at: float = 0.0  # wall-clock time of the next restart (state `backoff` or `failed`); 0: none
     health: dict[str, Any] = {}
 
 

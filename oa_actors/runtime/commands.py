@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
+import time
 from typing import Any
 
 import msgspec
@@ -14,8 +16,11 @@ from oa_actors.config import Config
 from oa_actors.runtime import control
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
+from oa_actors.runtime.privacy import secure_home, use_private_umask
 from oa_actors.runtime.registry import load_specs
 from oa_actors.runtime.supervisor import Policy, Supervisor
+
+log = logging.getLogger("oa.runtime.supervisor")
 
 
 def register(subparsers: Any) -> None:
@@ -29,8 +34,21 @@ def register(subparsers: Any) -> None:
         "--specs", help="module:ATTR of an actor spec list (default: $OA_ACTOR_SPECS or built-in)"
     )
     run.add_argument("--grace-period", type=float, default=5.0, help="seconds before SIGKILL on shutdown")
-    run.add_argument("--max-restarts", type=int, default=5, help="restart intensity: restarts allowed ...")
-    run.add_argument("--restart-window", type=float, default=30.0, help="... within this many seconds")
+    run.add_argument(
+        "--max-restarts", type=int, default=5, help="restart intensity per actor: restarts allowed ..."
+    )
+    run.add_argument(
+        "--restart-window",
+        type=float,
+        default=30.0,
+        help="... within this many seconds; beyond it the actor is `failed` and retried later",
+    )
+    run.add_argument(
+        "--failed-retry", type=float, default=30.0, help="seconds before a failed actor is retried ..."
+    )
+    run.add_argument(
+        "--failed-retry-max", type=float, default=300.0, help="... doubling after each failure up to this"
+    )
     run.add_argument("--backoff-base", type=float, default=0.1, help="delay of the second quick restart")
     run.add_argument("--backoff-max", type=float, default=5.0, help="longest delay between restarts")
     run.add_argument(
@@ -60,10 +78,14 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM (exit 0) or a fatal supervision error (exit 1)."""
+    """Run until SIGINT/SIGTERM (exit 0; 130 after a second Ctrl-C). A failing actor never stops it."""
     config = _config(args)
     level = args.log_level.upper()
+    use_private_umask()
+    tightened = secure_home(config.home)
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
+    for path, mode in tightened:
+        log.warning("%s was readable by other users (mode %o): removed their access", path, mode)
     try:
         specs = load_specs(args.specs, args.actors)
     except (ValueError, ImportError, AttributeError) as exc:
@@ -76,6 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         backoff_base=args.backoff_base,
         backoff_max=args.backoff_max,
         backoff_reset=args.backoff_reset,
+        failed_retry=args.failed_retry,
+        failed_retry_max=args.failed_retry_max,
         health_interval=args.health_interval,
         health_timeout=args.health_timeout,
     )
@@ -120,4 +144,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if a.last_error:
             print(f"{'':<18}last error: {a.last_error}")
+        if a.retry_at:
+            when = time.strftime("%H:%M:%S", time.localtime(a.retry_at))
+            left = max(0.0, a.retry_at - time.time())
+            print(f"{'':<18}next retry in {left:.0f}s (at {when})")
     return 0

@@ -8,9 +8,11 @@ the file, so rotation is safe. `--log-json` switches both sinks to one JSON obje
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.handlers
+import os
 import sys
 import time
 import traceback
@@ -50,6 +52,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(obj, ensure_ascii=False)
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file created with mode 0600 whatever the umask (rotation renames the file,
+    so the rotated ones keep that mode): logs quote session content."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # (rotating: always "a")
+
+
 def _formatter(json_lines: bool) -> logging.Formatter:
     return JsonFormatter() if json_lines else logging.Formatter(LOG_FORMAT)
 
@@ -65,9 +76,9 @@ def setup_supervisor_logging(
     fmt = _formatter(json_lines)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if logs_dir is not None:
-        logs_dir.mkdir(parents=True, exist_ok=True)
+        logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            PrivateRotatingFileHandler(
                 logs_dir / "supervisor.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
             )
         )

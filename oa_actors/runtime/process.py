@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ class State:
     RUNNING = "running"
     STOPPING = "stopping"
     BACKOFF = "backoff"  # waiting before a restart
+    FAILED = "failed"  # over its restart budget: retried later (`retry_at`) while the others run
     STOPPED = "stopped"  # exited and not restarted (temporary, clean transient exit, or shutdown)
 
 
@@ -62,6 +64,9 @@ class ActorProcess:
         self.incarnation = 0
         self.restarts = 0
         self.consecutive_failures = 0
+        self.restart_times: deque[float] = deque()  # monotonic times of restarts in the window
+        self.failed_times = 0  # how often in a row it went over its budget (doubles the retry delay)
+        self.retry_at = 0.0  # wall-clock time of the scheduled restart (0: none)
         self.started_at = 0.0
         self.ready_at = 0.0
         self.last_error = ""
@@ -125,16 +130,25 @@ class ActorProcess:
             name=f"oa-{self.name}",
             daemon=False,
         )
-        # Start from the main thread: PR_SET_PDEATHSIG fires when the *thread* that forked exits.
-        proc.start()
-        child.close()
-        life_child.close()
-        self.process = proc
         self.state = State.STARTING
-        self.started_at = time.monotonic()
         self.ready_waiter = loop.create_future()
+        try:
+            # Start from the main thread: PR_SET_PDEATHSIG fires when the *thread* that forked exits.
+            proc.start()
+            self.process = proc
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+            life_child.close()
+        self.started_at = time.monotonic()
         parent.setblocking(False)
-        _, self.conn = await loop.create_unix_connection(lambda: make_protocol(self), sock=parent)
+        try:
+            _, self.conn = await loop.create_unix_connection(lambda: make_protocol(self), sock=parent)
+        except BaseException:
+            parent.close()
+            raise
         loop.add_reader(proc.sentinel, self._on_sentinel, on_exit)
 
     def _on_sentinel(self, on_exit: Callable[[ActorProcess], None]) -> None:
@@ -164,7 +178,7 @@ class ActorProcess:
         conn.on_lost = fire
 
     def exit_description(self) -> str:
-        """Why the last incarnation ended, for logs and the intensity-limit message."""
+        """Why the last incarnation ended, for logs and `last_error`."""
         code = self.process.exitcode if self.process is not None else None
         if code is None:
             what = "still running"
@@ -176,6 +190,21 @@ class ActorProcess:
         else:
             what = f"exited with code {code}"
         return f"{what}: {self.crash_report}" if self.crash_report else what
+
+    def abandon(self) -> None:
+        """Clean up after a start that failed half-way: kill what was started, close its sockets."""
+        if self.process is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.process.sentinel)
+            if self.alive:
+                self.send_signal(signal.SIGKILL)
+                with contextlib.suppress(Exception):
+                    self.process.join(5.0)
+        self.close_conn()
+        if self.ready_waiter is not None and not self.ready_waiter.done():
+            self.ready_waiter.set_exception(RuntimeError("start failed"))
+            self.ready_waiter.exception()  # mark retrieved
+        self.release()
 
     def send_signal(self, sig: int) -> None:
         """Signal the current process if it is still running."""

@@ -1,13 +1,16 @@
-"""The supervisor: starts actors in order, routes their messages, restarts them (OTP), shuts down.
+"""The supervisor: starts actors in order, routes their messages, restarts them, never gives up.
 
 One event loop owns everything. Signal handlers and process-exit callbacks only enqueue events; the
 main loop (`_main`) takes them one at a time and is the only place that restarts, kills or stops
 actors, so there are no races between a crash, a health timeout and a Ctrl-C.
 
-Policy (Erlang/OTP): restart types permanent / transient / temporary; an intensity limit (more than
-`max_restarts` restarts within `restart_window` seconds stops everything and exits 1 naming the actor
-and its last error); exponential backoff between restarts of one actor (the first is immediate);
-health pings, and an actor that misses one for `health_timeout` seconds is killed and restarted.
+Policy: OTP restart types (permanent / transient / temporary) and exponential backoff between
+restarts of one actor (the first is immediate); health pings, and an actor silent for
+`health_timeout` seconds is killed and restarted. The restart intensity is *per actor*: an actor
+restarted more than `max_restarts` times within `restart_window` seconds is marked `failed` and
+retried after `failed_retry` seconds (doubling up to `failed_retry_max`), while every other actor
+keeps running. OTP's intensity limit escalates to a parent supervisor; on a desktop there is none,
+so the supervisor itself never exits because of a failing actor, only when asked to (a signal).
 """
 
 from __future__ import annotations
@@ -19,16 +22,16 @@ import logging
 import multiprocessing
 import os
 import signal
-import sys
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from oa_actors.config import Config
 from oa_actors.runtime import codec, control
+from oa_actors.runtime.backoff import exponential_delay
 from oa_actors.runtime.codec import Kind, decode_header, decode_payload, encode_frame
 from oa_actors.runtime.logs import emit_remote
+from oa_actors.runtime.privacy import use_private_umask
 from oa_actors.runtime.process import ActorProcess, State, protect_main, stop_helpers
 from oa_actors.runtime.registry import ActorSpec, Restart
 from oa_actors.runtime.router import Router
@@ -42,18 +45,20 @@ class Policy:
     """Supervision settings (CLI flags override the defaults)."""
 
     grace_period: float = 5.0
-    max_restarts: int = 5
+    max_restarts: int = 5  # per actor: more restarts than this within `restart_window` -> failed
     restart_window: float = 30.0
     backoff_base: float = 0.1
     backoff_max: float = 5.0
     backoff_reset: float = 10.0  # an actor that ran this long before failing restarts without delay
+    failed_retry: float = 30.0  # a failed actor is retried after this, doubling on each failure ...
+    failed_retry_max: float = 300.0  # ... up to this
     health_interval: float = 1.0
     health_timeout: float = 10.0
     ready_timeout: float = 30.0
 
 
 class Supervisor:
-    """Runs a set of actor specs until a signal or a fatal error; `run()` returns the exit code."""
+    """Runs a set of actor specs until a signal; `run()` returns the exit code."""
 
     def __init__(
         self,
@@ -79,9 +84,7 @@ class Supervisor:
         self.router = Router(self.actors, self._on_sys)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.started = time.monotonic()
-        self.restart_times: deque[float] = deque()
         self.exit_code = 0
-        self.fatal = ""
         self.shutting_down = False
         self.sigints = 0
         self._control: asyncio.AbstractServer | None = None
@@ -90,8 +93,9 @@ class Supervisor:
     # --- main loop ---
 
     async def run(self) -> int:
-        """Start, supervise until told to stop, shut down; the exit code (0, 1 fatal, 130 forced)."""
+        """Start, supervise until told to stop, shut down; the exit code (0, or 130 when forced)."""
         loop = asyncio.get_running_loop()
+        use_private_umask()  # the actors (and the fork server) inherit it
         run_dir = self.config.run_dir
         lock_fd = control.acquire_lock(run_dir)
         try:
@@ -119,8 +123,6 @@ class Supervisor:
                 control.socket_path(run_dir).unlink()
             stop_helpers()
             os.close(lock_fd)
-        if self.fatal:
-            print(f"oa-supervisor: {self.fatal}", file=sys.stderr, flush=True)
         return self.exit_code
 
     async def _main(self) -> None:
@@ -139,8 +141,6 @@ class Supervisor:
                 self._handle_exit(arg)
             elif kind == "restart":
                 await self._start(arg)
-            if self.fatal:
-                return
             self._health_check()
 
     async def _start_all(self) -> None:
@@ -161,16 +161,17 @@ class Supervisor:
 
     async def _start(self, actor: ActorProcess) -> None:
         actor.restart_handle = None
-        if self.shutting_down or self.fatal:
+        actor.retry_at = 0.0
+        if self.shutting_down:
             return
         try:
             await actor.start(self.router.make_protocol, self._on_exit)
         except Exception as exc:
+            # Not fatal: a failure of this actor (e.g. out of fds), restarted by the same policy.
             log.exception("could not start %s", actor.name)
-            actor.last_error = f"start failed: {exc}"
-            self.fatal = f"actor {actor.name!r} could not be started: {exc}"
-            self.exit_code = 1
-            self.events.put_nowait(("noop", None))
+            actor.abandon()
+            actor.last_error = f"start failed: {type(exc).__name__}: {exc}"
+            self._after_failure(actor, abnormal=True)
             return
         log.info("started %s (pid %s, incarnation %d)", actor.name, actor.pid, actor.incarnation)
 
@@ -187,6 +188,7 @@ class Supervisor:
             actor.ready_waiter.set_exception(RuntimeError(desc))
             actor.ready_waiter.exception()  # mark retrieved
         actor.release()
+        actor.pong = {}  # its counters and health() died with it: status must not show them as current
         if actor.stop_requested or self.shutting_down:
             actor.state = State.STOPPED
             return
@@ -196,32 +198,58 @@ class Supervisor:
             log.error("%s %s", actor.name, desc)
         else:
             log.info("%s exited normally", actor.name)
+        self._after_failure(actor, abnormal)
+
+    def _after_failure(self, actor: ActorProcess, abnormal: bool) -> None:
+        """The policy after an incarnation ended or could not start: restart now, later, or never."""
         restart = actor.spec.restart
         if restart == Restart.TEMPORARY or (restart == Restart.TRANSIENT and not abnormal):
             actor.state = State.STOPPED
             log.info("%s is %s: not restarted", actor.name, restart.value)
             return
+        p = self.policy
         now = time.monotonic()
-        self.restart_times.append(now)
-        while self.restart_times and now - self.restart_times[0] > self.policy.restart_window:
-            self.restart_times.popleft()
-        if len(self.restart_times) > self.policy.max_restarts:
-            self.fatal = (
-                f"restart intensity exceeded ({self.policy.max_restarts} restarts in "
-                f"{self.policy.restart_window:g}s): actor {actor.name!r} failed again; "
-                f"last error: {actor.last_error or desc}"
-            )
-            self.exit_code = 1
-            log.error("%s; stopping all actors", self.fatal)
+        if actor.ready_at and now - actor.ready_at > p.backoff_reset:
+            # It ran well for a while: start the backoff (and the failed-retry delay) over.
+            actor.consecutive_failures = 0
+            actor.failed_times = 0
+        times = actor.restart_times
+        times.append(now)
+        while times and now - times[0] > p.restart_window:
+            times.popleft()
+        actor.restarts += 1
+        if len(times) > p.max_restarts:
+            self._mark_failed(actor)
             return
-        if actor.ready_at and now - actor.ready_at > self.policy.backoff_reset:
-            actor.consecutive_failures = 0  # it ran well for a while: start the backoff over
         actor.consecutive_failures += 1
         n = actor.consecutive_failures
-        delay = 0.0 if n == 1 else min(self.policy.backoff_base * 2 ** (n - 2), self.policy.backoff_max)
-        actor.restarts += 1
+        delay = 0.0 if n == 1 else exponential_delay(n - 2, p.backoff_base, p.backoff_max)
         actor.state = State.BACKOFF
         log.info("restarting %s in %.2fs (restart %d)", actor.name, delay, actor.restarts)
+        self._schedule_start(actor, delay)
+
+    def _mark_failed(self, actor: ActorProcess) -> None:
+        """Over its budget: leave it down for a while (others keep running), then try again."""
+        p = self.policy
+        delay = exponential_delay(actor.failed_times, p.failed_retry, p.failed_retry_max)
+        actor.failed_times += 1
+        actor.state = State.FAILED
+        # The retry starts with a fresh budget and an immediate first restart.
+        actor.restart_times.clear()
+        actor.consecutive_failures = 0
+        log.error(
+            "%s failed: more than %d restarts in %gs (last error: %s); the other actors keep running; "
+            "retrying it in %.0fs",
+            actor.name,
+            p.max_restarts,
+            p.restart_window,
+            actor.last_error or "none",
+            delay,
+        )
+        self._schedule_start(actor, delay)
+
+    def _schedule_start(self, actor: ActorProcess, delay: float) -> None:
+        actor.retry_at = time.time() + delay
         loop = asyncio.get_running_loop()
         actor.restart_handle = loop.call_later(delay, self.events.put_nowait, ("restart", actor))
 
@@ -281,6 +309,7 @@ class Supervisor:
             if actor.restart_handle is not None:
                 actor.restart_handle.cancel()
                 actor.restart_handle = None
+            actor.retry_at = 0.0
             if not actor.alive:
                 actor.state = State.STOPPED
                 continue
@@ -360,6 +389,7 @@ class Supervisor:
                     undeliverable=a.undeliverable,
                     restart_type=spec.restart.value,
                     last_error=a.last_error,
+                    retry_at=round(a.retry_at, 3),
                     health=health,
                 )
             )

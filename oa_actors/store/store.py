@@ -130,7 +130,10 @@ class Store:
             )
             conn.execute("PRAGMA query_only = ON")
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Private whatever the umask: SQLite gives the -wal and -shm files the mode of the
+            # database file, so creating it 0600 covers all three.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             # A new store uses 16 KB pages (rows are a few KB: fewer overflow pages and WAL frames,
             # ~35% less insert time in a backfill); it only applies before the first table is

@@ -275,12 +275,13 @@ class TailerCore:
                 sizes[i] = sizer.size(messages[i])
                 self.stats.rows_truncated += 1
                 self._log_big(path, f"row {messages[i].get('key')} of {n} bytes was cut to fit a bus frame")
-        snapshot: bytes | None = tail.snapshot()
-        if len(snapshot) > limit:
+        full_snapshot: bytes = tail.snapshot()
+        snapshot: bytes | None = full_snapshot
+        if len(full_snapshot) > limit:
             # A checkpoint without its snapshot still moves the offset; after a restart this file
             # is read again from 0 and the store drops the rows it already has by key.
             self.stats.snapshots_dropped += 1
-            self._log_big(path, f"its tail snapshot of {len(snapshot)} bytes does not fit a bus frame")
+            self._log_big(path, f"its tail snapshot of {len(full_snapshot)} bytes does not fit a bus frame")
             snapshot = None
         last_bytes = sum(sizer.size(t) for t in threads) + (len(snapshot) if snapshot else 0)
         # Parts of at most BATCH_ROWS rows / BATCH_BYTES bytes (a bigger row travels alone); only

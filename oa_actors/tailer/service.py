@@ -8,6 +8,7 @@ while thousands of old files are imported. Used by the `sessions_tailer` actor a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 from oa_actors.folder_watch import FolderWatch
 from oa_actors.messages import BackfillStatus, RowBatch
+from oa_actors.runtime.tasks import LocalTasks, Spawn
 from oa_actors.tailer.core import TailerCore
 from oa_actors.tailer.files import SUFFIX, list_session_files
 
@@ -51,8 +53,13 @@ class TailerService:
         rescan_seconds: float = RESCAN_SECONDS,
         max_open: int = 64,
         source_of: Callable[[str], str] | None = None,
+        spawn: Spawn | None = None,
     ) -> None:
         self.roots = [Path(r) for r in roots]
+        # `spawn` starts the read and rescan loops supervised: `ctx.spawn` in the actor (a failure
+        # crashes it); by default a failure is kept and raised by `wait_idle`.
+        self._local_tasks = LocalTasks(log, on_failure=self._wake_waiters)
+        self._spawn: Spawn = spawn or self._local_tasks.spawn
         # `source_of(path)` names the agent of a new file's thread ("codex" unless told otherwise).
         # The core merges consecutive batches while more files are queued (one transaction in the
         # writer for several files); `_read` flushes them as soon as nothing more is queued, and
@@ -89,20 +96,16 @@ class TailerService:
             self._watch.sync(self.roots)
         if backfill:
             self.start_backfill()
-        self._tasks = [asyncio.create_task(self._read_loop(), name="tailer-read")]
+        self._tasks = [self._spawn(self._read_loop(), "tailer-read")]
         if self.rescan_seconds > 0:
-            self._tasks.append(asyncio.create_task(self._rescan_loop(), name="tailer-rescan"))
+            self._tasks.append(self._spawn(self._rescan_loop(), "tailer-rescan"))
 
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a failure was reported already
                 await t
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # it failed before the stop (and crashed the actor): say so, stop anyway
-                log.exception("tailer task %s had failed", t.get_name())
         if self._watch:
             self._watch.stop()
         self.core.close_all()
@@ -181,9 +184,14 @@ class TailerService:
         return self.progress
 
     async def wait_idle(self, timeout: float | None = None) -> None:
-        """Until nothing is queued (live or backfill): used by the CLI and tests."""
+        """Until nothing is queued (live or backfill): used by the CLI and tests. Raises `TaskFailed`
+        if a loop failed (without an injected `spawn`)."""
         async with asyncio.timeout(timeout):
             await self._idle.wait()
+        self._local_tasks.raise_failure()
+
+    def _wake_waiters(self) -> None:
+        self._idle.set()
 
     # -- loops ----------------------------------------------------------------------------------
     async def _read_loop(self) -> None:

@@ -15,7 +15,7 @@ from oa_actors.convex.client import (
     ConvexUnauthorized,
     ConvexUnavailable,
 )
-from oa_actors.convex.drain import OutboxDrain, backoff_delay, resync
+from oa_actors.convex.drain import OutboxDrain, resync
 from oa_actors.convex.limits import MAX_DOCUMENT_BYTES, TRUNCATION_MARK, doc_size
 from oa_actors.jsonl import _pytail
 from oa_actors.store import Store
@@ -194,15 +194,6 @@ async def test_client_errors_are_classified() -> None:
     async with ConvexHttpClient("http://127.0.0.1:9", "k") as down:
         with pytest.raises(ConvexUnavailable):
             await down.query("threads:list", {})
-
-
-def test_backoff_grows_with_jitter_and_is_capped() -> None:
-    import random
-
-    rng = random.Random(1)
-    delays = [backoff_delay(a, rng) for a in range(12)]
-    assert all(0.25 <= d <= 30 for d in delays)
-    assert delays[0] <= 0.5 and min(delays[8:]) >= 15
 
 
 async def test_values_convex_cannot_store_are_kept_as_json(store: Store) -> None:

@@ -23,14 +23,20 @@ def _none_alive(procs: dict[int, psutil.Process]) -> Callable[[], bool]:
 
 @pytest.fixture
 def start_sup(tmp_path: Path) -> Iterator[Callable[..., Sup]]:
-    """Factory: `start_sup("alpha,beta", "--grace-period", "1", env={...})` -> a running `Sup`."""
+    """Factory: `start_sup("alpha,beta", "--grace-period", "1", env={...})` -> a running `Sup`
+    (`module`: what `python -m` runs instead of `oa_actors`, e.g. a wrapper that injects faults)."""
     started: list[Sup] = []
 
     def start(
-        actors: str, *args: str, env: dict[str, str] | None = None, specs: bool = True, wait: bool = True
+        actors: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        specs: bool = True,
+        wait: bool = True,
+        module: str = "oa_actors",
     ) -> Sup:
         home = tmp_path / f"home{len(started)}"
-        home.mkdir()
+        home.mkdir(exist_ok=True)  # a test may prepare it (e.g. a fault present from the start)
         e = dict(os.environ)
         e.pop("OA_ACTOR_SPECS", None)
         e.update(OPENAGENTS_HOME=str(home), CODEX_HOME=str(home / "codex"))
@@ -42,7 +48,7 @@ def start_sup(tmp_path: Path) -> Iterator[Callable[..., Sup]]:
         cmd = [
             sys.executable,
             "-m",
-            "oa_actors",
+            module,
             "run",
             "--actors",
             actors,

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
 
 from oa_actors.runtime import codec
 from oa_actors.runtime.actor import Actor, ActorUnavailable, AskTimeout, Context
@@ -79,7 +81,31 @@ class EchoActor(Actor):
                 raise RuntimeError("crash requested")
             if msg.op == "pid":
                 return Cmd(op="pid", n=os.getpid())
+            if msg.op in ("watch_raise_in_thread", "watch_raise_on_loop"):
+                self._watch_and_raise(msg.arg, on_loop=msg.op == "watch_raise_on_loop")
+                return Cmd(op="watching")
         return None
+
+    def _watch_and_raise(self, folder: str, on_loop: bool) -> None:
+        """A watchdog observer on `folder` whose event handler has a bug, either in the observer's
+        thread or in the callback it hands to the event loop (as the session and FS watches do)."""
+        loop = asyncio.get_running_loop()
+
+        def bug(path: str) -> None:
+            raise RuntimeError(f"handler bug on {os.path.basename(path)}")
+
+        class Handler(FileSystemEventHandler):
+            def on_created(self, event: FileSystemEvent) -> None:
+                path = os.fsdecode(event.src_path)
+                if on_loop:
+                    loop.call_soon_threadsafe(bug, path)
+                else:
+                    bug(path)
+
+        self.observer = Observer()
+        self.observer.daemon = True
+        self.observer.schedule(Handler(), folder)
+        self.observer.start()
 
     def health(self) -> dict[str, Any]:
         return {"count": self.count}
@@ -196,6 +222,17 @@ class Crasher(Actor):
         raise RuntimeError("boom from crasher")
 
 
+class Flaky(EchoActor):
+    """Fails in `on_start` while `$OPENAGENTS_HOME/<name>.broken` exists (a broken binary, say);
+    works normally once the file is gone (the problem was fixed)."""
+
+    async def on_start(self, ctx: Context) -> None:
+        broken = _home() / f"{ctx.name}.broken"
+        if broken.exists():
+            raise RuntimeError(f"boom from {ctx.name}: {broken.read_text().strip()}")
+        await super().on_start(ctx)
+
+
 class Quitter(Actor):
     """Exits normally right after start (a transient actor that finished its job)."""
 
@@ -220,4 +257,7 @@ SPECS = [
     ActorSpec("quitter", f"{_M}:Quitter", restart=Restart.TRANSIENT, order=6),
     ActorSpec("temp", f"{_M}:EchoActor", restart=Restart.TEMPORARY, order=7),
     ActorSpec("slowstop", f"{_M}:SlowStopper", order=8),
+    ActorSpec("gamma", f"{_M}:EchoActor", order=9),
+    ActorSpec("delta", f"{_M}:EchoActor", order=10),
+    ActorSpec("flaky", f"{_M}:Flaky", order=11),
 ]

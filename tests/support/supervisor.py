@@ -21,7 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class Supervisor:
     """`python -m oa_actors run` with OPENAGENTS_HOME/CODEX_HOME in `tmp`, the bridge on 127.0.0.1:0."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        umask: int = -1,
+    ) -> None:
         self.home = tmp / "oa-home"
         self.codex_home = tmp / "codex-home"
         self.codex_home.mkdir(parents=True, exist_ok=True)
@@ -34,10 +40,12 @@ class Supervisor:
             **(env or {}),
         }
         self.args = args or []
+        self.umask = umask  # the umask the supervisor starts with (-1: this process's)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tmp / "supervisor.log"
 
-    def start(self, timeout: float = 60.0) -> Supervisor:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> Supervisor:
+        """Start it; with `wait`, return once every actor runs (else as soon as status answers)."""
         self._log = open(self.log, "wb")  # noqa: SIM115 - handed to the child, closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "oa_actors", "run", *self.args],
@@ -45,11 +53,12 @@ class Supervisor:
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            umask=self.umask,
         )
         deadline = time.monotonic() + timeout
         while True:
             st = self.status()
-            if st and st.get("actors") and all(a["state"] == "running" for a in st["actors"]):
+            if st and st.get("actors") and (not wait or all(a["state"] == "running" for a in st["actors"])):
                 return self
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"supervisor did not come up; log:\n{self.log.read_text()[-4000:]}")
