@@ -42,6 +42,9 @@ class Config:
     bridge_host: str = "0.0.0.0"
     bridge_port: int = 8787
     bridge_token: str | None = None
+    # The user's own umask (the supervisor runs with 0o077): agent CLIs started for runs get it
+    # back, so files they write in the user's projects get the user's usual modes.
+    user_umask: int = 0o022
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -40,6 +40,7 @@ class CodexRunner(LifecycleActor):
             logs_dir=ctx.config.logs_dir / "runs",
             sessions=sessions,
             thread_folder=workdir.store_thread_folder(ctx.config.store_path),  # resumes run where they ran
+            umask=ctx.config.user_umask,
         )
         self._client: ConvexHttpClient | None = None
         self._poll: asyncio.Task[None] | None = None

@@ -86,8 +86,10 @@ class RunManager:
         max_parallel: int = 4,
         env: dict[str, str] | None = None,
         thread_folder: workdir.ThreadFolder | None = None,
+        umask: int = 0o022,
     ) -> None:
         self._on_event = on_event
+        self.umask = umask  # the user's own: the agent writes in the user's project, not our home
         self.logs_dir = logs_dir
         # "<provider>:<threadDocId>" -> that agent's session id: a thread that switches agents never
         # hands one agent's session id to the other's --resume.
@@ -250,6 +252,7 @@ class RunManager:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
                 start_new_session=True,
+                umask=self.umask,
                 env=provider.env(self.env),
                 limit=64 * 1024 * 1024,
             )

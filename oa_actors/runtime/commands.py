@@ -16,7 +16,7 @@ from oa_actors.config import Config
 from oa_actors.runtime import control
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
-from oa_actors.runtime.privacy import secure_home, use_private_umask
+from oa_actors.runtime.privacy import secure_home, use_private_umask, user_umask
 from oa_actors.runtime.registry import load_specs
 from oa_actors.runtime.supervisor import Policy, Supervisor
 
@@ -79,9 +79,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM (exit 0; 130 after a second Ctrl-C). A failing actor never stops it."""
-    config = _config(args)
-    level = args.log_level.upper()
     use_private_umask()
+    config = _config(args).with_overrides(user_umask=user_umask())
+    level = args.log_level.upper()
     tightened = secure_home(config.home)
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
     for path, mode in tightened:

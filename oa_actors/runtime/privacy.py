@@ -31,9 +31,22 @@ _HOME_ENTRIES = ("store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm", "bri
 _OWN_FOLDERS = ("logs", "run", "convex")
 
 
+_user_umask: int | None = None  # the umask this process started with (before ours)
+
+
 def use_private_umask() -> int:
-    """Set the process umask to `PRIVATE_UMASK`; returns the previous one."""
-    return os.umask(PRIVATE_UMASK)
+    """Set the process umask to `PRIVATE_UMASK`; returns the previous one. The first call remembers
+    the user's own umask (`user_umask()`), which agent CLIs started for runs get back."""
+    global _user_umask
+    previous = os.umask(PRIVATE_UMASK)
+    if _user_umask is None:
+        _user_umask = previous
+    return previous
+
+
+def user_umask() -> int:
+    """The umask the user started us with (0o022 if `use_private_umask` was never called)."""
+    return 0o022 if _user_umask is None else _user_umask
 
 
 def _tighten(path: Path, changed: list[tuple[Path, int]]) -> None:

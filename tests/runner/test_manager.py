@@ -195,3 +195,23 @@ async def test_sessions_are_per_agent_and_thread(tmp_path: Path, monkeypatch: py
     # The second agent never gets the first one's session; the first resumes its own.
     assert resumed == [None, None, a1.sessionId]
     assert mgr.sessions == {"one:T": a1.sessionId, "two:T": b1.sessionId}
+
+
+async def test_agent_runs_with_the_users_umask_not_the_private_one(env) -> None:
+    """The supervisor runs with umask 077 (OPENAGENTS_HOME stays private), but an agent writes in
+    the user's own project: a file its shell command creates gets the user's usual mode."""
+    mock, tmp = env
+    rec = Recorder()
+    old = os.umask(0o077)  # as inside the supervisor
+    try:
+        mgr = RunManager(rec, logs_dir=tmp / "logs", umask=0o022)
+        run = await mgr.submit(
+            "app-thread-umask", "cmd: touch made-by-agent.txt [scenario:shell]", cwd=str(tmp / "ws")
+        )
+        await finished(mgr, run.runId)
+    finally:
+        os.umask(old)
+    assert run.status == "done", rec.events
+    made = tmp / "ws" / "made-by-agent.txt"
+    assert made.exists()
+    assert made.stat().st_mode & 0o777 == 0o644

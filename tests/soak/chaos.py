@@ -326,7 +326,11 @@ def _settle_and_compare(
         time.sleep(1.0)
     got_t, got_m = asyncio.run(_convex_rows(emulator.url, list(want_t)))
     report.convex_threads = compare(want_t, got_t, "threadId", fields=THREAD_FIELDS)
-    convex_want = {k: {f: fit_document(dict(r)).get(f) for f in MESSAGE_FIELDS} for k, r in want_m.items()}
+    # What the drain sends: the stored row (no `table` field, which `parse` adds) fitted to Convex.
+    convex_want = {
+        k: {f: fit_document({n: r.get(n) for n in MESSAGE_FIELDS}).get(f) for f in MESSAGE_FIELDS}
+        for k, r in want_m.items()
+    }
     report.convex_messages = compare(convex_want, got_m, "key", fields=MESSAGE_FIELDS)
     report.status = (sup.status() or {}).get("actors", [])
 
@@ -353,6 +357,12 @@ async def _convex_rows(url: str, thread_ids: list[str]) -> tuple[list[dict[str, 
     return threads, messages
 
 
+def _brief(value: Any) -> str:
+    """A short description of a value that differs (its length and ends), for the report."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else f"{len(text)} chars: {text[:30]}...{text[-30:]}"
+
+
 def compare(
     want: dict[str, dict[str, Any]],
     got: list[dict[str, Any]],
@@ -372,6 +382,8 @@ def compare(
         names = fields or tuple(sorted(set(exp) | set(row)))
         bad = [f for f in names if row.get(f) != exp.get(f)]
         if bad:
-            d.different.append(f"{key}={k}: {', '.join(bad)}")
+            d.different.append(
+                f"{key}={k}: " + ", ".join(f"{f} ({_brief(row.get(f))} != {_brief(exp.get(f))})" for f in bad)
+            )
     d.lost = [f"{key}={k}" for k in want if k not in seen]
     return d
