@@ -200,7 +200,7 @@ async def test_sessions_are_per_agent_and_thread(tmp_path: Path, monkeypatch: py
 async def test_agent_runs_with_the_users_umask_not_the_private_one(env) -> None:
     """The supervisor runs with umask 077 (OPENAGENTS_HOME stays private), but an agent writes in
     the user's own project: a file its shell command creates gets the user's usual mode."""
-    mock, tmp = env
+    _mock, tmp = env
     rec = Recorder()
     old = os.umask(0o077)  # as inside the supervisor
     try:
