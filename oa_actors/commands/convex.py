@@ -22,6 +22,8 @@ from oa_actors.convex.client import ConvexError, ConvexHttpClient
 from oa_actors.convex.drain import resync
 from oa_actors.messages import VerbReply, VerbRequest
 from oa_actors.store import Store
+from oa_actors.verbs.catalog import CONVEX_BACKEND, CONVEX_STATUS
+from oa_actors.verbs.registry import Verb
 
 
 def register(sub: Any) -> None:
@@ -92,11 +94,12 @@ async def _resync(store: Store, url: str, key: str | None) -> int:
         return await resync(store, client)
 
 
-def _ask(cfg: Config, actor: str) -> dict[str, Any] | str:
+def _ask(cfg: Config, verb: Verb[Any, Any]) -> dict[str, Any] | str:
     from oa_actors.runtime import control
 
+    actor = verb.owner
     try:
-        reply = control.ask(cfg.run_dir, actor, VerbRequest(verb="convex.status"), timeout=10)
+        reply = control.ask(cfg.run_dir, actor, VerbRequest(verb=verb.name), timeout=10)
     except (OSError, RuntimeError) as exc:
         return f"no answer from {actor}: {exc}"
     if not isinstance(reply, VerbReply) or not reply.ok:
@@ -117,8 +120,8 @@ def run_status(args: argparse.Namespace) -> int:
         "supervisor": control.socket_path(cfg.run_dir).exists(),
     }
     if doc["supervisor"]:
-        doc["writer"] = _ask(cfg, "convex_writer")
-        doc["backend"] = _ask(cfg, "convex_backend")
+        doc["writer"] = _ask(cfg, CONVEX_STATUS)
+        doc["backend"] = _ask(cfg, CONVEX_BACKEND)
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
         return 0
