@@ -169,12 +169,14 @@ def run_gateway_benchmark(scale: float) -> dict[str, Any]:
 
 
 def format_report(result: dict[str, Any]) -> str:
+    goal = result["target_latency_p50_ms"]
     lines = [f"gateway fan-out ({result['loop']}, Node ws clients):"]
     for s in result["scenarios"]:
         lat = s["latency_ms"]
         lines.append(
             f"  {s['clients']:>4} clients: {s['events_per_s']:>8,} events/s ({s['deliveries_per_s']:>9,} frames/s delivered);"
-            f" publish->client p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms (n={lat['count']})"
+            f" publish->client p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms (n={lat['count']});"
+            f" p50 / goal (< {goal} ms) = {lat['p50'] / goal:.2f}"
         )
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """Business messages between actors (the runtime's own messages live in runtime/codec.py).
 
-Rows travel as plain dicts in the shape of docs/rows.md, in batches of a few hundred rows. WS verbs
-travel as one generic request/reply pair (`VerbRequest` / `VerbReply`) to the actor that owns them.
+Rows travel as plain dicts in the shape of docs/rows.md, in batches of a few hundred rows. Verbs
+(oa_actors/verbs) travel as one generic request/reply pair (`VerbRequest` / `VerbReply`) to the
+actor that serves them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from oa_actors.runtime.codec import Message
+from oa_actors.verbs.events import BackfillProgress, RunState, RunStdout
 
 # Topics (the WS gateway subscribes to all of them).
 TOPIC_THREADS = "rows.threads"
@@ -24,20 +26,6 @@ FS = "fs_syncer"
 RUNNER = "codex_runner"
 BACKEND = "convex_backend"
 GATEWAY = "ws_gateway"
-
-# Which actor answers which WS verb (the gateway routes by this table).
-VERB_OWNERS: dict[str, str] = {
-    "run.submit": RUNNER,
-    "interrupt": RUNNER,
-    "runs.list": RUNNER,
-    "convex.status": WRITER,
-    "convex.backfill": TAILER,
-    "sessions.watch_status": TAILER,
-    "projects": FS,
-    "project.save": FS,
-    "project.delete": FS,
-    "skills": FS,
-}
 
 
 class RowBatch(Message, tag="rows.batch"):
@@ -124,14 +112,18 @@ class Sessions(Message, tag="runs.sessions"):
 
 
 class VerbRequest(Message, tag="verb.request"):
-    """A WS control verb for the actor that owns it (see VERB_OWNERS)."""
+    """A verb for the actor that serves it (its `owner` in oa_actors/verbs/catalog.py).
+
+    `args` are the fields of the verb's arguments Struct; the serving actor validates them again.
+    """
 
     verb: str
     args: dict[str, Any] = {}
 
 
 class VerbReply(Message, tag="verb.reply"):
-    """The answer to a VerbRequest: `result` when ok, else `code` and `error`."""
+    """The answer to a VerbRequest: `result` (the reply Struct's fields) when ok, else `code` (an
+    `ErrorCode` value) and `error`."""
 
     ok: bool
     result: dict[str, Any] = {}
@@ -139,29 +131,17 @@ class VerbReply(Message, tag="verb.reply"):
     error: str = ""
 
 
-class BackfillStatus(Message, tag="tailer.backfill_status"):
-    """Progress of the running (or last) backfill."""
-
-    running: bool
-    files_done: int
-    files_total: int
-    bytes_done: int
-    bytes_total: int
-    rows: int
-    started_at: float = 0.0
-    finished_at: float = 0.0
+class BackfillStatus(Message, BackfillProgress, tag="tailer.backfill_status"):
+    """Progress of the running (or last) backfill; its fields are the `backfill.progress` event's."""
 
 
-class RunEvent(Message, tag="runs.event"):
-    """A runner event (`run.state` or `run.stdout`) broadcast to WS clients."""
+class RunOutput(Message, tag="runs.output"):
+    """One stdout line of a run, broadcast to the WS clients as `run.stdout`."""
 
-    event: str
-    data: dict[str, Any]
-
-
-def ok(**result: Any) -> VerbReply:
-    return VerbReply(ok=True, result=result)
+    data: RunStdout
 
 
-def fail(code: str, error: str) -> VerbReply:
-    return VerbReply(ok=False, code=code, error=error)
+class RunChanged(Message, tag="runs.changed"):
+    """A run's new state, broadcast to the WS clients as `run.state`."""
+
+    data: RunState

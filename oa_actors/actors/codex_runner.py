@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
@@ -21,11 +23,16 @@ from oa_actors.runner.convex_runs import ConvexRuns
 from oa_actors.runner.manager import RunError, RunManager
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs import events as ev
+from oa_actors.verbs.dispatch import VerbFailure, VerbTable, ask_verb
+from oa_actors.verbs.registry import ArgsError, ErrorCode, NoArgs
 
 
 class CodexRunner(LifecycleActor):
     """Owns every agent child process (see the module docstring)."""
 
+    verbs: ClassVar[VerbTable[CodexRunner]] = VerbTable(m.RUNNER)
     manager: RunManager | None = None
     convex: ConvexRuns | None = None
 
@@ -62,80 +69,81 @@ class CodexRunner(LifecycleActor):
         await super().on_stop()
 
     async def _event(self, event: dict[str, Any]) -> None:
-        await self.ctx.publish(m.TOPIC_RUNS, m.RunEvent(event=event["event"], data=event["data"]))
-        if event["event"] == "run.state":
+        if event["event"] == ev.RUN_STATE.name:
+            await self.ctx.publish(
+                m.TOPIC_RUNS, m.RunChanged(data=msgspec.convert(event["data"], ev.RunState))
+            )
             await self.ctx.deliver(m.WRITER, m.RunUpdate(run=event["data"]))
             if self.convex is not None:
                 await self.convex.mirror(event["data"])
+        else:
+            await self.ctx.publish(
+                m.TOPIC_RUNS, m.RunOutput(data=msgspec.convert(event["data"], ev.RunStdout))
+            )
 
     async def _start_convex_run(self, run: dict[str, Any]) -> None:
-        await self._submit(
-            {
-                "threadDocId": run.get("threadDocId"),
-                "text": run.get("text"),
-                "projectId": run.get("projectId"),
-                "resumeId": run.get("resumeId"),
-                "runId": run.get("_id"),
-            }
-        )
+        fields = {k: run.get(k) for k in ("threadDocId", "text", "projectId", "resumeId")}
+        try:
+            await self._submit(c.RUN_SUBMIT.parse({**fields, "runId": run.get("_id")}))
+        except (ArgsError, VerbFailure) as exc:
+            self.ctx.log.warning("convex run %s not started: %s", run.get("_id"), exc)
 
     async def _project(self, project_id: str) -> dict[str, Any] | None:
         try:
-            reply = await self.ctx.ask(
-                m.FS, m.VerbRequest(verb="project.get", args={"id": project_id}), timeout=10.0
-            )
-        except (AskTimeout, ActorUnavailable):
+            return (await ask_verb(self.ctx, c.PROJECT_GET, c.ProjectGet(id=project_id))).project
+        except (AskTimeout, ActorUnavailable, VerbFailure):
             return None
-        return reply.result.get("project") if isinstance(reply, m.VerbReply) and reply.ok else None
 
-    async def _submit(self, args: dict[str, Any]) -> m.VerbReply:
+    @verbs.handles(c.RUN_SUBMIT)
+    async def _submit(self, args: c.RunSubmit) -> c.RunSubmitted:
         assert self.manager is not None
-        project_id = args.get("projectId")
+        project_id = args.projectId
         cwd = None
-        provider = args.get("provider") or "codex"
+        provider = args.provider or "codex"
         if project_id:
-            project = await self._project(str(project_id))
+            project = await self._project(project_id)
             if project is None:
-                return m.fail("bad_request", f"unknown project {project_id!r}")
+                raise VerbFailure(ErrorCode.BAD_REQUEST, f"unknown project {project_id!r}")
             cwd = project.get("workingDir")
-            if not args.get("provider") and "claude" in str(project.get("agentFile") or "").lower():
+            if not args.provider and "claude" in str(project.get("agentFile") or "").lower():
                 provider = "claude"
-        run_id = args.get("runId")
+        run_id = args.runId
         if isinstance(run_id, str) and self.convex is not None:
             await self.convex.adopt(run_id)
         try:
             run = await self.manager.submit(
-                args.get("threadDocId") or "",  # submit refuses a missing or blank value
-                args.get("text") or "",
+                args.threadDocId,
+                args.text,
                 cwd=cwd,
                 project_id=project_id,
-                resume_id=args.get("resumeId"),
+                resume_id=args.resumeId,
                 provider=provider,
                 run_id=run_id if isinstance(run_id, str) else None,
             )
         except RunError as exc:
-            return m.fail("bad_request", str(exc))
-        return m.ok(runId=run.runId, threadDocId=run.threadDocId, status=run.status, provider=run.provider)
+            raise VerbFailure(ErrorCode.BAD_REQUEST, str(exc)) from None
+        return c.RunSubmitted(
+            runId=run.runId, threadDocId=run.threadDocId, status=run.status, provider=run.provider
+        )
+
+    @verbs.handles(c.INTERRUPT)
+    async def _interrupt(self, args: c.Interrupt) -> c.Interrupted:
+        assert self.manager is not None
+        run = await self.manager.interrupt(run_id=args.runId, thread_doc_id=args.threadId)
+        if run is None:
+            raise VerbFailure(ErrorCode.NOT_FOUND, "no such run")
+        return c.Interrupted(runId=run.runId, status=run.status)
+
+    @verbs.handles(c.RUNS_LIST)
+    async def _runs_list(self, args: NoArgs) -> c.RunsListed:
+        assert self.manager is not None
+        runs = [msgspec.convert(r.public(), ev.RunState) for r in self.manager.runs.values()]
+        return c.RunsListed(runs=runs, **self.manager.status())
 
     async def on_message(self, msg: Message, sender: str) -> Message | None:
         if isinstance(msg, m.VerbRequest) and self.manager is not None:
             self.messages += 1
-            if msg.verb == "run.submit":
-                return await self._submit(msg.args)
-            if msg.verb == "interrupt":
-                run_id, thread = (
-                    msg.args.get("runId"),
-                    msg.args.get("threadId") or msg.args.get("threadDocId"),
-                )
-                if not run_id and not thread:
-                    return m.fail("bad_request", "interrupt needs runId or threadId")
-                run = await self.manager.interrupt(run_id=run_id, thread_doc_id=thread)
-                if run is None:
-                    return m.fail("not_found", "no such run")
-                return m.ok(runId=run.runId, status=run.status)
-            if msg.verb == "runs.list":
-                return m.ok(runs=[r.public() for r in self.manager.runs.values()], **self.manager.status())
-            return m.fail("unknown_verb", f"{msg.verb} is not handled by the runner")
+            return await self.verbs.dispatch(self, msg)
         return await super().on_message(msg, sender)
 
     def details(self) -> dict[str, Any]:

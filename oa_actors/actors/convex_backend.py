@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
+import msgspec
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
@@ -25,6 +26,9 @@ from oa_actors.convex.drain import BACKOFF_MAX, BACKOFF_START
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.runtime.codec import Message
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.dispatch import VerbTable
+from oa_actors.verbs.registry import NoArgs
 
 HEALTH_SECONDS = 2.0
 DEPLOY_CHECK_SECONDS = 10.0
@@ -37,6 +41,8 @@ def deploy_enabled() -> bool:
 
 class ConvexBackend(LifecycleActor):
     """Keeps the configured Convex deployment up and its functions deployed."""
+
+    verbs: ClassVar[VerbTable[ConvexBackend]] = VerbTable(m.BACKEND)
 
     async def setup(self, ctx: Context) -> None:
         cfg = ctx.config
@@ -227,12 +233,14 @@ class ConvexBackend(LifecycleActor):
             else None,
         }
 
+    @verbs.handles(c.CONVEX_BACKEND)
+    async def _convex_backend(self, args: NoArgs) -> c.BackendStatus:
+        return msgspec.convert(self.backend_status(), c.BackendStatus)
+
     async def on_message(self, msg: Message, sender: str) -> Message | None:
         if isinstance(msg, m.VerbRequest):
             self.messages += 1
-            if msg.verb in ("convex.status", "convex.backend"):
-                return m.ok(**self.backend_status())
-            return m.fail("unknown_verb", f"{msg.verb} is not handled by the backend actor")
+            return await self.verbs.dispatch(self, msg)
         return await super().on_message(msg, sender)
 
     def details(self) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
@@ -26,10 +28,15 @@ from oa_actors.convex.drain import OutboxDrain
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.store import Store, fs_tables, runs_table
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.dispatch import VerbTable
+from oa_actors.verbs.registry import NoArgs
 
 
 class ConvexWriter(LifecycleActor):
     """Applies batches to the store, publishes committed rows, drains the outbox."""
+
+    verbs: ClassVar[VerbTable[ConvexWriter]] = VerbTable(m.WRITER)
 
     store: Store
     drain: OutboxDrain | None = None
@@ -94,14 +101,7 @@ class ConvexWriter(LifecycleActor):
         if isinstance(msg, m.GetSessions):
             return m.Sessions(items=runs_table.sessions(self.store))
         if isinstance(msg, m.VerbRequest):
-            if msg.verb == "convex.status":
-                return m.ok(**self.convex_status())
-            if msg.verb == "convex.retry_quarantine":
-                requeued = quarantine.requeue(self.store)
-                self.ctx.log.info("re-queued %d quarantined rows for Convex", requeued)
-                self._wake()
-                return m.ok(requeued=requeued)
-            return m.fail("unknown_verb", f"{msg.verb} is not handled by the writer")
+            return await self.verbs.dispatch(self, msg)
         return await super().on_message(msg, sender)
 
     async def _rows(self, batch: m.RowBatch) -> None:
@@ -136,6 +136,17 @@ class ConvexWriter(LifecycleActor):
     def _wake(self) -> None:
         if self.drain is not None:
             self.drain.wake()
+
+    @verbs.handles(c.CONVEX_RETRY_QUARANTINE)
+    async def _retry_quarantine(self, args: NoArgs) -> c.QuarantineRequeued:
+        requeued = quarantine.requeue(self.store)
+        self.ctx.log.info("re-queued %d quarantined rows for Convex", requeued)
+        self._wake()
+        return c.QuarantineRequeued(requeued=requeued)
+
+    @verbs.handles(c.CONVEX_STATUS)
+    async def _convex_status(self, args: NoArgs) -> c.ConvexStatus:
+        return msgspec.convert(self.convex_status(), c.ConvexStatus)
 
     def convex_status(self) -> dict[str, Any]:
         """What `convex.status` reports: where Convex is, whether the drain keeps up, errors."""

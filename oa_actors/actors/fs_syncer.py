@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor, ask_when_ready
@@ -21,6 +22,9 @@ from oa_actors.fs.scan import Snapshot
 from oa_actors.fs.syncer import FsSyncer as FileSyncer
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.dispatch import VerbFailure, VerbTable
+from oa_actors.verbs.registry import ErrorCode, NoArgs
 
 
 def registry_dir(home: Path) -> Path:
@@ -28,18 +32,24 @@ def registry_dir(home: Path) -> Path:
     return Path(os.environ.get("OPENAGENTS_SKILLS_REGISTRY") or home / "registry" / "skills")
 
 
-def to_message(c: Changes) -> m.FsChanges:
+def to_message(changes: Changes) -> m.FsChanges:
     return m.FsChanges(
-        project_upserts=[(e.row, e.path) for e in c.project_upserts],
-        project_removals=[e.row["id"] for e in c.project_removals],
-        skill_upserts=[(e.uid, e.row, e.path) for e in c.skill_upserts],
-        skill_removals=[e.uid for e in c.skill_removals],
+        project_upserts=[(e.row, e.path) for e in changes.project_upserts],
+        project_removals=[e.row["id"] for e in changes.project_removals],
+        skill_upserts=[(e.uid, e.row, e.path) for e in changes.skill_upserts],
+        skill_removals=[e.uid for e in changes.skill_removals],
     )
+
+
+def slug(name: str) -> str:
+    """A project id from its name when the app sends none: `My App!` -> `my-app`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64]
 
 
 class FsSyncer(LifecycleActor):
     """Owns the projects/skills folders and their watches."""
 
+    verbs: ClassVar[VerbTable[FsSyncer]] = VerbTable(m.FS)
     syncer: FileSyncer | None = None
 
     async def setup(self, ctx: Context) -> None:
@@ -74,51 +84,55 @@ class FsSyncer(LifecycleActor):
     async def on_message(self, msg: Message, sender: str) -> Message | None:
         if isinstance(msg, m.VerbRequest) and self.syncer is not None:
             self.messages += 1
-            return await self._verb(msg.verb, msg.args)
+            return await self.verbs.dispatch(self, msg)
         return await super().on_message(msg, sender)
 
-    async def _verb(self, verb: str, args: dict[str, Any]) -> m.VerbReply:
+    @property
+    def _snapshot(self) -> Snapshot:
         assert self.syncer is not None
-        home = self.ctx.config.home
-        snap = self.syncer.snapshot
-        if verb == "projects":
-            exported = snap.export()
-            return m.ok(projects=exported["projects"], errors=[e.to_dict() for e in snap.errors])
-        if verb == "skills":
-            rows = snap.export()["skills"]
-            source, pid = args.get("source"), args.get("projectId")
-            rows = [
-                r
-                for r in rows
-                if (source is None or r["source"] == source) and (pid is None or r.get("projectId") == pid)
-            ]
-            return m.ok(skills=rows)
-        if verb == "project.get":
-            e = snap.project(str(args.get("id", "")))
-            return m.ok(project=e.row if e else None)
-        if verb == "project.save":
-            pid = args.get("id")
-            fields = args.get("project", args.get("fields"))
-            if not isinstance(fields, dict):
-                return m.fail(
-                    "bad_request", "project.save needs `id` and a `project` object (front matter fields)"
-                )
-            body = args.get("body") if isinstance(args.get("body"), str) else ""
-            try:
-                path = await asyncio.to_thread(files.save_project, home, pid, fields, body)  # type: ignore[arg-type]
-            except ValueError as exc:
-                return m.fail("bad_request", str(exc))
-            await self.syncer.refresh()
-            e = self.syncer.snapshot.project(str(pid))
-            return m.ok(saved=True, path=str(path), project=e.row if e else None)
-        if verb == "project.delete":
-            try:
-                removed = await asyncio.to_thread(files.delete_project, home, args.get("id"))  # type: ignore[arg-type]
-            except ValueError as exc:
-                return m.fail("bad_request", str(exc))
-            await self.syncer.refresh()
-            return m.ok(deleted=removed)
-        return m.fail("unknown_verb", f"{verb} is not handled by the FS syncer")
+        return self.syncer.snapshot
+
+    @verbs.handles(c.PROJECTS)
+    async def _projects(self, args: NoArgs) -> c.ProjectsListed:
+        snap = self._snapshot
+        return c.ProjectsListed(projects=snap.export()["projects"], errors=[e.to_dict() for e in snap.errors])
+
+    @verbs.handles(c.SKILLS)
+    async def _skills(self, args: c.Skills) -> c.SkillsListed:
+        rows = self._snapshot.export()["skills"]
+        pid = args.projectId
+        return c.SkillsListed(skills=[r for r in rows if pid is None or r.get("projectId") == pid])
+
+    @verbs.handles(c.PROJECT_GET)
+    async def _project_get(self, args: c.ProjectGet) -> c.ProjectFound:
+        e = self._snapshot.project(args.id)
+        return c.ProjectFound(project=e.row if e else None)
+
+    @verbs.handles(c.PROJECT_SAVE)
+    async def _project_save(self, args: c.ProjectSave) -> c.ProjectSaved:
+        assert self.syncer is not None
+        fields = dict(args.project)
+        pid = fields.pop("id", None) or slug(str(fields.get("name", "")))
+        body = fields.pop("body", "")
+        try:
+            path = await asyncio.to_thread(
+                files.save_project, self.ctx.config.home, pid, fields, body if isinstance(body, str) else ""
+            )
+        except ValueError as exc:
+            raise VerbFailure(ErrorCode.BAD_REQUEST, str(exc)) from None
+        await self.syncer.refresh()
+        e = self.syncer.snapshot.project(str(pid))
+        return c.ProjectSaved(saved=True, path=str(path), project=e.row if e else None)
+
+    @verbs.handles(c.PROJECT_DELETE)
+    async def _project_delete(self, args: c.ProjectDelete) -> c.ProjectDeleted:
+        assert self.syncer is not None
+        try:
+            removed = await asyncio.to_thread(files.delete_project, self.ctx.config.home, args.projectId)
+        except ValueError as exc:
+            raise VerbFailure(ErrorCode.BAD_REQUEST, str(exc)) from None
+        await self.syncer.refresh()
+        return c.ProjectDeleted(deleted=removed)
 
     def details(self) -> dict[str, Any]:
         return self.syncer.stats() if self.syncer is not None else {}

@@ -3,14 +3,14 @@
 Rows go to the writer with `deliver` (at-least-once, retransmitted if the writer restarts); the
 writer commits each batch with its checkpoint, so the tailer never holds state that the store
 does not. After a restart the tailer resumes from the writer's committed checkpoints.
-Verbs: `convex.backfill` (start a backfill now), `sessions.watch_status`.
+Verbs: `convex.backfill` / `sessions.backfill` (start a backfill now), `sessions.watch_status`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -20,6 +20,10 @@ from oa_actors.actors._base import LifecycleActor, ask_when_ready
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.tailer.service import TailerService
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.dispatch import VerbTable
+from oa_actors.verbs.events import BackfillProgress
+from oa_actors.verbs.registry import NoArgs
 
 _PROBE = b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z","sessionId":"probe"}\n'
 
@@ -34,6 +38,7 @@ def backend_reads_claude() -> bool:
 class SessionsTailer(LifecycleActor):
     """Mirrors every session file below the watched roots into the store."""
 
+    verbs: ClassVar[VerbTable[SessionsTailer]] = VerbTable(m.TAILER)
     service: TailerService | None = None
 
     def roots(self, ctx: Context) -> list[Path]:
@@ -106,17 +111,24 @@ class SessionsTailer(LifecycleActor):
             await self.service.stop()
         await super().on_stop()
 
+    @verbs.handles(c.CONVEX_BACKFILL)
+    async def _convex_backfill(self, args: NoArgs) -> c.BackfillStarted:
+        return await self._sessions_backfill(c.SessionsBackfill())
+
+    @verbs.handles(c.SESSIONS_BACKFILL)
+    async def _sessions_backfill(self, args: c.SessionsBackfill) -> c.BackfillStarted:
+        assert self.service is not None
+        p = self.service.start_backfill([Path(args.sessions)] if args.sessions else None)
+        return c.BackfillStarted(started=True, backfill=BackfillProgress(**msgspec.structs.asdict(p)))
+
+    @verbs.handles(c.WATCH_STATUS)
+    async def _watch_status(self, args: NoArgs) -> c.WatchStatus:
+        return msgspec.convert(self.watch_status(), c.WatchStatus)
+
     async def on_message(self, msg: Message, sender: str) -> Message | None:
         if isinstance(msg, m.VerbRequest) and self.service is not None:
             self.messages += 1
-            if msg.verb == "convex.backfill":
-                sessions = msg.args.get("sessions")
-                roots = [Path(sessions)] if isinstance(sessions, str) and sessions else None
-                p = self.service.start_backfill(roots)
-                return m.ok(started=True, backfill=msgspec.structs.asdict(p))
-            if msg.verb == "sessions.watch_status":
-                return m.ok(**self.watch_status())
-            return m.fail("unknown_verb", f"{msg.verb} is not handled by the tailer")
+            return await self.verbs.dispatch(self, msg)
         return await super().on_message(msg, sender)
 
     def watch_status(self) -> dict[str, Any]:

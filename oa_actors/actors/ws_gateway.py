@@ -1,38 +1,38 @@
 """`ws_gateway`: the bridge WebSocket (`ws://<host>:8787/ws`, OPENAGENTS_BRIDGE_BIND) for the apps.
 
 The server (oa_actors/gateway) answers live queries from the local store itself; every other verb
-is asked of the actor that owns it (messages.VERB_OWNERS) and the reply goes to the requester only.
+is asked of the actor that serves it (its `owner` in oa_actors/verbs/catalog.py) and the reply goes
+to the requester only.
 Committed rows, run output and backfill progress arrive on bus topics and are fanned out to the
 clients (a slow client is disconnected, never waited for). docs/protocol.md is the protocol.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
 from typing import Any
 
 import msgspec
 
 from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
-from oa_actors.gateway.errors import BadRequest, HandlerTimeout, NotFound, Unavailable, UnknownVerb
+from oa_actors.gateway.errors import HandlerTimeout, Unavailable, UnknownVerb, error_for
 from oa_actors.gateway.handler import ClientInfo, VerbHandler
 from oa_actors.gateway.server import BridgeServer
 from oa_actors.gateway.settings import GatewaySettings
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message
+from oa_actors.verbs import events as ev
+from oa_actors.verbs.catalog import VERBS
+from oa_actors.verbs.dispatch import code_of
+from oa_actors.verbs.registry import Verb
 
 TOPICS = (m.TOPIC_THREADS, m.TOPIC_MESSAGES, m.TOPIC_PROJECTS, m.TOPIC_SKILLS, m.TOPIC_RUNS, m.TOPIC_PROGRESS)
 ASK_TIMEOUT = 25.0  # below the server's 30 s handler timeout, so the client gets our reason
 
 
-def slug(name: str) -> str:
-    """A project id from its name when the app sends none: `My App!` -> `my-app`."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64]
-
-
 class ActorVerbs(VerbHandler):
-    """Routes delegated verbs to the owning actors over the bus."""
+    """Asks the actor that serves each delegated verb over the bus (and the verb's `parts`)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -48,35 +48,24 @@ class ActorVerbs(VerbHandler):
             raise Unavailable(f"{actor} sent an unexpected reply to {verb}")
         if reply.ok:
             return reply.result
-        if reply.code == "bad_request":
-            raise BadRequest(reply.error)
-        if reply.code == "not_found":
-            raise NotFound(reply.error)
-        if reply.code == "unknown_verb":
-            raise UnknownVerb(reply.error)
-        raise Unavailable(reply.error or f"{verb} failed")
+        raise error_for(code_of(reply.code), reply.error or f"{verb} failed")
+
+    async def _part(self, verb: Verb[Any, Any]) -> dict[str, Any]:
+        try:
+            return await self.ask(verb.owner, verb.name, {})
+        except (Unavailable, HandlerTimeout) as exc:
+            return {"state": "unknown", "lastError": str(exc)}
 
     async def handle(self, verb: str, args: dict[str, Any], client: ClientInfo) -> dict[str, Any] | None:
-        if verb == "convex.status":
-            writer = await self.ask(m.WRITER, verb, args)
-            try:
-                writer["backend"] = await self.ask(m.BACKEND, verb, args)
-            except (Unavailable, HandlerTimeout) as exc:
-                writer["backend"] = {"state": "unknown", "lastError": str(exc)}
-            return writer
-        if verb == "project.save":
-            project = dict(args["project"])
-            pid = project.pop("id", None) or slug(str(project.get("name", "")))
-            body = project.pop("body", "")
-            return await self.ask(
-                m.FS, verb, {"id": pid, "project": project, "body": body if isinstance(body, str) else ""}
-            )
-        if verb == "project.delete":
-            return await self.ask(m.FS, verb, {"id": args["projectId"]})
-        owner = m.VERB_OWNERS.get(verb)
-        if owner is None:
-            raise UnknownVerb(f"unknown verb {verb!r}")
-        return await self.ask(owner, verb, args)
+        declared = VERBS.get(verb)
+        if declared is None or declared.local:
+            raise UnknownVerb(f"{verb!r} is not a verb served by an actor")
+        result, *parts = await asyncio.gather(
+            self.ask(declared.owner, verb, args), *(self._part(part) for _, part in declared.parts)
+        )
+        for (key, _), value in zip(declared.parts, parts, strict=True):
+            result[key] = value
+        return result
 
 
 class WsGateway(LifecycleActor):
@@ -111,15 +100,19 @@ class WsGateway(LifecycleActor):
             if msg.rows:
                 server.publish_rows(msg.table, msg.rows)
             if msg.removed:
-                server.broadcast({"event": f"rows.{msg.table}.removed", "data": {"keys": msg.removed}})
+                server.publish_removed(msg.table, msg.removed)
             return None
-        if isinstance(msg, m.RunEvent):
+        if isinstance(msg, m.RunOutput):
             self.messages += 1
-            server.broadcast({"event": msg.event, "data": msg.data})
+            server.broadcast(ev.RUN_STDOUT, msg.data)
+            return None
+        if isinstance(msg, m.RunChanged):
+            self.messages += 1
+            server.broadcast(ev.RUN_STATE, msg.data)
             return None
         if isinstance(msg, m.BackfillStatus):
             self.messages += 1
-            server.broadcast({"event": "backfill.progress", "data": msgspec.structs.asdict(msg)})
+            server.broadcast(ev.BACKFILL_PROGRESS, ev.BackfillProgress(**msgspec.structs.asdict(msg)))
             return None
         return await super().on_message(msg, sender)
 

@@ -23,8 +23,10 @@ from oa_actors.config import Config
 from oa_actors.convex import backend, quarantine
 from oa_actors.convex.client import ConvexError, ConvexHttpClient
 from oa_actors.convex.drain import resync
-from oa_actors.messages import WRITER, VerbReply, VerbRequest
+from oa_actors.messages import VerbReply, VerbRequest
 from oa_actors.store import Store
+from oa_actors.verbs.catalog import CONVEX_BACKEND, CONVEX_RETRY_QUARANTINE, CONVEX_STATUS
+from oa_actors.verbs.registry import Verb
 
 
 def register(sub: Any) -> None:
@@ -100,11 +102,12 @@ async def _resync(store: Store, url: str, key: str | None) -> int:
         return await resync(store, client)
 
 
-def _ask(cfg: Config, actor: str, verb: str = "convex.status", timeout: float = 10) -> dict[str, Any] | str:
+def _ask(cfg: Config, verb: Verb[Any, Any], timeout: float = 10) -> dict[str, Any] | str:
     from oa_actors.runtime import control
 
+    actor = verb.owner
     try:
-        reply = control.ask(cfg.run_dir, actor, VerbRequest(verb=verb), timeout=timeout)
+        reply = control.ask(cfg.run_dir, actor, VerbRequest(verb=verb.name), timeout=timeout)
     except (OSError, RuntimeError) as exc:
         return f"no answer from {actor}: {exc}"
     if not isinstance(reply, VerbReply) or not reply.ok:
@@ -134,7 +137,7 @@ def run_retry_quarantine(_args: argparse.Namespace) -> int:
 
     cfg = Config.from_env()
     if control.socket_path(cfg.run_dir).exists():
-        answer = _ask(cfg, WRITER, "convex.retry_quarantine", timeout=30)
+        answer = _ask(cfg, CONVEX_RETRY_QUARANTINE, timeout=30)
         if isinstance(answer, dict):
             return _requeued(int(answer["requeued"]), "by the running supervisor")
         print(f"oa-supervisor convex: {answer}; re-queuing directly", file=sys.stderr)
@@ -179,8 +182,8 @@ def run_status(args: argparse.Namespace) -> int:
         "supervisor": control.socket_path(cfg.run_dir).exists(),
     }
     if doc["supervisor"]:
-        doc["writer"] = _ask(cfg, WRITER)
-        doc["backend"] = _ask(cfg, "convex_backend")
+        doc["writer"] = _ask(cfg, CONVEX_STATUS)
+        doc["backend"] = _ask(cfg, CONVEX_BACKEND)
     elif cfg.store_path.exists():
         doc["outbox"] = _outbox(cfg)
     if args.json:

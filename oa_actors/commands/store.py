@@ -13,11 +13,19 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
+
+import msgspec
 
 from oa_actors.config import Config
-from oa_actors.messages import TAILER, BackfillStatus, VerbReply, VerbRequest
+from oa_actors.messages import BackfillStatus, VerbReply, VerbRequest
 from oa_actors.store import Store
+from oa_actors.verbs.catalog import SESSIONS_BACKFILL, WATCH_STATUS, SessionsBackfill
+from oa_actors.verbs.events import BackfillProgress
+from oa_actors.verbs.registry import Args, NoArgs, Reply, Verb
+
+A = TypeVar("A", bound=Args)
+R = TypeVar("R", bound=Reply)
 
 
 def register(sub: Any) -> None:
@@ -75,7 +83,7 @@ class ProgressBar:
         self.enabled = enabled
         self.t0 = time.monotonic()
 
-    def show(self, p: BackfillStatus, final: bool = False) -> None:
+    def show(self, p: BackfillProgress, final: bool = False) -> None:
         if not self.enabled and not final:
             return
         secs = max(time.monotonic() - self.t0, 1e-6)
@@ -109,15 +117,16 @@ def run_backfill(args: argparse.Namespace) -> int:
 def _backfill_remote(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
     from oa_actors.runtime import control
 
-    def verb(name: str, **args: Any) -> dict[str, Any]:
-        reply = control.ask(cfg.run_dir, TAILER, VerbRequest(verb=name, args=args), timeout=30)
+    def verb(declared: Verb[A, R], args: A) -> R:
+        request = VerbRequest(verb=declared.name, args=declared.dump(args))
+        reply = control.ask(cfg.run_dir, declared.owner, request, timeout=30)
         if not isinstance(reply, VerbReply) or not reply.ok:
             raise RuntimeError(getattr(reply, "error", "unexpected reply"))
-        return reply.result
+        return msgspec.convert(reply.result, declared.reply)
 
-    verb("convex.backfill", sessions=str(sessions))
+    verb(SESSIONS_BACKFILL, SessionsBackfill(sessions=str(sessions)))
     while True:
-        p = BackfillStatus(**verb("sessions.watch_status")["backfill"])
+        p = verb(WATCH_STATUS, NoArgs()).backfill
         if not p.running:
             bar.show(p, final=True)
             return 0

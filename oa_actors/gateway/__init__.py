@@ -2,7 +2,8 @@
 
 Standalone and actor-independent: the `ws_gateway` actor builds a `BridgeServer` with
 `GatewaySettings.from_config(config)`, a `VerbHandler` that asks other actors, and the store path;
-then feeds it committed rows (`publish_rows`) and run events (`broadcast`).
+then feeds it committed rows (`publish_rows`, `publish_removed`) and run events (`broadcast` of a
+declared event, oa_actors/verbs/events.py). The verbs it accepts are oa_actors/verbs/catalog.py's.
 """
 
 from oa_actors.gateway.errors import (

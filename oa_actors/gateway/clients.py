@@ -1,38 +1,42 @@
-"""One connected client: its bounded send queue, its writer, its subscriptions.
+"""One connected client: its bounded send queue, its writer task, its subscriptions; and `fan_out`.
 
-Sending a frame (`offer`) never awaits. When nothing is queued for the client and its transport
-buffer is below `write_limit`, the frame joins the client's pending bytes, written to the transport
-in one write at the end of the event-loop tick (the fast path: no task switch per client, and a
-burst of events costs one system call per client, not one per event); otherwise it is queued and
-the client's writer task sends it through the library, waiting for the socket to drain. A full queue means the client does not
-keep up: `offer` returns False and the server disconnects it.
+Everything is sent through the `websockets` API, and nothing here ever awaits the client:
 
-The fast path writes a complete, unmasked RFC 6455 text frame to the transport itself, only while
-the connection is OPEN and compression is off (a server frame is then the header plus the payload,
-exactly what the library would write); the library keeps writing its own frames (pings, close) and
-every write is a whole frame, so they never interleave mid-frame.
+- Events for many clients (`fan_out`) go out with one `websockets.broadcast()` call to every client
+  that is *ready*: nothing queued or being sent, connection open, transport buffer below
+  `write_limit`. `broadcast()` writes at once and never waits.
+- Every other frame, and every frame for a client that is not ready, joins that client's bounded
+  queue; its writer task sends them in order with `ServerConnection.send()`, which waits while the
+  socket's buffer is above the library's `write_limit`. Replies always take this path.
+
+A frame goes directly only when the client's queue is empty and nothing is being sent, so each
+client receives its frames in the order they were offered. A full queue means the client does not
+keep up: the caller is told (False) and the server disconnects it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import struct
+import logging
+import time
+from collections.abc import Iterable
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from oa_actors.gateway.handler import ClientInfo
 
+log = logging.getLogger(__name__)
 
-def text_frame(payload: bytes) -> bytes:
-    """A final, unmasked text frame (FIN + opcode 1) carrying `payload` (server to client)."""
-    n = len(payload)
-    if n < 126:
-        return bytes((0x81, n)) + payload
-    if n < 65536:
-        return struct.pack("!BBH", 0x81, 126, n) + payload
-    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+def client_info(ws: ServerConnection, client_id: str) -> ClientInfo:
+    """Who is connected on `ws`: its id, its address, since when, its User-Agent."""
+    addr = ws.remote_address
+    remote = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else str(addr)
+    request = ws.request
+    agent = request.headers.get("User-Agent") if request is not None else None
+    return ClientInfo(id=client_id, remote=remote, connected_at=time.time(), user_agent=agent)
 
 
 class Client:
@@ -40,11 +44,8 @@ class Client:
 
     __slots__ = (
         "closing",
-        "direct",
         "inflight",
         "info",
-        "pending",
-        "pending_size",
         "queue",
         "sending",
         "thread_subs",
@@ -54,54 +55,32 @@ class Client:
         "ws",
     )
 
-    def __init__(
-        self, ws: ServerConnection, info: ClientInfo, queue_size: int, write_limit: int, direct: bool
-    ) -> None:
+    def __init__(self, ws: ServerConnection, info: ClientInfo, queue_size: int, write_limit: int) -> None:
         self.ws = ws
         self.info = info
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
         self.write_limit = write_limit
-        self.direct = direct  # the fast path is allowed (no compression)
         self.writer: asyncio.Task[None] | None = None
         self.sending = False  # the writer is between taking a frame and having sent it
         self.threads_sub = False
         self.thread_subs: set[str] = set()
         self.inflight: set[asyncio.Task[None]] = set()
         self.closing = False
-        self.pending: list[bytes] = []  # fast-path frames written at the end of this loop tick
-        self.pending_size = 0
 
     def start(self) -> None:
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def _can_write(self) -> bool:
-        transport = self.ws.transport
+    def ready(self) -> bool:
+        """Whether a frame may be broadcast to this client now (see the module docstring)."""
         return (
-            self.direct
+            not self.sending
+            and self.queue.empty()
             and self.ws.protocol.state is State.OPEN
-            and not transport.is_closing()
-            and transport.get_write_buffer_size() + self.pending_size < self.write_limit
+            and self.ws.transport.get_write_buffer_size() < self.write_limit
         )
 
-    def _flush(self) -> None:
-        """Write the pending frames in one call (dropped if the connection is no longer open)."""
-        if not self.pending:
-            return
-        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
-        self.pending.clear()
-        self.pending_size = 0
-        if self.ws.protocol.state is State.OPEN and not self.ws.transport.is_closing():
-            self.ws.transport.write(data)
-
-    def offer(self, payload: bytes) -> bool:
-        """Send or queue one frame; False if the queue is full (the client is too slow)."""
-        if not self.sending and self.queue.empty() and self._can_write():
-            frame = text_frame(payload)
-            if not self.pending:
-                asyncio.get_running_loop().call_soon(self._flush)
-            self.pending.append(frame)
-            self.pending_size += len(frame)
-            return True
+    def enqueue(self, payload: bytes) -> bool:
+        """Queue one frame for the writer task; False if the queue is full (the client is too slow)."""
         try:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
@@ -114,23 +93,38 @@ class Client:
             while True:
                 payload = await queue.get()
                 self.sending = True
-                self._flush()  # frames offered before this one go first
                 await ws.send(payload, text=True)  # waits while the socket's buffer is full
-                while not queue.empty() and self._can_write():  # the backlog, in one write
-                    frame = text_frame(queue.get_nowait())
-                    self.pending.append(frame)
-                    self.pending_size += len(frame)
-                self._flush()
                 self.sending = False
         except ConnectionClosed:
             pass
 
     def discard_queue(self) -> int:
-        """Drop every queued and pending frame; returns how many."""
-        n = len(self.pending)
-        self.pending.clear()
-        self.pending_size = 0
+        """Drop every queued frame; returns how many."""
+        n = 0
         while not self.queue.empty():
             self.queue.get_nowait()
             n += 1
         return n
+
+
+def fan_out(clients: Iterable[Client], payload: bytes) -> tuple[int, list[Client]]:
+    """Send one text frame to `clients` without waiting: `broadcast()` to the ready ones, the queue of
+    the others. Returns (frames written or queued, clients whose queue was full)."""
+    ready: list[ServerConnection] = []
+    queued = 0
+    full: list[Client] = []
+    for client in clients:
+        if client.ready():
+            ready.append(client.ws)
+        elif client.enqueue(payload):
+            queued += 1
+        else:
+            full.append(client)
+    failed = 0
+    if ready:
+        try:
+            broadcast(ready, payload, text=True, raise_exceptions=True)
+        except ExceptionGroup as group:  # a transport failed under us: its connection is closing
+            failed = len(group.exceptions)
+            log.warning("broadcast: %d of %d writes failed: %s", failed, len(ready), group.exceptions[0])
+    return len(ready) - failed + queued, full

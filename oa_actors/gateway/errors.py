@@ -1,8 +1,8 @@
-"""The gateway's one exception tree (docs/protocol.md, "Errors").
+"""The gateway's one exception tree, one class per `ErrorCode` (oa_actors/verbs/registry.py).
 
-Every error a client can see is a `GatewayError` subclass with a stable `code`; the server turns it
-into `{"type": "error", "id": ..., "control": ..., "ok": false, "error": {"code", "message"}}` and
-keeps the connection open. A `VerbHandler` raises these for its own failures; any other exception
+Every error a client can see is a `GatewayError` subclass whose `code` is an `ErrorCode`; the server
+turns it into `{"type": "error", "id": ..., "control": ..., "ok": false, "error": {"code", "message"}}`
+and keeps the connection open. A `VerbHandler` raises these for its own failures; any other exception
 from a handler becomes an `internal` error (its text is logged, not sent to the client).
 
     GatewayError (code "internal")
@@ -21,24 +21,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-# Every code a client may receive (documented in docs/protocol.md).
-ERROR_CODES = (
-    "bad_json",
-    "too_large",
-    "bad_request",
-    "unknown_verb",
-    "not_found",
-    "unavailable",
-    "busy",
-    "timeout",
-    "internal",
-)
+from oa_actors.verbs.registry import ErrorCode
 
 
 class GatewayError(Exception):
     """Base of every error a client can receive; `code` is stable, `message` is for humans."""
 
-    code: ClassVar[str] = "internal"
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -47,7 +36,7 @@ class GatewayError(Exception):
 
     def to_wire(self) -> dict[str, Any]:
         """The `error` object of an error frame."""
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        out: dict[str, Any] = {"code": self.code.value, "message": self.message}
         if self.details:
             out["details"] = self.details
         return out
@@ -56,36 +45,49 @@ class GatewayError(Exception):
 class ProtocolError(GatewayError):
     """The client sent something this protocol does not accept."""
 
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
 
 
 class BadJson(ProtocolError):
-    code = "bad_json"
+    code = ErrorCode.BAD_JSON
 
 
 class TooLarge(ProtocolError):
-    code = "too_large"
+    code = ErrorCode.TOO_LARGE
 
 
 class BadRequest(ProtocolError):
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
 
 
 class UnknownVerb(ProtocolError):
-    code = "unknown_verb"
+    code = ErrorCode.UNKNOWN_VERB
 
 
 class NotFound(GatewayError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Unavailable(GatewayError):
-    code = "unavailable"
+    code = ErrorCode.UNAVAILABLE
 
 
 class Busy(GatewayError):
-    code = "busy"
+    code = ErrorCode.BUSY
 
 
 class HandlerTimeout(GatewayError):
-    code = "timeout"
+    code = ErrorCode.TIMEOUT
+
+
+#: The class of each code (the most specific one); every `ErrorCode` has one (a test checks).
+ERRORS: dict[ErrorCode, type[GatewayError]] = {
+    cls.code: cls
+    for cls in (BadJson, TooLarge, BadRequest, UnknownVerb, NotFound, Unavailable, Busy, HandlerTimeout)
+}
+ERRORS[ErrorCode.INTERNAL] = GatewayError
+
+
+def error_for(code: ErrorCode, message: str) -> GatewayError:
+    """The exception that sends `code` with `message` to the client."""
+    return ERRORS[code](message)

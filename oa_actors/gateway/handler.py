@@ -2,16 +2,16 @@
 
     class ActorHandler(VerbHandler):
         async def handle(self, verb: str, args: dict, client: ClientInfo) -> dict:
-            if verb == "run.submit":
-                reply = await ctx.ask("codex_runner", SubmitRun(**args), timeout=10)
-                return {"runId": reply.run_id}
-            raise Unavailable(f"{verb} is not wired yet")
+            declared = VERBS.get(verb)          # oa_actors/verbs/catalog.py
+            ...ask declared.owner on the bus...
 
-`args` holds only the verb's documented fields, already type-checked (protocol.VERBS). The return
-value (a JSON-encodable dict, or None for `{}`) is the `result` of the reply, sent to the requesting
-client only. Raise a `GatewayError` subclass (errors.py) for a failure the client should see with its
-code; any other exception becomes an `internal` error. The server applies `handler_timeout` and the
-per-client `max_inflight`, and cancels the call if the client disconnects.
+`args` holds the verb's fields, already validated against its arguments Struct
+(oa_actors/verbs/catalog.py), as a JSON-ready dict without the fields the client left out. The
+return value (a JSON-encodable dict or reply Struct, or None for `{}`) is the `result` of the
+reply, sent to the requesting client only. Raise a `GatewayError` subclass (errors.py) for a
+failure the client should see with its code; any other exception becomes an `internal` error. The
+server applies `handler_timeout` and the per-client `max_inflight`, and cancels the call if the
+client disconnects.
 """
 
 from __future__ import annotations

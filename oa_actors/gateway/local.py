@@ -1,4 +1,5 @@
-"""The verbs the server answers itself: live queries on the local store, `bridge.status`, `ping`.
+"""The verbs the gateway answers itself (owner `gateway` in oa_actors/verbs/catalog.py): live queries
+on the local store, `unsubscribe`, `bridge.status`, `ping`.
 
 They run synchronously on the event loop, so registering a subscription, reading the page and
 queueing the reply happen with no `publish_rows` in between: the reply always precedes the first
@@ -9,10 +10,15 @@ clients merge threads by `threadId` and messages by `key`).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from oa_actors.gateway.errors import Busy, UnknownVerb
-from oa_actors.gateway.protocol import Request
+from oa_actors.gateway.protocol import PROTOCOL_VERSION, Request
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.registry import Args, NoArgs, Reply, Verb
 
 if TYPE_CHECKING:
     from oa_actors.gateway.clients import Client
@@ -20,62 +26,107 @@ if TYPE_CHECKING:
 
 MAX_THREAD_SUBSCRIPTIONS = 256  # per client
 
+A = TypeVar("A", bound=Args)
+R = TypeVar("R", bound=Reply)
+Answer = Callable[["LocalVerbs", "Client", A], R]
+_ANSWERS: dict[str, Callable[[LocalVerbs, Client, Any], Reply]] = {}
+
+
+def answers(verb: Verb[A, R]) -> Callable[[Answer[A, R]], Answer[A, R]]:
+    """Register the decorated method as the answer to a local verb."""
+    if not verb.local:
+        raise ValueError(f"{verb.name} is served by {verb.owner}, not by the gateway")
+
+    def register(fn: Answer[A, R]) -> Answer[A, R]:
+        _ANSWERS[verb.name] = fn
+        return fn
+
+    return register
+
+
+def local_verbs_answered() -> frozenset[str]:
+    """The names of the local verbs that have an answer here."""
+    return frozenset(_ANSWERS)
+
 
 class LocalVerbs:
-    """Dispatches the local verbs of one server."""
+    """Answers the local verbs of one server."""
 
     def __init__(self, server: BridgeServer) -> None:
         self.server = server
 
-    def answer(self, client: Client, req: Request) -> dict[str, Any]:
-        handler = getattr(self, "_" + req.verb.replace(".", "_"), None)
-        if handler is None:  # pragma: no cover - protocol.LOCAL_VERBS and this class agree
-            raise UnknownVerb(f"unknown verb {req.verb!r}")
-        result: dict[str, Any] = handler(client, req.args)
-        return result
+    def answer(self, client: Client, req: Request) -> Reply:
+        fn = _ANSWERS.get(req.verb.name)
+        if fn is None:
+            raise UnknownVerb(f"{req.verb.name} is not answered by the gateway")
+        return fn(self, client, req.args)
 
-    def _threads_list(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    @answers(c.THREADS_LIST)
+    def _threads_list(self, client: Client, args: c.ThreadsList) -> c.ThreadsPage:
         s = self.server.settings
-        limit = min(args.get("limit", s.threads_page_default), s.threads_page_max)
-        if args.get("subscribe"):
+        limit = min(args.limit or s.threads_page_default, s.threads_page_max)
+        if args.subscribe:
             self.server.subscribe_threads(client, True)
-        page = self.server.queries.threads_page(limit, args.get("beforeUpdatedAt"))
-        page["subscribed"] = client.threads_sub
-        return page
+        page = self.server.queries.threads_page(limit, args.beforeUpdatedAt)
+        return c.ThreadsPage(**page, subscribed=client.threads_sub)
 
-    def _messages_forThread(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
+    @answers(c.MESSAGES_FOR_THREAD)
+    def _messages_for_thread(self, client: Client, args: c.MessagesForThread) -> c.MessagesPage:
         s = self.server.settings
-        thread_id: str = args["threadId"]
-        limit = min(args.get("limit", s.messages_page_default), s.messages_page_max)
-        if args.get("subscribe") and thread_id not in client.thread_subs:
+        thread_id = args.threadId
+        limit = min(args.limit or s.messages_page_default, s.messages_page_max)
+        if args.subscribe and thread_id not in client.thread_subs:
             if len(client.thread_subs) >= MAX_THREAD_SUBSCRIPTIONS:
                 raise Busy(f"at most {MAX_THREAD_SUBSCRIPTIONS} thread subscriptions per client")
             self.server.subscribe_thread(client, thread_id)
-        page = self.server.queries.messages_page(thread_id, args.get("afterSeq", -1), limit)
-        page["subscribed"] = thread_id in client.thread_subs
-        return page
+        after: int | float = -1 if args.afterSeq is None else args.afterSeq
+        if isinstance(after, float) and after.is_integer():
+            after = int(after)  # seqs are integers unless a row was placed between two (docs/rows.md)
+        page = self.server.queries.messages_page(thread_id, after, limit)
+        return c.MessagesPage(**page, subscribed=thread_id in client.thread_subs)
 
-    def _unsubscribe(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
-        query, thread_id = args["query"], args.get("threadId")
+    @answers(c.UNSUBSCRIBE)
+    def _unsubscribe(self, client: Client, args: c.Unsubscribe) -> c.Unsubscribed:
         removed = 0
-        if query == "threads.list":
+        if args.query == "threads.list":
             removed = int(client.threads_sub)
             self.server.subscribe_threads(client, False)
-        elif thread_id is not None:
-            removed = int(self.server.unsubscribe_thread(client, thread_id))
+        elif args.threadId is not None:
+            removed = int(self.server.unsubscribe_thread(client, args.threadId))
         else:
             for tid in list(client.thread_subs):
                 removed += int(self.server.unsubscribe_thread(client, tid))
-        return {"query": query, "threadId": thread_id, "removed": removed}
+        return c.Unsubscribed(query=args.query, threadId=args.threadId, removed=removed)
 
-    def _bridge_status(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
-        status = self.server.status()
-        status["you"] = {
-            "clientId": client.info.id,
-            "threads": client.threads_sub,
-            "messageThreads": sorted(client.thread_subs),
-        }
-        return status
+    def status(self) -> c.ServerStatus:
+        """The server's state (`bridge.status` without `you`)."""
+        server, s = self.server, self.server.settings
+        started = server.started_at
+        threads, message_threads = server.subscription_counts()
+        return c.ServerStatus(
+            protocol=PROTOCOL_VERSION,
+            clients=server.clients,
+            startedAt=int(started * 1000),
+            uptimeMs=int((time.time() - started) * 1000) if started else 0,
+            subscriptions=c.Subscriptions(threads=threads, messageThreads=message_threads),
+            counters=dict(server.counters),
+            store=c.StoreState(available=server.queries.available),
+            limits=c.Limits(
+                maxClients=s.max_clients,
+                maxFrame=s.max_frame,
+                maxRequest=s.max_request,
+                sendQueue=s.send_queue,
+                maxInflight=s.max_inflight,
+            ),
+        )
 
-    def _ping(self, client: Client, args: dict[str, Any]) -> dict[str, Any]:
-        return {"pong": True, "serverTime": int(time.time() * 1000)}
+    @answers(c.BRIDGE_STATUS)
+    def _bridge_status(self, client: Client, args: NoArgs) -> c.BridgeStatus:
+        you = c.You(
+            clientId=client.info.id, threads=client.threads_sub, messageThreads=sorted(client.thread_subs)
+        )
+        return c.BridgeStatus(**msgspec.structs.asdict(self.status()), you=you)
+
+    @answers(c.PING)
+    def _ping(self, client: Client, args: NoArgs) -> c.Pong:
+        return c.Pong(pong=True, serverTime=int(time.time() * 1000))

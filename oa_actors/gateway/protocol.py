@@ -1,6 +1,7 @@
-"""The bridge protocol: verbs and their fields, frame parsing, and the reply/error/event shapes.
+"""The bridge protocol: frame parsing, and the reply/error/event frames.
 
-Pure functions, no I/O: the server (server.py) and the docs (docs/protocol.md) follow this module.
+Pure functions, no I/O. The verbs and events themselves (their fields, types and constraints) are
+declared once in oa_actors/verbs; the server (server.py) and docs/protocol.md follow them.
 
 Client -> server, one JSON object per text frame; the verb's fields sit next to `control`:
 
@@ -10,20 +11,21 @@ Server -> client:
 
     {"type": "reply", "id": 7, "control": "messages.forThread", "ok": true, "result": {...}}
     {"type": "error", "id": 7, "control": "messages.forThread", "ok": false,
-     "error": {"code": "bad_request", "message": "afterSeq must be a number"}}
+     "error": {"code": "bad_request", "message": "Expected `float` >= -1.0 - at `$.afterSeq`"}}
     {"type": "event", "event": "rows.messages", "data": {...}}
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from oa_actors.gateway.errors import BadJson, BadRequest, GatewayError, TooLarge, UnknownVerb
+from oa_actors.verbs.catalog import VERBS
+from oa_actors.verbs.registry import Args, ArgsError, Event, EventData, Verb
 
 PROTOCOL_VERSION = 1
 MAX_ID_LENGTH = 128
@@ -31,116 +33,20 @@ MAX_ID_LENGTH = 128
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
-# Events the server sends (docs/protocol.md, "Events").
-EVENT_HELLO = "bridge.hello"
-EVENT_THREADS = "rows.threads"
-EVENT_MESSAGES = "rows.messages"
+#: The verbs a client may send, by name.
+PUBLIC_VERBS: dict[str, Verb[Any, Any]] = VERBS.public()
 
 RequestId = str | int | None
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a verb: its JSON type and constraints."""
-
-    name: str
-    type: str  # "string" | "integer" | "number" | "boolean" | "object"
-    required: bool = False
-    minimum: int | None = None
-    choices: tuple[str, ...] = ()
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class VerbSpec:
-    """A verb: its fields, whether the server answers it itself (`local`) or the handler does."""
-
-    name: str
-    fields: tuple[Field, ...] = ()
-    local: bool = False
-    one_of: tuple[str, ...] = ()  # exactly one of these (optional) fields must be present
-    doc: str = ""
-
-
-def _s(name: str, required: bool = False, doc: str = "", choices: tuple[str, ...] = ()) -> Field:
-    return Field(name, "string", required, choices=choices, doc=doc)
-
-
-def _i(name: str, minimum: int | None = None, doc: str = "") -> Field:
-    return Field(name, "integer", minimum=minimum, doc=doc)
-
-
-def _n(name: str, minimum: int | None = None, doc: str = "") -> Field:
-    return Field(name, "number", minimum=minimum, doc=doc)
-
-
-SUBSCRIBE = Field("subscribe", "boolean", doc="also receive rows committed from now on")
-
-VERB_LIST: tuple[VerbSpec, ...] = (
-    # -- answered by the server from the local store --
-    VerbSpec(
-        "threads.list",
-        (_i("limit", 1), _i("beforeUpdatedAt"), SUBSCRIBE),
-        local=True,
-        doc="threads newest first by updatedAt",
-    ),
-    VerbSpec(
-        "messages.forThread",
-        (
-            _s("threadId", True),
-            _n("afterSeq", -1, doc="a seq: an integer, or a fraction (docs/rows.md)"),
-            _i("limit", 1),
-            SUBSCRIBE,
-        ),
-        local=True,
-        doc="one thread's messages in seq order, after afterSeq",
-    ),
-    VerbSpec(
-        "unsubscribe",
-        (_s("query", True, choices=("threads.list", "messages.forThread")), _s("threadId")),
-        local=True,
-        doc="stop a live query",
-    ),
-    VerbSpec("bridge.status", local=True, doc="clients, uptime, counters"),
-    VerbSpec("ping", local=True, doc="application-level round trip"),
-    # -- passed to the VerbHandler (the ws_gateway actor asks other actors) --
-    VerbSpec(
-        "run.submit",
-        (
-            _s("threadDocId", True),
-            _s("text", True),
-            _s("projectId"),
-            _s("resumeId"),
-            _s("runId", doc="a Convex `runs` id from runs:enqueue: the same run, never twice"),
-            _s("provider", doc="agent CLI: codex (default) or claude"),
-        ),
-        doc="start an agent turn in a thread",
-    ),
-    VerbSpec("interrupt", (_s("runId"), _s("threadId")), one_of=("runId", "threadId"), doc="stop a run"),
-    VerbSpec("convex.status", doc="the Convex backend and the outbox"),
-    VerbSpec("convex.backfill", doc="re-import every session file now"),
-    VerbSpec("sessions.watch_status", doc="the sessions watcher and the backfill progress"),
-    VerbSpec("projects", doc="the projects under ~/.openagents/projects"),
-    VerbSpec(
-        "project.save",
-        (Field("project", "object", True, doc="the project (id?, name, workingDir, ...)"),),
-        doc="create or update a project file",
-    ),
-    VerbSpec("project.delete", (_s("projectId", True),), doc="delete a project file (its id)"),
-    VerbSpec("skills", (_s("projectId"),), doc="skills (personal, registry, and the project's)"),
-)
-VERBS: dict[str, VerbSpec] = {v.name: v for v in VERB_LIST}
-LOCAL_VERBS = frozenset(v.name for v in VERB_LIST if v.local)
-SUBSCRIBABLE = ("threads.list", "messages.forThread")
+D = TypeVar("D", bound=EventData)
 
 
 @dataclass(frozen=True)
 class Request:
-    """A validated request: the verb, the client's id (echoed in the reply) and the verb's fields."""
+    """A validated request: the verb, the client's id (echoed in the reply) and the typed arguments."""
 
-    verb: str
+    verb: Verb[Any, Any]
     id: RequestId
-    args: dict[str, Any]
+    args: Args
 
 
 def _fail(exc: GatewayError, request_id: RequestId = None, verb: str | None = None) -> GatewayError:
@@ -154,45 +60,6 @@ def error_context(exc: BaseException) -> tuple[RequestId, str | None]:
     return getattr(exc, "request_id", None), getattr(exc, "control", None)
 
 
-def _type_ok(value: Any, kind: str) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and math.isfinite(value)
-        )
-    if kind == "boolean":
-        return isinstance(value, bool)
-    return isinstance(value, dict)
-
-
-def validate_args(spec: VerbSpec, frame: Mapping[str, Any]) -> dict[str, Any]:
-    """The verb's fields from `frame`, type-checked. Unknown fields are ignored (not passed on)."""
-    args: dict[str, Any] = {}
-    for f in spec.fields:
-        value = frame.get(f.name)
-        if value is None:
-            if f.required:
-                raise BadRequest(f"{spec.name}: {f.name} is required", field=f.name)
-            continue
-        if not _type_ok(value, f.type):
-            raise BadRequest(
-                f"{spec.name}: {f.name} must be a{'n' if f.type[0] in 'aeiou' else ''} {f.type}", field=f.name
-            )
-        if f.type == "string" and f.required and not value.strip():
-            raise BadRequest(f"{spec.name}: {f.name} must not be empty", field=f.name)
-        if f.minimum is not None and value < f.minimum:
-            raise BadRequest(f"{spec.name}: {f.name} must be at least {f.minimum}", field=f.name)
-        if f.choices and value not in f.choices:
-            raise BadRequest(f"{spec.name}: {f.name} must be one of {', '.join(f.choices)}", field=f.name)
-        args[f.name] = value
-    if spec.one_of and sum(name in args for name in spec.one_of) != 1:
-        raise BadRequest(f"{spec.name}: give exactly one of {', '.join(spec.one_of)}")
-    return args
-
-
 def frame_size(data: str | bytes) -> int:
     """Size in bytes of a received frame."""
     if isinstance(data, bytes):
@@ -200,7 +67,9 @@ def frame_size(data: str | bytes) -> int:
     return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
 
 
-def parse_frame(data: str | bytes, max_request: int, verbs: Mapping[str, VerbSpec] = VERBS) -> Request:
+def parse_frame(
+    data: str | bytes, max_request: int, verbs: Mapping[str, Verb[Any, Any]] = PUBLIC_VERBS
+) -> Request:
     """Validate one received frame into a `Request`, or raise a `ProtocolError` whose
     `request_id`/`control` attributes say which request it answers (see `error_context`)."""
     if isinstance(data, bytes):
@@ -222,16 +91,17 @@ def parse_frame(data: str | bytes, max_request: int, verbs: Mapping[str, VerbSpe
         or (isinstance(request_id, int) and not isinstance(request_id, bool))
     ):
         raise _fail(BadRequest(f"id must be a string of at most {MAX_ID_LENGTH} characters or an integer"))
-    verb = frame.get("control")
-    if not isinstance(verb, str) or not verb:
+    name = frame.get("control")
+    if not isinstance(name, str) or not name:
         raise _fail(BadRequest("control (the verb, a string) is required"), request_id)
-    spec = verbs.get(verb)
-    if spec is None:
-        raise _fail(UnknownVerb(f"unknown verb {verb[:64]!r}"), request_id, verb[:64])
+    verb = verbs.get(name)
+    if verb is None:
+        raise _fail(UnknownVerb(f"unknown verb {name[:64]!r}"), request_id, name[:64])
     try:
-        args = validate_args(spec, frame)
-    except GatewayError as exc:
-        raise _fail(exc, request_id, verb) from None
+        args = verb.parse(frame)
+    except ArgsError as exc:
+        details = {"field": exc.field} if exc.field else {}
+        raise _fail(BadRequest(str(exc), **details), request_id, name) from None
     return Request(verb, request_id, args)
 
 
@@ -245,7 +115,7 @@ def encode(obj: Any) -> bytes:
 
 
 def reply(request_id: RequestId, verb: str, result: Any) -> bytes:
-    """A successful reply to one request."""
+    """A successful reply to one request (`result`: a reply Struct or a JSON-ready dict)."""
     return encode({"type": "reply", "id": request_id, "control": verb, "ok": True, "result": result})
 
 
@@ -254,16 +124,8 @@ def error(request_id: RequestId, verb: str | None, exc: GatewayError) -> bytes:
     return encode({"type": "error", "id": request_id, "control": verb, "ok": False, "error": exc.to_wire()})
 
 
-def event(name: str, data: Any) -> bytes:
-    """An event frame (not a reply: it has no id)."""
-    return encode({"type": "event", "event": name, "data": data})
-
-
-def normalize_event(ev: Mapping[str, Any]) -> tuple[str, Any]:
-    """`{"event": name, "data": ...}` (optionally with `"type": "event"`) -> (name, data)."""
-    name = ev.get("event")
-    if not isinstance(name, str) or not name:
-        raise ValueError("an event needs a non-empty string `event`")
-    if ev.get("type", "event") != "event":
-        raise ValueError("broadcast events must have type 'event'")
-    return name, ev.get("data")
+def event(declared: Event[D], data: D) -> bytes:
+    """An event frame (not a reply: it has no id); `data` must be the event's declared Struct."""
+    if not isinstance(data, declared.data):
+        raise TypeError(f"{declared.name} carries {declared.data.__name__}, not {type(data).__name__}")
+    return encode({"type": "event", "event": declared.name, "data": data})

@@ -1,62 +1,48 @@
 """`BridgeServer`: the bridge WebSocket (docs/protocol.md), independent of the actor runtime.
 
-One asyncio task reads each client's frames; events and replies are written without waiting
-(clients.py: written at once while the socket keeps up, else queued for the client's writer task),
-so a slow client never stalls the others or the caller of `broadcast`/`publish_rows`. A client
-whose bounded queue is full is disconnected with close code 1013 and counted.
-Every method must be called from the event loop the server was started on.
+One asyncio task reads each client's frames. Events and replies are sent through the `websockets`
+API without waiting (clients.py: `broadcast()` to the clients that keep up, else the client's
+queue and writer task), so a slow client never stalls the others or the caller of
+`broadcast`/`publish_rows`. A client whose bounded queue is full is disconnected with close code
+1013 and counted. Requests are validated and routed by the verb registry (oa_actors/verbs); every
+event is built from its declaration there. Every method must be called from the event loop the
+server was started on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import http
 import itertools
 import logging
-import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, TypeVar
 
+import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from oa_actors.gateway import protocol
-from oa_actors.gateway.clients import Client
+from oa_actors.gateway.auth import token_matches, ws_log
+from oa_actors.gateway.clients import Client, client_info, fan_out
 from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout
 from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
 from oa_actors.gateway.local import LocalVerbs
 from oa_actors.gateway.queries import LocalQueries
 from oa_actors.gateway.settings import GatewaySettings
+from oa_actors.verbs import events as ev
+from oa_actors.verbs.registry import Event, EventData, Verb
 
 log = logging.getLogger(__name__)
+D = TypeVar("D", bound=EventData)
 
 CLOSE_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_TOO_MANY = 1013  # a burst got past the 503 check: over max_clients
 CLOSE_GOING_AWAY = 1001  # the server stops
-
-_SECRET = re.compile(r"(token=|Bearer\s+)[^\s&\"']+", re.IGNORECASE)
-
-
-class _Redact(logging.Filter):
-    """Masks `token=...` and `Bearer ...` in websockets' own log lines (the token is never logged)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if _SECRET.search(text):
-            record.msg, record.args = _SECRET.sub(r"\1<redacted>", text), ()
-        return True
-
-
-_ws_log = logging.getLogger("oa_actors.gateway.ws")
-_ws_log.addFilter(_Redact())
-
 
 COUNTERS = (
     "connections",
@@ -80,14 +66,14 @@ class BridgeServer:
         settings: GatewaySettings,
         handler: VerbHandler | None = None,
         store_path: str | Path | None = None,
-        verbs: Mapping[str, protocol.VerbSpec] | None = None,
+        verbs: Mapping[str, Verb[Any, Any]] | None = None,
     ) -> None:
-        """`handler` answers every non-local verb (None: they are `unavailable`); `store_path` is the
-        local store (None or missing: the live queries return empty pages); `verbs` replaces
-        `protocol.VERBS` (to add verbs for the handler)."""
+        """`handler` answers every verb not answered locally (None: they are `unavailable`);
+        `store_path` is the local store (None or missing: the live queries return empty pages);
+        `verbs` replaces `protocol.PUBLIC_VERBS` (the verbs clients may send)."""
         self.settings = settings
         self.handler: VerbHandler = handler or NullHandler()
-        self.verbs = dict(verbs) if verbs is not None else protocol.VERBS
+        self.verbs = dict(verbs) if verbs is not None else protocol.PUBLIC_VERBS
         self.queries = LocalQueries(Path(store_path) if store_path else None, settings.max_reply_bytes)
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._token = settings.token.encode()
@@ -97,7 +83,7 @@ class BridgeServer:
         self._ids = itertools.count(1)
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._started = 0.0
+        self.started_at = 0.0
         self._local = LocalVerbs(self)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -117,9 +103,9 @@ class BridgeServer:
             ping_timeout=s.ping_timeout,
             close_timeout=s.close_timeout,
             open_timeout=s.open_timeout,
-            logger=_ws_log,
+            logger=ws_log,
         )
-        self._started = time.time()
+        self.started_at = time.time()
         log.info("bridge listening on ws://%s:%s%s", s.host, self.port, s.path)
 
     async def stop(self) -> None:
@@ -162,86 +148,86 @@ class BridgeServer:
         return [c.info for c in self._clients.values()]
 
     def status(self) -> dict[str, Any]:
-        """What `bridge.status` answers (also for the actor's health)."""
-        s = self.settings
-        return {
-            "protocol": protocol.PROTOCOL_VERSION,
-            "clients": len(self._clients),
-            "startedAt": int(self._started * 1000),
-            "uptimeMs": int((time.time() - self._started) * 1000) if self._started else 0,
-            "subscriptions": {"threads": len(self._threads_subs), "messageThreads": len(self._thread_subs)},
-            "counters": dict(self.counters),
-            "store": {"available": self.queries.available},
-            "limits": {
-                "maxClients": s.max_clients,
-                "maxFrame": s.max_frame,
-                "maxRequest": s.max_request,
-                "sendQueue": s.send_queue,
-                "maxInflight": s.max_inflight,
-            },
-        }
+        """What `bridge.status` answers, without `you`, as a dict (the actor's health)."""
+        status: dict[str, Any] = msgspec.to_builtins(self._local.status())
+        return status
+
+    def subscription_counts(self) -> tuple[int, int]:
+        """(clients subscribed to threads.list, threads with message subscribers)."""
+        return len(self._threads_subs), len(self._thread_subs)
 
     # -- fan-out (never awaits) -------------------------------------------------------------------
-    def broadcast(self, event: Mapping[str, Any]) -> int:
-        """Send `{"event": name, "data": ...}` to every client; returns how many queued it."""
-        name, data = protocol.normalize_event(event)
-        payload = protocol.event(name, data)
-        return sum(self._enqueue(c, payload) for c in list(self._clients.values()))
+    def broadcast(self, event: Event[D], data: D) -> int:
+        """Send one event to every client; returns how many clients it was written or queued for."""
+        return self._fan_out(self._clients.values(), protocol.event(event, data))
 
-    def send_to(self, client_id: str, event: Mapping[str, Any]) -> bool:
+    def send_to(self, client_id: str, event: Event[D], data: D) -> bool:
         """Send an event to one client (False if it is gone or too slow)."""
         client = self._clients.get(client_id)
-        if client is None:
-            return False
-        name, data = protocol.normalize_event(event)
-        return self._enqueue(client, protocol.event(name, data))
+        return client is not None and self._send(client, protocol.event(event, data), is_event=True)
 
     def publish_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
-        """Committed rows -> the clients subscribed to them; returns the number of frames queued.
+        """Committed rows -> the clients subscribed to them; returns the number of frames sent.
 
         `threads` rows go to `threads.list` subscribers as `rows.threads {rows}`; `messages` rows to the
         subscribers of their thread as `rows.messages {threadId, rows}` (one frame per thread); rows of
-        any other table are broadcast as `rows.<table> {rows}`. `table` may also be a topic name.
+        another table are broadcast as its declared `rows.<table> {rows}` event (KeyError if none).
+        `table` may also be a topic name (`rows.threads`).
         """
         table = table.removeprefix("rows.")
         if not rows:
             return 0
-        sent = 0
         if table == "threads":
-            if self._threads_subs:
-                payload = protocol.event(protocol.EVENT_THREADS, {"rows": rows})
-                sent = sum(self._enqueue(c, payload) for c in list(self._threads_subs))
-        elif table == "messages":
+            if not self._threads_subs:
+                return 0
+            payload = protocol.event(ev.THREADS_CHANGED, ev.ThreadsChanged(rows=rows))
+            return self._fan_out(self._threads_subs, payload)
+        if table == "messages":
             by_thread: dict[str, list[dict[str, Any]]] = {}
             for row in rows:
                 tid = row.get("threadId")
                 if tid in self._thread_subs:
                     by_thread.setdefault(tid, []).append(row)
+            sent = 0
             for tid, part in by_thread.items():
-                payload = protocol.event(protocol.EVENT_MESSAGES, {"threadId": tid, "rows": part})
-                sent += sum(self._enqueue(c, payload) for c in list(self._thread_subs.get(tid, ())))
-        else:
-            payload = protocol.event(f"rows.{table}", {"rows": rows})
-            sent = sum(self._enqueue(c, payload) for c in list(self._clients.values()))
+                payload = protocol.event(ev.MESSAGES_ADDED, ev.MessagesAdded(threadId=tid, rows=part))
+                sent += self._fan_out(self._thread_subs.get(tid, ()), payload)
+            return sent
+        return self.broadcast(ev.rows_event(table), ev.RowsChanged(rows=rows))
+
+    def publish_removed(self, table: str, keys: list[str]) -> int:
+        """Rows removed from `table` (projects, skills) -> `rows.<table>.removed {keys}` to every client."""
+        return self.broadcast(ev.removed_event(table.removeprefix("rows.")), ev.RowsRemoved(keys=keys))
+
+    def _fan_out(self, clients: Collection[Client], payload: bytes) -> int:
+        """`clients.fan_out` with the counters; a client whose queue is full is disconnected."""
+        live = [client for client in clients if not client.closing]
+        sent, full = fan_out(live, payload)
+        self.counters["events"] += sent
+        self.counters["dropped"] += len(clients) - sent
+        for client in full:
+            self._too_slow(client)
         return sent
 
-    def _enqueue(self, client: Client, payload: bytes, is_event: bool = True) -> bool:
+    def _send(self, client: Client, payload: bytes, is_event: bool = False) -> bool:
+        """One frame for one client, through its queue and `send()` (replies, errors, hello)."""
         if client.closing:
             self.counters["dropped"] += 1
             return False
-        if not client.offer(payload):
+        if not client.enqueue(payload):
             self.counters["dropped"] += 1
-            self.counters["slowDisconnects"] += 1
-            log.warning(
-                "client %s (%s) is too slow: send queue full, disconnecting",
-                client.info.id,
-                client.info.remote,
-            )
-            self._kick(client, CLOSE_SLOW, "send queue overflow: too slow")
+            self._too_slow(client)
             return False
         if is_event:
             self.counters["events"] += 1
         return True
+
+    def _too_slow(self, client: Client) -> None:
+        self.counters["slowDisconnects"] += 1
+        log.warning(
+            "client %s (%s) is too slow: send queue full, disconnecting", client.info.id, client.info.remote
+        )
+        self._kick(client, CLOSE_SLOW, "send queue overflow: too slow")
 
     def _kick(self, client: Client, code: int, reason: str) -> None:
         client.closing = True
@@ -269,7 +255,7 @@ class BridgeServer:
         path, _, query = request.path.partition("?")
         if path != self.settings.path:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
-        if not self._authorized(request.headers, query):
+        if not token_matches(request.headers, query, self._token):
             self.counters["authFailures"] += 1
             response = connection.respond(
                 http.HTTPStatus.UNAUTHORIZED, "Unauthorized: a valid bridge token is required\n"
@@ -281,26 +267,8 @@ class BridgeServer:
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many clients\n")
         return None
 
-    def _authorized(self, headers: Headers, query: str) -> bool:
-        candidates = [
-            v.split(None, 1)[1].strip()
-            for v in headers.get_all("Authorization")
-            if v[:7].lower() == "bearer " and len(v.split(None, 1)) == 2
-        ]
-        candidates += parse_qs(query).get("token", [])
-        ok = False
-        for token in candidates[:4]:
-            ok |= hmac.compare_digest(token.encode(), self._token)
-        return ok
-
     async def _serve_client(self, ws: ServerConnection) -> None:
-        request = ws.request
-        info = ClientInfo(
-            id=f"c{next(self._ids)}",
-            remote=_remote(ws),
-            connected_at=time.time(),
-            user_agent=request.headers.get("User-Agent") if request is not None else None,
-        )
+        info = client_info(ws, f"c{next(self._ids)}")
         if len(self._clients) >= self.settings.max_clients or self._server is None:
             self.counters["rejectedFull"] += 1
             await ws.close(CLOSE_TOO_MANY, "too many clients")
@@ -310,22 +278,17 @@ class BridgeServer:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.socket_send_buffer)
         s = self.settings
-        client = Client(ws, info, s.send_queue, s.write_limit, direct=not s.compression)
+        client = Client(ws, info, s.send_queue, s.write_limit)
         self._clients[info.id] = client
         self.counters["connections"] += 1
         client.start()
-        self._enqueue(
-            client,
-            protocol.event(
-                protocol.EVENT_HELLO,
-                {
-                    "protocol": protocol.PROTOCOL_VERSION,
-                    "clientId": info.id,
-                    "verbs": sorted(self.verbs),
-                    "limits": {"maxRequest": self.settings.max_request, "maxFrame": self.settings.max_frame},
-                },
-            ),
+        hello = ev.Hello(
+            protocol=protocol.PROTOCOL_VERSION,
+            clientId=info.id,
+            verbs=sorted(self.verbs),
+            limits=ev.HelloLimits(maxRequest=s.max_request, maxFrame=s.max_frame),
         )
+        self._send(client, protocol.event(ev.HELLO, hello), is_event=True)
         try:
             async for data in ws:
                 self.counters["framesIn"] += 1
@@ -365,19 +328,19 @@ class BridgeServer:
         except GatewayError as exc:
             self._send_error(client, *protocol.error_context(exc), exc)
             return
-        if req.verb in protocol.LOCAL_VERBS:
+        name = req.verb.name
+        if req.verb.local:
             try:
-                result = self._local.answer(client, req)
-                self._send_reply(client, req, result)
+                self._send_reply(client, req, self._local.answer(client, req))
             except GatewayError as exc:
-                self._send_error(client, req.id, req.verb, exc)
+                self._send_error(client, req.id, name, exc)
             except Exception:
-                log.exception("local verb %s failed", req.verb)
-                self._send_error(client, req.id, req.verb, GatewayError("internal error"))
+                log.exception("local verb %s failed", name)
+                self._send_error(client, req.id, name, GatewayError("internal error"))
             return
         if len(client.inflight) >= self.settings.max_inflight:
             self._send_error(
-                client, req.id, req.verb, Busy(f"more than {self.settings.max_inflight} requests in flight")
+                client, req.id, name, Busy(f"more than {self.settings.max_inflight} requests in flight")
             )
             return
         task = asyncio.get_running_loop().create_task(self._delegate(client, req))
@@ -385,39 +348,39 @@ class BridgeServer:
         task.add_done_callback(client.inflight.discard)
 
     async def _delegate(self, client: Client, req: protocol.Request) -> None:
+        name, timeout = req.verb.name, self.settings.handler_timeout
         try:
-            async with asyncio.timeout(self.settings.handler_timeout):
-                result = await self.handler.handle(req.verb, dict(req.args), client.info)
+            async with asyncio.timeout(timeout):
+                result = await self.handler.handle(name, req.verb.dump(req.args), client.info)
         except GatewayError as exc:
-            self._send_error(client, req.id, req.verb, exc)
+            self._send_error(client, req.id, name, exc)
             return
         except TimeoutError:
             self._send_error(
-                client,
-                req.id,
-                req.verb,
-                HandlerTimeout(f"{req.verb} was not answered within {self.settings.handler_timeout:g} s"),
+                client, req.id, name, HandlerTimeout(f"{name} was not answered within {timeout:g} s")
             )
             return
         except Exception as exc:
-            log.exception("handler failed on %s", req.verb)
-            self._send_error(client, req.id, req.verb, GatewayError(f"internal error ({type(exc).__name__})"))
+            log.exception("handler failed on %s", name)
+            self._send_error(client, req.id, name, GatewayError(f"internal error ({type(exc).__name__})"))
             return
         self._send_reply(client, req, {} if result is None else result)
 
     def _send_reply(self, client: Client, req: protocol.Request, result: Any) -> None:
         try:
-            payload = protocol.reply(req.id, req.verb, result)
+            payload = protocol.reply(req.id, req.verb.name, result)
         except TypeError as exc:
-            log.error("the result of %s is not JSON-encodable: %s", req.verb, exc)
-            self._send_error(client, req.id, req.verb, GatewayError("internal error (unencodable result)"))
+            log.error("the result of %s is not JSON-encodable: %s", req.verb.name, exc)
+            self._send_error(
+                client, req.id, req.verb.name, GatewayError("internal error (unencodable result)")
+            )
             return
-        if self._enqueue(client, payload, is_event=False):
+        if self._send(client, payload):
             self.counters["replies"] += 1
 
     def _send_error(self, client: Client, request_id: Any, verb: str | None, exc: GatewayError) -> None:
         self.counters["errors"] += 1
-        self._enqueue(client, protocol.error(request_id, verb, exc), is_event=False)
+        self._send(client, protocol.error(request_id, verb, exc))
 
     # -- subscriptions (used by LocalVerbs) ---------------------------------------------------------
     def subscribe_threads(self, client: Client, on: bool) -> None:
@@ -438,10 +401,3 @@ class BridgeServer:
             if not subs:
                 del self._thread_subs[thread_id]
         return True
-
-
-def _remote(ws: ServerConnection) -> str:
-    addr = ws.remote_address
-    if isinstance(addr, tuple) and len(addr) >= 2:
-        return f"{addr[0]}:{addr[1]}"
-    return str(addr)

@@ -124,6 +124,11 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
                 assert [m["text"] for m in other if m["role"] == "user"] == [("alpha" if d is da else "beta")]
             t = st.thread(session)
             assert t is not None and t["cwd"] == str(ws_dir)
+        listed = await c.call("runs.list")  # declared once, so routed and callable by clients
+        assert listed["ok"], listed
+        statuses = {r["runId"]: r["status"] for r in listed["result"]["runs"]}
+        assert statuses[run1] == "done" and statuses[slow["result"]["runId"]] == "interrupted"
+        assert statuses[bad["result"]["runId"]] == "failed" and listed["result"]["active"] == 0
         status = await c.call("sessions.watch_status")
         assert status["ok"] and status["result"]["watching"]
         conv = await c.call("convex.status")

@@ -48,13 +48,33 @@ async def test_keepalive_pings_answered_keep_the_client(make_server):
     await ws.close()
 
 
+async def read_server_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One unmasked frame from the server: (opcode, payload)."""
+    head = await reader.readexactly(2)
+    n = head[1] & 0x7F
+    if n == 126:
+        n = int.from_bytes(await reader.readexactly(2), "big")
+    elif n == 127:
+        n = int.from_bytes(await reader.readexactly(8), "big")
+    return head[0] & 0x0F, await reader.readexactly(n)
+
+
 async def test_keepalive_drops_a_peer_that_never_answers_pings(make_server):
     server = await make_server(ping_interval=0.1, ping_timeout=0.1)
-    _reader, writer = await raw_upgrade(server)
-    while server.clients == 0:
-        await asyncio.sleep(0.01)
-    while server.clients:  # no pong: the library closes it (1011 keepalive ping timeout)
-        await asyncio.sleep(0.02)
+    reader, writer = await raw_upgrade(server)
+    opcodes = []
+    while True:  # the hello event, pings (never answered), then the close frame
+        opcode, payload = await asyncio.wait_for(read_server_frame(reader), 5)
+        opcodes.append(opcode)
+        if opcode == 0x8:
+            break
+    assert opcodes[0] == 0x1 and 0x9 in opcodes  # a text frame (hello), then at least one ping
+    code = int.from_bytes(payload[:2], "big")
+    assert (code, payload[2:].decode()) == (1011, "keepalive ping timeout")
+    async with asyncio.timeout(5):
+        while server.clients:
+            await asyncio.sleep(0.02)
+    assert server.status()["clients"] == 0
     writer.close()
 
 

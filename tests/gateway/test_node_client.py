@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from oa_actors.verbs.events import RUN_STDOUT, RunStdout
 from tests.gateway.conftest import TOKEN, FakeHandler, message_row, thread_row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,9 @@ async def test_node_ws_client_every_verb_and_events(make_server):
             if msg.get("ready"):
                 server.publish_rows("threads", [thread_row("t7", 700)])
                 server.publish_rows("messages", [message_row("t1", 30), message_row("t2", 1)])
-                server.broadcast({"event": "run.stdout", "data": {"runId": "r1", "line": "x"}})
+                server.broadcast(
+                    RUN_STDOUT, RunStdout(runId="r1", threadDocId="doc", provider="codex", line="x")
+                )
             elif msg.get("done"):
                 break
             else:
@@ -80,7 +83,7 @@ async def test_node_ws_client_every_verb_and_events(make_server):
     assert f["badJson"]["error"]["code"] == "bad_json"
     assert f["event.threads"]["data"]["rows"][0]["threadId"] == "t7"
     assert f["event.messages"]["data"] == {"threadId": "t1", "rows": [message_row("t1", 30)]}
-    assert f["event.run"]["data"]["runId"] == "r1"
+    assert f["event.run"]["data"] == {"runId": "r1", "threadDocId": "doc", "provider": "codex", "line": "x"}
     assert f["unsubscribe"]["result"]["removed"] == 1
     assert [c[1] for c in handler.calls if c[0] == "run.submit"] == [{"threadDocId": "doc", "text": "hello"}]
     assert proc.returncode == 0

@@ -4,10 +4,12 @@ are broadcast; subscriptions end with `unsubscribe` or the connection."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from oa_actors.store import Store
+from oa_actors.verbs.events import RUN_STATE, RUN_STDOUT, RunState, RunStdout
 from tests.gateway.conftest import call, message_row, open_client, recv_json, thread_row
 
 
@@ -68,24 +70,52 @@ async def test_rows_committed_to_the_store_reach_subscribers(make_server, store_
     await ws.close()
 
 
+def run_state(run_id: str, status: str) -> RunState:
+    return RunState(
+        runId=run_id,
+        threadDocId="doc",
+        text="hi",
+        provider="codex",
+        projectId=None,
+        cwd=None,
+        resumeId=None,
+        sessionId=None,
+        status=status,
+        exitCode=None,
+        error=None,
+        createdAt=1,
+        updatedAt=2,
+        lines=0,
+    )
+
+
 async def test_broadcast_send_to_and_other_tables(make_server):
     server = await make_server()
     clients = [await open_client(server) for _ in range(3)]
-    assert server.broadcast({"event": "run.stdout", "data": {"runId": "r1", "line": "{}"}}) == 3
+    stdout = RunStdout(runId="r1", threadDocId="doc", provider="codex", line={})
+    assert server.broadcast(RUN_STDOUT, stdout) == 3
     for ws in clients:
         assert await recv_json(ws) == {
             "type": "event",
             "event": "run.stdout",
-            "data": {"runId": "r1", "line": "{}"},
+            "data": {"runId": "r1", "threadDocId": "doc", "provider": "codex", "line": {}},
         }
     assert server.publish_rows("projects", [{"id": "p"}]) == 3
     for ws in clients:
         assert (await recv_json(ws))["event"] == "rows.projects"
+    assert server.publish_removed("skills", ["personal:lint"]) == 3
+    for ws in clients:
+        assert (await recv_json(ws))["data"] == {"keys": ["personal:lint"]}
     first = server.client_infos()[0].id
-    assert server.send_to(first, {"type": "event", "event": "run.state", "data": {"state": "done"}})
-    assert not server.send_to("c999", {"event": "x"})
-    assert (await recv_json(clients[0]))["event"] == "run.state"
+    assert server.send_to(first, RUN_STATE, run_state("r1", "done"))
+    assert not server.send_to("c999", RUN_STATE, run_state("r1", "done"))
+    frame = await recv_json(clients[0])
+    assert frame["event"] == "run.state" and frame["data"]["status"] == "done"
     assert (await call(clients[1], "ping", "p"))["id"] == "p"
+    with pytest.raises(KeyError):  # an undeclared table has no event
+        server.publish_rows("nope", [{"id": "x"}])
+    with pytest.raises(TypeError):  # an event carries its declared data Struct only
+        server.broadcast(RUN_STATE, stdout)  # type: ignore[arg-type]
     for ws in clients:
         await ws.close()
 
@@ -105,15 +135,23 @@ async def test_subscriptions_end_with_the_connection(make_server):
 
 @pytest.mark.parametrize("compression", [False, True])
 async def test_event_sizes_and_order_on_both_send_paths(make_server, compression):
-    """Small and large frames (7-, 16- and 64-bit lengths), in order, across the direct and the queued
-    path (a large frame fills the write buffer, so the next ones are queued)."""
-    server = await make_server(compression=compression, write_limit=16 * 1024)
+    """Small and large frames (7-, 16- and 64-bit lengths), in order, across `broadcast()` and the
+    queued path (a large frame fills the small socket buffer and the write buffer, so the next ones
+    are queued). The pads are random letters, so that compression keeps them large."""
+    server = await make_server(compression=compression, write_limit=16 * 1024, socket_send_buffer=8192)
     ws = await open_client(server, max_size=None)
     sizes = [10, 200, 70_000, 5, 300_000, 125, 126, 65_535, 65_536, 1]
-    for i, size in enumerate(sizes):
-        assert server.broadcast({"event": "big", "data": {"i": i, "pad": "é" * size}}) == 1
-    for i, size in enumerate(sizes):
+    pads = ["".join(random.Random(i).choices("abcdefghé", k=size)) for i, size in enumerate(sizes)]
+    for i, pad in enumerate(pads):
+        line = {"i": i, "pad": pad}
+        assert (
+            server.broadcast(RUN_STDOUT, RunStdout(runId="r", threadDocId="d", provider="codex", line=line))
+            == 1
+        )
+    client = next(iter(server._clients.values()))
+    assert client.queue.qsize() > 0  # the frames after the large one took the queued path
+    for i in range(len(sizes)):
         frame = await recv_json(ws)
-        assert frame["data"]["i"] == i and len(frame["data"]["pad"]) == size
+        assert frame["data"]["line"] == {"i": i, "pad": pads[i]}
     assert (await call(ws, "ping", "after"))["id"] == "after"
     await ws.close()
