@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -252,7 +253,8 @@ class RunManager:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
                 start_new_session=True,
-                umask=self.umask,
+                # `umask=` is refused by uvloop (the actors' loop); preexec_fn only makes the call.
+                preexec_fn=functools.partial(os.umask, self.umask),
                 env=provider.env(self.env),
                 limit=64 * 1024 * 1024,
             )

@@ -69,6 +69,9 @@ class RunState(EventData):
     createdAt: int
     updatedAt: int
     lines: int
+    warning: Annotated[
+        str | None, msgspec.Meta(description="why the run is not in the thread's own folder ($HOME instead)")
+    ] = None
 
 
 class BackfillProgress(EventData):

@@ -59,7 +59,7 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert r1["ok"], r1
         run1 = r1["result"]["runId"]
         done = await c.until(final(run1))
-        assert done["data"]["status"] == "done" and done["data"]["exitCode"] == 0
+        assert done["data"]["status"] == "done" and done["data"]["exitCode"] == 0, str(done["data"])
         session = done["data"]["sessionId"]
         assert session
         stdout = [

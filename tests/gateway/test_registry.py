@@ -137,7 +137,7 @@ def test_parse_errors_name_the_field():
         verb.parse({"threadId": "t", "afterSeq": -2})
     assert (
         info.value.field == "afterSeq"
-        and str(info.value) == "messages.forThread: afterSeq: expected `int` >= -1"
+        and str(info.value) == "messages.forThread: afterSeq: expected `float` >= -1.0"
     )
     with pytest.raises(ArgsError) as info:
         verb.parse({})

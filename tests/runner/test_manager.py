@@ -9,6 +9,7 @@ from typing import Any
 
 import psutil
 import pytest
+import uvloop
 
 from oa_actors.runner.manager import RunError, RunManager
 from tests.support import codex
@@ -197,21 +198,27 @@ async def test_sessions_are_per_agent_and_thread(tmp_path: Path, monkeypatch: py
     assert mgr.sessions == {"one:T": a1.sessionId, "two:T": b1.sessionId}
 
 
-async def test_agent_runs_with_the_users_umask_not_the_private_one(env) -> None:
+def test_agent_runs_with_the_users_umask_not_the_private_one(env) -> None:
     """The supervisor runs with umask 077 (OPENAGENTS_HOME stays private), but an agent writes in
-    the user's own project: a file its shell command creates gets the user's usual mode."""
+    the user's own project: a file its shell command creates gets the user's usual mode. Run on
+    uvloop, the actors' event loop (it refuses some subprocess options asyncio's loop takes)."""
     _mock, tmp = env
     rec = Recorder()
-    old = os.umask(0o077)  # as inside the supervisor
-    try:
+
+    async def body() -> Any:
         mgr = RunManager(rec, logs_dir=tmp / "logs", umask=0o022)
         run = await mgr.submit(
             "app-thread-umask", "cmd: touch made-by-agent.txt [scenario:shell]", cwd=str(tmp / "ws")
         )
         await finished(mgr, run.runId)
+        return run
+
+    old = os.umask(0o077)  # as inside the supervisor
+    try:
+        run = uvloop.run(body())
     finally:
         os.umask(old)
-    assert run.status == "done", rec.events
+    assert run.status == "done", run.public()
     made = tmp / "ws" / "made-by-agent.txt"
     assert made.exists()
     assert made.stat().st_mode & 0o777 == 0o644

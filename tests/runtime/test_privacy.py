@@ -127,7 +127,7 @@ def test_nothing_the_running_product_creates_is_readable_by_others(tmp_path: Pat
             home / "run",
             "fs_syncer",
             VerbRequest(
-                verb="project.save", args={"id": "p1", "project": {"name": "P", "workingDir": str(workdir)}}
+                verb="project.save", args={"project": {"id": "p1", "name": "P", "workingDir": str(workdir)}}
             ),
         )
         assert isinstance(reply, VerbReply) and reply.ok, reply
