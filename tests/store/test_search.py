@@ -63,7 +63,7 @@ MULTILINGUAL = [
     "كتب الطالب رسالة",
     "shipped it 🚀 and celebrated 🎉",
     "Écris une réponse en français, café",
-    "ｆｕｌｌ ｗｉｄｔｈ text",
+    "\uff46\uff55\uff4c\uff4c \uff57\uff49\uff44\uff54\uff48 text",  # full-width "full width"
     "한국어 검색 테스트",
     "the migration was fixed in postgres",
 ]
@@ -160,7 +160,7 @@ def test_hits_carry_thread_fields_and_a_highlighted_snippet(store: Store) -> Non
                 kind="cmd",
                 data={"command": "pytest", "exitCode": 1, "output": "E   postgres refused", "durationMs": 3},
             ),
-        ],  # fmt: skip
+        ],
     )
     hits = search(store, SearchQuery("postgres")).hits
     assert len(hits) == 2

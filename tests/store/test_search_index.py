@@ -100,9 +100,8 @@ def test_an_interrupted_migration_resumes_where_it_stopped(tmp_path: Path, monke
 def test_read_only_search_of_a_store_being_migrated_says_so(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     _old_store(path, 10)
-    with Store.open(path, readonly=True) as ro:
-        with pytest.raises(SearchError, match="no search index yet"):
-            search(ro, SearchQuery("word1"))
+    with Store.open(path, readonly=True) as ro, pytest.raises(SearchError, match="no search index yet"):
+        search(ro, SearchQuery("word1"))
 
 
 def test_too_old_sqlite_is_a_clear_error(monkeypatch: Any) -> None:

@@ -53,7 +53,7 @@ def test_arabic_diacritics_forms_and_article() -> None:
 
 
 def test_full_width_and_ligatures_fold() -> None:
-    assert segment("ｐｙｔｈｏｎ ﬁle 数").split() == ["python", "file", "数"]
+    assert segment("\uff50\uff59\uff54\uff48\uff4f\uff4e \ufb01le 数").split() == ["python", "file", "数"]
 
 
 def test_searchable_parts_of_data() -> None:
