@@ -20,169 +20,26 @@ from typing import Any
 from tests.jsonl.corpus import CORPUS
 
 # Topic words: rare in the filler, so they identify their thread.
-EN_WORDS = [
-    "migration",
-    "rollback",
-    "postgres",
-    "kubernetes",
-    "deployment",
-    "flaky",
-    "timeout",
-    "deadlock",
-    "mutex",
-    "websocket",
-    "certificate",
-    "renewal",
-    "nginx",
-    "proxy",
-    "tokenizer",
-    "embeddings",
-    "cache",
-    "eviction",
-    "memoryleak",
-    "profiler",
-    "regression",
-    "bisect",
-    "webpack",
-    "bundler",
-    "dockerfile",
-    "entrypoint",
-    "cronjob",
-    "scheduler",
-    "throttling",
-    "ratelimit",
-    "oauth",
-    "refresh",
-    "keychain",
-    "sandbox",
-    "seccomp",
-    "cgroup",
-    "inotify",
-    "debounce",
-    "pagination",
-    "cursor",
-    "checksum",
-    "compression",
-    "zstd",
-    "brotli",
-    "parquet",
-    "arrow",
-    "dataframe",
-    "pandas",
-    "numpy",
-    "tensor",
-    "gradient",
-    "optimizer",
-    "latency",
-    "histogram",
-    "prometheus",
-    "grafana",
-    "alerting",
-    "paging",
-    "oncall",
-    "incident",
-    "postmortem",
-    "hotfix",
-    "changelog",
-    "semver",
-    "monorepo",
-    "workspace",
-    "lockfile",
-    "vendoring",
-    "linker",
-    "symbol",
-    "mangling",
-    "segfault",
-    "coredump",
-    "valgrind",
-    "sanitizer",
-    "fuzzing",
-    "corpus",
-    "invariant",
-    "property",
-    "quickcheck",
-    "shrinking",
-]
-ZH_WORDS = [
-    "数据库",
-    "迁移",
-    "回滚",
-    "部署",
-    "超时",
-    "死锁",
-    "缓存",
-    "分页",
-    "证书",
-    "代理",
-    "分词",
-    "向量",
-    "内存泄漏",
-    "性能分析",
-    "回归测试",
-    "打包",
-    "容器",
-    "镜像",
-    "调度",
-    "限流",
-    "认证",
-    "沙箱",
-    "监控",
-    "告警",
-    "日志",
-    "事故",
-    "复盘",
-    "热修复",
-    "版本",
-    "依赖",
-    "链接器",
-    "段错误",
-    "模糊测试",
-    "不变量",
-    "压缩",
-    "索引",
-    "查询",
-    "事务",
-    "并发",
-    "线程",
-    "进程",
-    "网络",
-    "协议",
-    "加密",
-    "签名",
-    "队列",
-]
-JA_WORDS = [
-    "データベース",
-    "移行",
-    "キャッシュ",
-    "認証",
-    "検索",
-    "テスト",
-    "設定",
-    "ファイル",
-    "日本語",
-    "全文検索",
-    "形態素解析",
-    "非同期処理",
-    "例外",
-    "修正",
-    "確認",
-    "実装",
-    "リリース",
-]
-AR_WORDS = [
-    "الكتاب",
-    "قاعدة",
-    "البيانات",
-    "الترحيل",
-    "الخادم",
-    "الشبكة",
-    "المستخدم",
-    "كلمة",
-    "المرور",
-    "البحث",
-    "النص",
-]
+_EN_WORDS = (
+    "migration rollback postgres kubernetes deployment flaky timeout deadlock mutex websocket "
+    "certificate renewal nginx proxy tokenizer embeddings cache eviction memoryleak profiler "
+    "regression bisect webpack bundler dockerfile entrypoint cronjob scheduler throttling ratelimit "
+    "oauth refresh keychain sandbox seccomp cgroup inotify debounce pagination cursor checksum "
+    "compression zstd brotli parquet arrow dataframe pandas numpy tensor gradient optimizer latency "
+    "histogram prometheus grafana alerting paging oncall incident postmortem hotfix changelog semver "
+    "monorepo workspace lockfile vendoring linker symbol mangling segfault coredump valgrind "
+    "sanitizer fuzzing corpus invariant property quickcheck shrinking"
+)
+EN_WORDS = _EN_WORDS.split()
+_ZH_WORDS = (
+    "数据库 迁移 回滚 部署 超时 死锁 缓存 分页 证书 代理 分词 向量 内存泄漏 性能分析 回归测试 打包 容器 镜像 调度 限流 认证 沙箱 监控 告警 日志 事故 复盘 热修复 版本 "
+    "依赖 链接器 段错误 模糊测试 不变量 压缩 索引 查询 事务 并发 线程 进程 网络 协议 加密 签名 队列"
+)
+ZH_WORDS = _ZH_WORDS.split()
+_JA_WORDS = "データベース 移行 キャッシュ 認証 検索 テスト 設定 ファイル 日本語 全文検索 形態素解析 非同期処理 例外 修正 確認 実装 リリース"
+JA_WORDS = _JA_WORDS.split()
+_AR_WORDS = "الكتاب قاعدة البيانات الترحيل الخادم الشبكة المستخدم كلمة المرور البحث النص"
+AR_WORDS = _AR_WORDS.split()
 EMOJI = ["🚀", "🔥", "✅", "🐛", "🎉", "⚠️", "📦", "🔒", "🧪", "🦀"]
 COMMANDS = (
     "pytest -q tests/store",
@@ -254,24 +111,29 @@ def _rollout(thread_id: str, cwd: str, turns: list[tuple[str, str, str, str]], d
 
 def topic_sessions(root: Path, seed: int, threads: int = 24, turns: int = 4) -> list[TopicThread]:
     """Rollout files under root/2026/10/DD/: each thread mixes 3 topic words (English for half of
-    the threads, Chinese for the other half) into filler text every thread shares. Topic words are
-    drawn without replacement, so no two threads share one."""
+    the threads, Chinese for the other half) into filler text every thread shares, and mentions
+    two words of other threads' topics once (so a query matches several threads and the ranking
+    decides). Topic words are drawn without replacement: no two threads share one."""
     rnd = random.Random(seed)
     filler = _Filler(rnd)
     en, zh = rnd.sample(EN_WORDS, len(EN_WORDS)), rnd.sample(ZH_WORDS, len(ZH_WORDS))
-    out = []
+    plans = []
     for i in range(threads):
         language = "en" if i % 2 == 0 else "zh"
         pool = en if language == "en" else zh
-        words = tuple(pool.pop() for _ in range(3))
+        plans.append((language, tuple(pool.pop() for _ in range(3))))
+    out = []
+    for i, (language, words) in enumerate(plans):
+        others = [w for j, (lang, ws) in enumerate(plans) if j != i and lang == language for w in ws]
         tid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
         sep = " " if language == "en" else ""
         turn_rows = []
-        for _ in range(turns):
+        for turn in range(turns):
             mention = sep.join(rnd.sample(words, 2))
             prompt = f"{filler.window(40, 160)} {mention}"
             output = f"{filler.window(100, 600)} {rnd.choice(words)} {filler.window(20, 80)}"
-            reply = f"{filler.window(200, 900)} {sep.join(words)} {filler.window(50, 300)}"
+            distract = " ".join(rnd.sample(others, 2)) if turn == 0 and others else ""
+            reply = f"{filler.window(200, 900)} {sep.join(words)} {distract} {filler.window(50, 300)}"
             turn_rows.append((prompt, rnd.choice(COMMANDS), output, reply))
         day = 1 + i % 28
         folder = root / "2026" / "10" / f"{day:02d}"
