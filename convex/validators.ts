@@ -105,7 +105,21 @@ export const messageAppFields = {
   origin: v.optional(v.union(v.literal("app"), v.literal("rollout"))),
   /** true while an app-written user message waits for its rollout twin. */
   pending: v.optional(v.boolean()),
+  /**
+   * The thread's `source`, copied onto each message when it is written (and
+   * again if the thread's row later says otherwise), so the search index can
+   * filter by agent: search filters only see the document's own fields.
+   */
+  source: v.optional(threadSource),
 };
+
+/** A stored message document, as queries return it. */
+export const messageDoc = v.object({
+  _id: v.id("messages"),
+  _creationTime: v.number(),
+  ...messageRowFields,
+  ...messageAppFields,
+});
 
 export const projectRepo = v.object({
   provider: nullable(v.string()),
