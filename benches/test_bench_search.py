@@ -158,6 +158,13 @@ def query_sets(st: Store, n: int, rnd: random.Random) -> dict[str, list[SearchQu
     }
 
 
+def _filter_name(q: SearchQuery) -> str:
+    for name in ("thread", "source", "project", "roles", "kinds", "since_ms"):
+        if getattr(q, name):
+            return name
+    return "none"
+
+
 def _like_term(q: SearchQuery) -> str:
     return q.text.strip('"')
 
@@ -185,6 +192,11 @@ def run_queries(path: Path, n: int, n_like: int) -> dict[str, Any]:
                 ).fetchone()
                 like.append((time.perf_counter() - t0) * 1000)
             s = _summary(ms)
+            if name == "filtered":
+                by: dict[str, list[float]] = {}
+                for q, t in zip(queries, ms, strict=True):
+                    by.setdefault(_filter_name(q), []).append(t)
+                out["filtered_by"] = {k: _summary(v) for k, v in sorted(by.items())}
             out[name] = {
                 **s,
                 "hits_per_query": round(hits / len(queries), 1),
@@ -290,6 +302,7 @@ def test_bench_search_report() -> None:
             **{f"{s}_p50_ms": lat[s]["p50"] for s in sets},
             **{f"{s}_p99_ms": lat[s]["p99"] for s in sets},
             **{f"{s}_like_over_fts": lat[s]["like_over_fts_p50"] for s in sets},
+            "filtered_p50_ms_by_filter": {k: v["p50"] for k, v in lat["filtered_by"].items()},
             "goals": "p50 <= 20 ms, p99 <= 100 ms per set; index cost <= 25% of backfill throughput",
             "index_throughput_cost": cost["throughput_cost"],
             "index_share_of_store_1m": lat["store"]["index_share_of_store"],
