@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
 from typing import Any, TextIO
 
 from oa_actors.config import Config
-from oa_actors.store import Store
+from oa_actors.store import Store, fs_tables
 from oa_actors.store.search import DEFAULT_LIMIT, MAX_LIMIT, SearchError, SearchHit, SearchQuery, search
 from oa_actors.store.search_text import clean_query
 from oa_actors.timespec import TimeSpecError, parse_time
@@ -44,7 +45,9 @@ def register(sub: Any) -> None:
     p.add_argument("--cursor", help="the next page: the cursor a previous search printed")
     p.add_argument("--source", choices=["codex", "claude", "app"], help="only threads of this agent")
     p.add_argument("--thread", help="only this thread (its id or a unique prefix)")
-    p.add_argument("--project", help="only threads whose working directory is this path or below it")
+    p.add_argument(
+        "--project", help="only threads working in this project (its id or name) or directory (or below it)"
+    )
     p.add_argument(
         "--role", action="append", choices=["user", "assistant", "system", "tool"], help="repeatable"
     )
@@ -87,7 +90,16 @@ def print_hit(hit: SearchHit, out: TextIO, colour: bool) -> None:
     out.write(f"{title}  {dim}{meta}{reset}\n    {render_snippet(hit, colour)}\n")
 
 
-def _query(args: argparse.Namespace) -> SearchQuery:
+def project_path(store: Store, value: str) -> str:
+    """A project's working directory from its id or name (~/.openagents/projects), else `value` as
+    a path (`~` expanded, relative to the current directory)."""
+    for p in fs_tables.projects(store):
+        if value in (p.get("id"), p.get("name")) and p.get("workingDir"):
+            return str(p["workingDir"])
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def _query(args: argparse.Namespace, store: Store) -> SearchQuery:
     try:
         since = None if args.since is None else parse_time(args.since)
         until = None if args.until is None else parse_time(args.until)
@@ -97,7 +109,7 @@ def _query(args: argparse.Namespace) -> SearchQuery:
         text=clean_query(" ".join(args.query)),
         source=args.source,
         thread=args.thread,
-        project=args.project,
+        project=None if args.project is None else project_path(store, args.project),
         roles=tuple(args.role or ()),
         kinds=tuple(args.kind or ()),
         since_ms=since,
@@ -117,9 +129,9 @@ def run_search(args: argparse.Namespace) -> int:
     if not cfg.store_path.exists():
         return _error(f"no store at {cfg.store_path} (nothing imported yet: run `oa-supervisor backfill`)")
     try:
-        query = _query(args)
         store = Store.open(cfg.store_path, readonly=True)
         try:
+            query = _query(args, store)
             page = search(store, query)
         finally:
             store.close()

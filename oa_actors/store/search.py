@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,7 +272,7 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
     return SearchPage(hits, _encode_cursor(offset + query.limit, snapshot) if more else None)
 
 
-def _hit(row: tuple[Any, ...], pattern: Any) -> SearchHit:
+def _hit(row: tuple[Any, ...], pattern: re.Pattern[str] | None) -> SearchHit:
     score, thread_id, key, seq, ts, role, kind, text, data, source, title, cwd = row
     text = text or ""
     spans = find_spans(text, pattern)

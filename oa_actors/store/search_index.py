@@ -44,8 +44,8 @@ CREATE_TABLE = (
 )
 # BM25 column weights: text, extra (commands' output, paths...), meta (filters only: no weight).
 BM25_WEIGHTS = (1.0, 0.5, 0.0)
-# Trigram needs SQLite 3.34; nothing used here needs more than FTS5 with unicode61 and
-# `remove_diacritics 2` (3.27) and contentless tables, available in every Python 3.11 build.
+# Nothing used here needs more than FTS5 with unicode61, `remove_diacritics 2` (SQLite 3.27, 2019)
+# and contentless tables (the trigram tokenizer would need 3.34).
 MIN_SQLITE = (3, 27, 0)
 MIGRATION_CHUNK = 2_000
 PROGRESS_SECONDS = 2.0
@@ -74,12 +74,23 @@ def filter_clause(tokens: list[str]) -> str:
 
 
 def check_sqlite() -> None:
-    """Raise a clear error when this Python's SQLite cannot hold the index."""
+    """Raise a clear error when this Python's SQLite cannot hold the index (too old, or built
+    without FTS5)."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise RuntimeError(
             f"SQLite {sqlite3.sqlite_version} is too old for full-text search "
             f"(needs {'.'.join(map(str, MIN_SQLITE))} with FTS5)"
         )
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute(CREATE_TABLE)
+    except sqlite3.OperationalError as exc:
+        raise RuntimeError(
+            f"this Python's SQLite {sqlite3.sqlite_version} cannot create the full-text index ({exc}): "
+            "it needs FTS5, which Python's own builds include"
+        ) from None
+    finally:
+        probe.close()
 
 
 def _rows(messages: Iterable[tuple[int, str, str, str, str | None, Any]]) -> list[tuple[Any, ...]]:

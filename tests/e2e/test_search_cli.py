@@ -107,6 +107,9 @@ def test_filters_through_the_cli(backfilled: Any) -> None:
     assert search_json(env, t.words[0], "--since", "2026-10-01", "--source", "codex")
     assert search_json(env, t.words[0], "--until", "2020-01-01") == []
     assert search_json(env, t.words[0], "--source", "claude") == []
+    cwd = "/home/dev/p0"  # topic_sessions: thread i works in /home/dev/p{i % 5}
+    assert {h["cwd"] for h in search_json(env, t.words[0], "--project", cwd)} == {cwd}
+    assert {h["cwd"] for h in search_json(env, "the", "--project", "/home/dev/p1/")} == {"/home/dev/p1"}
 
 
 @pytest.mark.parametrize(

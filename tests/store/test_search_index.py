@@ -108,3 +108,9 @@ def test_too_old_sqlite_is_a_clear_error(monkeypatch: Any) -> None:
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 20, 0))
     with pytest.raises(RuntimeError, match="too old for full-text search"):
         search_index.check_sqlite()
+
+
+def test_sqlite_without_fts5_is_a_clear_error(monkeypatch: Any) -> None:
+    monkeypatch.setattr(search_index, "CREATE_TABLE", "CREATE VIRTUAL TABLE t USING nosuchmodule(x)")
+    with pytest.raises(RuntimeError, match="needs FTS5"):
+        search_index.check_sqlite()
