@@ -7,6 +7,7 @@ import type { Infer } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
+import { restampSource } from "./search";
 import { MAX_DOCUMENT_BYTES, messageRow, threadRow } from "./validators";
 
 export type ThreadRow = Infer<typeof threadRow>;
@@ -121,6 +122,7 @@ export async function upsertThread(
     return { doc: existing, inserted: false, changed: false };
   }
   await ctx.db.patch(existing._id, patch);
+  if (patch.source !== undefined) await restampSource(ctx, existing.threadId, clean.source);
   return { doc: { ...existing, ...patch } as Doc<"threads">, inserted: false, changed: true };
 }
 
@@ -176,10 +178,10 @@ export async function applyMessage(
   if (twin !== null) {
     // Replace keeps the app document's _id (the app may hold it) but drops
     // `pending`, so the twin can never be adopted twice.
-    await ctx.db.replace(twin._id, { ...clean, origin: "app" });
+    await ctx.db.replace(twin._id, { ...clean, origin: "app", source: thread.source });
     outcome = "reconciled";
   } else {
-    await ctx.db.insert("messages", { ...clean, origin: "rollout" });
+    await ctx.db.insert("messages", { ...clean, origin: "rollout", source: thread.source });
     threadPatch.messageCount = thread.messageCount + 1;
   }
   if (Object.keys(threadPatch).length > 0) {
@@ -224,6 +226,7 @@ export async function insertAppMessage(
     text: fields.text,
     ...(fields.data === undefined || fields.data === null ? {} : { data: fields.data }),
     origin: "app" as const,
+    source: thread.source,
     ...(fields.role === "user" ? { pending: true } : {}),
   };
   assertDocumentSize("messages", doc.key, doc);

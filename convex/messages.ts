@@ -7,7 +7,8 @@ import { v } from "convex/values";
 import { mutation, query } from "./_generated/server";
 import { fail } from "./errors";
 import { insertAppMessage, threadByThreadId } from "./lib";
-import { messageDoc, messageRole, nullable } from "./validators";
+import { checkSearchText, MAX_SEARCH_PAGE } from "./search";
+import { messageDoc, messageRole, nullable, threadSource } from "./validators";
 
 const DEFAULT_LIMIT = 200;
 const MAX_LIMIT = 1000;
@@ -85,5 +86,37 @@ export const countForThread = query({
   handler: async (ctx, { threadId }) => {
     const thread = await threadByThreadId(ctx, threadId);
     return thread?.messageCount ?? 0;
+  },
+});
+
+/**
+ * Full-text search over message text, best match first (Convex's relevance
+ * ranking), with optional filters and Convex paging (`paginationOpts`, at
+ * most MAX_SEARCH_PAGE per page). Bad input is a ConvexError with a `code`:
+ * `EmptyQuery`, `QueryTooLong`.
+ */
+export const search = query({
+  args: {
+    query: v.string(),
+    threadId: v.optional(v.string()),
+    source: v.optional(threadSource),
+    role: v.optional(messageRole),
+    kind: v.optional(v.string()),
+    paginationOpts: paginationOptsValidator,
+  },
+  returns: paginationResultValidator(messageDoc),
+  handler: async (ctx, { query: text, threadId, source, role, kind, paginationOpts }) => {
+    const checked = checkSearchText(text);
+    return await ctx.db
+      .query("messages")
+      .withSearchIndex("search_text", (q) => {
+        let f = q.search("text", checked);
+        if (threadId !== undefined) f = f.eq("threadId", threadId);
+        if (source !== undefined) f = f.eq("source", source);
+        if (role !== undefined) f = f.eq("role", role);
+        if (kind !== undefined) f = f.eq("kind", kind);
+        return f;
+      })
+      .paginate({ ...paginationOpts, numItems: Math.min(paginationOpts.numItems, MAX_SEARCH_PAGE) });
   },
 });

@@ -31,12 +31,18 @@ export default defineSchema({
   /**
    * messages: written by `convex_writer` (sync:applyBatch, inserted once by
    * `key`) and optimistically by the apps (runs:enqueue, messages:create);
-   * read by the apps (messages:forThread, countForThread). Ordered by `seq`.
+   * read by the apps (messages:forThread, countForThread, search). Ordered by
+   * `seq`. `search_text` is Convex full-text search over `text` (messages:search),
+   * filterable by thread, agent (`source`, copied from the thread), role and kind.
    */
   messages: defineTable({ ...messageRowFields, ...messageAppFields })
     .index("by_key", ["key"])
     .index("by_thread_seq", ["threadId", "seq"])
-    .index("by_thread_pending", ["threadId", "pending"]),
+    .index("by_thread_pending", ["threadId", "pending"])
+    .searchIndex("search_text", {
+      searchField: "text",
+      filterFields: ["threadId", "source", "role", "kind"],
+    }),
 
   /**
    * projects: written by `fs_syncer` through the writer (projects:upsertFromFs,

@@ -106,6 +106,12 @@ export const messageAppFields = {
   origin: v.optional(v.union(v.literal("app"), v.literal("rollout"))),
   /** true while an app-written user message waits for its rollout twin. */
   pending: v.optional(v.boolean()),
+  /**
+   * The thread's `source`, copied onto each message when it is written (and
+   * again if the thread's row later says otherwise), so the search index can
+   * filter by agent: search filters only see the document's own fields.
+   */
+  source: v.optional(threadSource),
 };
 
 export const projectRepo = v.object({

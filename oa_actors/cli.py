@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "oa_actors.runtime.commands",
     "oa_actors.commands.parse",
     "oa_actors.commands.store",
+    "oa_actors.commands.search",
     "oa_actors.commands.pair",
     "oa_actors.commands.convex",
 )

@@ -44,7 +44,9 @@ class ConvexWriter(LifecycleActor):
     target: backend.Target | None = None
 
     async def setup(self, ctx: Context) -> None:
-        self.store = Store.open(ctx.config.store_path)
+        # In a thread: a schema migration of a big store (building the search index) takes a while,
+        # and the event loop must keep answering health pings meanwhile.
+        self.store = await asyncio.to_thread(Store.open, ctx.config.store_path)
         self.applied = 0
         self._drain_task: asyncio.Task[None] | None = None
         self.target = backend.target(ctx.config)

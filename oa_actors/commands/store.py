@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ import msgspec
 from oa_actors.config import Config
 from oa_actors.messages import BackfillStatus, VerbReply, VerbRequest
 from oa_actors.store import Store
+from oa_actors.timespec import TimeSpecError, parse_time
 from oa_actors.verbs.catalog import SESSIONS_BACKFILL, WATCH_STATUS, SessionsBackfill
 from oa_actors.verbs.events import BackfillProgress
 from oa_actors.verbs.registry import Args, NoArgs, Reply, Verb
@@ -35,27 +37,10 @@ def register(sub: Any) -> None:
     b.set_defaults(handler=run_backfill)
     e = sub.add_parser("export", help="print the store's rows as JSON lines (same format as `parse`)")
     e.add_argument("--thread", help="only this thread id")
-    e.add_argument("--since", help="only rows at or after this time (ms since epoch or ISO 8601)")
+    e.add_argument(
+        "--since", help="only rows at or after this time (ISO 8601, a duration like 7d, or ms since epoch)"
+    )
     e.set_defaults(handler=run_export)
-
-
-def parse_since(value: str | None) -> int | None:
-    """Milliseconds since the epoch from `1795312551000` or `2026-11-22T01:55:51Z`."""
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    from datetime import datetime
-
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise SystemExit(
-            f"oa-supervisor export: --since {value!r} is neither ms since epoch nor ISO 8601"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()
-    return int(dt.timestamp() * 1000)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -63,7 +48,11 @@ def run_export(args: argparse.Namespace) -> int:
     if not cfg.store_path.exists():
         print(f"oa-supervisor export: no store at {cfg.store_path} (nothing imported yet)", file=sys.stderr)
         return 1
-    since = parse_since(args.since)
+    try:
+        since = None if args.since is None else parse_time(args.since)
+    except TimeSpecError as exc:
+        print(f"oa-supervisor export: --since {exc}", file=sys.stderr)
+        return 2
     store = Store.open(cfg.store_path, readonly=True)
     try:
         out = sys.stdout
@@ -144,7 +133,14 @@ async def _backfill_local(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
     except control.AlreadyRunning as exc:
         print(f"oa-supervisor backfill: {exc}", file=sys.stderr)
         return 1
-    store = Store.open(cfg.store_path)
+    # A store from an older version is migrated on open; building its search index logs progress.
+    migration_log = logging.StreamHandler(sys.stderr)
+    logging.getLogger("oa.store").addHandler(migration_log)
+    logging.getLogger("oa.store").setLevel(logging.INFO)
+    try:
+        store = Store.open(cfg.store_path)
+    finally:
+        logging.getLogger("oa.store").removeHandler(migration_log)
     try:
         sink = StoreSink(store)
 

@@ -1,12 +1,24 @@
 """Schema of the local store and its forward migrations.
 
-Each migration is a list of statements applied in one transaction; `schema_version` records the
-last one applied. Never edit a released migration: append a new one.
+Each migration is a list of statements applied in one transaction, or a function of the store for a
+step that must do more (it commits its own transactions and can be run again after an
+interruption); `schema_version` records the last one applied. Never edit a released migration:
+append a new one.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[list[str]] = [
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from oa_actors.store import search_index
+
+if TYPE_CHECKING:
+    from oa_actors.store.store import Store
+
+Migration = list[str] | Callable[["Store"], None]
+
+MIGRATIONS: list[Migration] = [
     # 1: the initial schema.
     [
         """CREATE TABLE threads (
@@ -99,6 +111,13 @@ MIGRATIONS: list[list[str]] = [
     [
         "DROP INDEX IF EXISTS messages_by_stored",
     ],
+    # -- full-text search (docs/search.md) ---------------------------------------------------------
+    # 3: the FTS5 index of messages (oa_actors/store/search_index.py), built for the rows already
+    # stored in chunks with progress; from here on Store.apply_batch indexes new rows in the same
+    # transaction.
+    search_index.migrate,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+# The version from which a store has the full-text index (its position, so renumbering is safe).
+SEARCH_VERSION = MIGRATIONS.index(search_index.migrate) + 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from oa_actors.store import search_index
 from oa_actors.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 _json_encode = msgspec.json.Encoder().encode
@@ -183,9 +184,13 @@ class Store:
                 f"{self.path} has schema version {current}, newer than this oa-supervisor ({SCHEMA_VERSION})"
             )
         for number in range(current + 1, SCHEMA_VERSION + 1):
+            step = MIGRATIONS[number - 1]
+            if callable(step):
+                step(self)  # commits its own transactions; resumable, so run before the version moves
             with self.transaction():
-                for statement in MIGRATIONS[number - 1]:
-                    self.conn.execute(statement)
+                if not callable(step):
+                    for statement in step:
+                        self.conn.execute(statement)
                 self.conn.execute("DELETE FROM schema_version")
                 self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
 
@@ -234,6 +239,7 @@ class Store:
                     "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
+                self._index_messages(fresh)
                 self.conn.executemany(
                     "INSERT INTO outbox (tbl, key, op) VALUES ('messages', ?, 'upsert')",
                     [(m["key"],) for m in fresh],
@@ -256,6 +262,11 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.note(nbytes)
         return applied
+
+    def _index_messages(self, fresh: list[dict[str, Any]]) -> None:
+        """Full-text index of the rows just inserted, in the same transaction: a row is searchable
+        exactly when it is visible (oa_actors/store/search_index.py)."""
+        search_index.index_messages(self.conn, fresh)
 
     def _new_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The messages whose key the store does not hold yet (first copy wins within a batch)."""
