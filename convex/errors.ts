@@ -24,6 +24,10 @@ export const ERROR_CODES = [
   "InvalidRunTransition",
   /** A skill in a bulk upsert belongs to another scope than the call's (details: skillId). */
   "SkillScopeMismatch",
+  /** A search query has no words to search for. */
+  "EmptyQuery",
+  /** A search query has too many words or characters (details: maxTerms, maxChars). */
+  "QueryTooLong",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

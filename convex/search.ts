@@ -5,7 +5,7 @@
  * (docs/search.md) also finds any part of Chinese or Japanese text. Search
  * filters only see a document's own fields, hence `source` on each message.
  */
-import { ConvexError } from "convex/values";
+import { fail } from "./errors";
 import type { MutationCtx } from "./_generated/server";
 import type { Doc } from "./_generated/dataModel";
 
@@ -24,12 +24,12 @@ export function checkSearchText(query: string): string {
   const text = query.trim();
   const terms = text.split(/\s+/).filter((t) => t.length > 0);
   if (terms.length === 0) {
-    throw new ConvexError({ code: "EmptyQuery", message: "the query has no words to search for" });
+    fail("EmptyQuery", "the query has no words to search for");
   }
   if (text.length > MAX_SEARCH_CHARS || terms.length > MAX_SEARCH_TERMS) {
-    throw new ConvexError({
-      code: "QueryTooLong",
-      message: `at most ${MAX_SEARCH_TERMS} words and ${MAX_SEARCH_CHARS} characters`,
+    fail("QueryTooLong", `at most ${MAX_SEARCH_TERMS} words and ${MAX_SEARCH_CHARS} characters`, {
+      maxTerms: MAX_SEARCH_TERMS,
+      maxChars: MAX_SEARCH_CHARS,
     });
   }
   return text;
