@@ -8,6 +8,11 @@ mod parser;
 mod scan;
 mod write;
 
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod tests;
+
 use parser::Parser;
 pub use scan::unescape;
 pub use write::*;
