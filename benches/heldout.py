@@ -384,3 +384,10 @@ def corpus(mb: int) -> list[tuple[str, bytes]]:
             n += 1
         done.write_text(str(n))
     return [(str(p), p.read_bytes()) for p in sorted(folder.glob("rollout-*.jsonl"))]
+
+
+if __name__ == "__main__":  # `python benches/heldout.py [MB]`: generate (or find) the cached corpus
+    import sys
+
+    files = corpus(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    print(f"{len(files)} held-out rollouts, {sum(len(d) for _, d in files) / 1e6:.0f} MB in {CACHE}")
