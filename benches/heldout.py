@@ -338,9 +338,10 @@ class Rollout:
                 args = {"cmd": self.text.command(), "workdir": "/home/dev/项目", "yield_time_ms": 1000}
                 call["payload"]["arguments"] = json.dumps(args, ensure_ascii=inner_ascii)
                 out["payload"]["output"] = (
-                    f"Chunk ID: {self.rnd.getrandbits(24):06x}\nWall time: 0.{self.rnd.randint(10, 99)} seconds\n"
-                    f"Process exited with code {self.rnd.randint(0, 2)}\nOriginal token count: 512\nOutput:\n"
-                    + self.text.output()
+                    f"Chunk ID: {self.rnd.getrandbits(24):06x}\n"
+                    f"Wall time: 0.{self.rnd.randint(10, 99)} seconds\n"
+                    f"Process exited with code {self.rnd.randint(0, 2)}\n"
+                    f"Original token count: 512\nOutput:\n{self.text.output()}"
                 )
             else:
                 call, out = self.template("function_call", "shell"), self.template("function_call_output")

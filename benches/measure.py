@@ -2,7 +2,9 @@
 
 Every contender is timed the same way: one warm-up pass through pytest-benchmark, then the same
 number of timed rounds each, bytes in to Python row dicts out. The headline figure is the best round;
-the median and the slowest round show the spread on this shared 2-core machine.
+the median and the slowest round show the spread on this shared 2-core machine. Each round's process
+CPU time is recorded too (`*_cpu`): other jobs on the machine stretch the wall clock much more than
+the CPU time a round needs, so CPU-time ratios are the steadier comparison when the load is high.
 """
 
 from __future__ import annotations
@@ -35,14 +37,23 @@ def rounds_for(files: Files, full: int = 3) -> int:
     return full if sum(len(d) for _, d in files) >= FULL_BYTES_FOR_ROUNDS else 1
 
 
-def timed(fn: Callable[[], int], rounds: int) -> tuple[list[float], int]:
-    """Wall time of each of `rounds` calls of `fn` and the row count of the last one."""
-    times: list[float] = []
+class Times(list[float]):
+    """Wall seconds of each round, with the process CPU seconds of each round in `cpu`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: list[float] = []
+
+
+def timed(fn: Callable[[], int], rounds: int) -> tuple[Times, int]:
+    """Wall (and CPU) time of each of `rounds` calls of `fn` and the row count of the last one."""
+    times = Times()
     rows = 0
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         rows = fn()
         times.append(time.perf_counter() - t0)
+        times.cpu.append(time.process_time() - c0)
     return times, rows
 
 
@@ -52,7 +63,7 @@ def figures(files: Files, times: Sequence[float], rows: int) -> dict[str, Any]:
     lines = sum(d.count(b"\n") for _, d in files)
     ordered = sorted(times)
     seconds, median, slowest = ordered[0], ordered[len(ordered) // 2], ordered[-1]
-    return {
+    out: dict[str, Any] = {
         "seconds": round(seconds, 4),
         "seconds_median": round(median, 4),
         "MB_per_s": round(nbytes / seconds / 1e6, 1),
@@ -63,6 +74,11 @@ def figures(files: Files, times: Sequence[float], rows: int) -> dict[str, Any]:
         "rounds": len(times),
         "rows": rows,
     }
+    if isinstance(times, Times) and times.cpu:
+        cpu = sorted(times.cpu)
+        out["MB_per_s_cpu"] = round(nbytes / cpu[0] / 1e6, 1)
+        out["MB_per_s_cpu_median"] = round(nbytes / cpu[len(cpu) // 2] / 1e6, 1)
+    return out
 
 
 def corpus_info(files: Files) -> dict[str, int]:
