@@ -311,7 +311,9 @@ fn run<M: Measurement + 'static>(c: &mut Criterion<M>, sets: &[(String, Vec<Vec<
 fn main() {
     strictness::report();
     strictness::python_semantics();
-    let out = root().join("target").join("criterion");
+    // next to the build (a CARGO_TARGET_DIR for a target-cpu=native build keeps its own figures)
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let out = target.join("criterion");
     let sets = line_sets();
     let sizes: Vec<(String, u64)> =
         sets.iter().map(|(n, ls)| (n.clone(), ls.iter().map(|l| l.len() as u64 + 1).sum())).collect();
