@@ -13,6 +13,7 @@
 //! their strings unescaped (type, timestamp and payload.{type, role, content[].text, summary[].text,
 //! call_id, name, arguments, output, input, id, turn_id, message, item}). simd-json parses in place,
 //! so its variants include copying each line into a reused buffer (the tail gets borrowed slices).
+//! `native_tail_feed_no_python` runs the whole native hot path (Tail::feed) without Python.
 //! Build with `RUSTFLAGS="-C target-cpu=native"` to let sonic-rs use AVX2 and PCLMULQDQ (compile time
 //! only; simd-json detects the CPU at run time; the hand-written parser uses SSE2).
 
@@ -232,7 +233,8 @@ fn largest_generated(name: &str) -> Option<PathBuf> {
     })
 }
 
-fn sample(files: &[PathBuf], cap: usize) -> Vec<Vec<u8>> {
+/// Whole files (path, bytes), in order, until `cap` bytes.
+fn sample(files: &[PathBuf], cap: usize) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut total = 0;
     for f in files {
@@ -240,15 +242,15 @@ fn sample(files: &[PathBuf], cap: usize) -> Vec<Vec<u8>> {
             break;
         }
         let data = std::fs::read(f).unwrap_or_default();
-        for l in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            total += l.len() + 1;
-            out.push(l.to_vec());
-        }
+        total += data.len();
+        out.push((f.to_string_lossy().into_owned(), data));
     }
     out
 }
 
-fn line_sets() -> Vec<(String, Vec<Vec<u8>>)> {
+type Set = (String, Vec<(String, Vec<u8>)>);
+
+fn line_sets() -> Vec<Set> {
     let mb: usize = std::env::var("OA_PARSER_BENCH_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(16);
     let mut sets = Vec::new();
     for (name, dir) in [("heldout", "bench-heldout"), ("mix", "bench-corpus")] {
@@ -267,6 +269,23 @@ fn line_sets() -> Vec<(String, Vec<Vec<u8>>)> {
     sets
 }
 
+/// The whole native hot path without Python: `Tail::feed` over 1 MiB chunks of each file (parse,
+/// map, key, dedupe), rows kept as Rust values. Against `JsonlTail.feed`'s MB/s, the difference is
+/// the cost of building the Python rows.
+const TAIL_VARIANT: &str = "native_tail_feed_no_python";
+
+fn tail_feed(files: &[(String, Vec<u8>)]) -> usize {
+    let mut rows = 0;
+    for (path, data) in files {
+        let mut t = oa_native::Tail::new(path, oa_native::DEFAULT_MAX_LINE as i64, "codex").expect("a tail");
+        for chunk in data.chunks(1 << 20) {
+            rows += t.feed(chunk, false).messages.len();
+        }
+        rows += t.feed(&[], true).messages.len();
+    }
+    rows
+}
+
 /// MB/s of every variant on every set, from criterion's saved estimates (median time per pass).
 fn summary(out: &Path, sets: &[(String, u64)]) {
     println!(
@@ -278,7 +297,7 @@ fn summary(out: &Path, sets: &[(String, u64)]) {
         print!("{n:>10}");
     }
     println!();
-    for (name, _) in VARIANTS {
+    for name in VARIANTS.iter().map(|(n, _)| *n).chain([TAIL_VARIANT]) {
         print!("{name:<50}");
         for (set, bytes) in sets {
             let est = out.join(set).join(name).join("new").join("estimates.json");
@@ -295,14 +314,16 @@ fn summary(out: &Path, sets: &[(String, u64)]) {
     }
 }
 
-fn run<M: Measurement + 'static>(c: &mut Criterion<M>, sets: &[(String, Vec<Vec<u8>>)]) {
-    for (name, lines) in sets {
-        let slices: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+fn run<M: Measurement + 'static>(c: &mut Criterion<M>, sets: &[Set]) {
+    for (name, files) in sets {
+        let lines: Vec<&[u8]> =
+            files.iter().flat_map(|(_, d)| d.split(|&b| b == b'\n').filter(|l| !l.is_empty())).collect();
         let mut g = c.benchmark_group(name);
-        g.throughput(Throughput::BytesDecimal(lines.iter().map(|l| l.len() as u64 + 1).sum()));
+        g.throughput(Throughput::BytesDecimal(files.iter().map(|(_, d)| d.len() as u64).sum()));
         for (variant, f) in VARIANTS {
-            g.bench_function(*variant, |b| b.iter(|| f(black_box(&slices))));
+            g.bench_function(*variant, |b| b.iter(|| f(black_box(&lines))));
         }
+        g.bench_function(TAIL_VARIANT, |b| b.iter(|| tail_feed(black_box(files))));
         g.finish();
     }
     c.final_summary();
@@ -316,7 +337,7 @@ fn main() {
     let out = target.join("criterion");
     let sets = line_sets();
     let sizes: Vec<(String, u64)> =
-        sets.iter().map(|(n, ls)| (n.clone(), ls.iter().map(|l| l.len() as u64 + 1).sum())).collect();
+        sets.iter().map(|(n, fs)| (n.clone(), fs.iter().map(|(_, d)| d.len() as u64).sum())).collect();
     let wall = std::env::var("OA_BENCH_CLOCK").is_ok_and(|v| v == "wall");
     println!(
         "\nclock: {}",
