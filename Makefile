@@ -8,7 +8,7 @@ HAVE_CARGO := $(shell command -v cargo >/dev/null 2>&1 && echo yes)
 NATIVE_SRC := $(shell find rust_ext -name '*.rs' 2>/dev/null) Cargo.toml
 PY_META := pyproject.toml
 
-.PHONY: run test install native node pytest cargo-test vitest lint bench soak clean
+.PHONY: run test install native node pytest cargo-test vitest lint bench bench-parsers soak clean
 
 run: install
 	$(VENV)/bin/oa-supervisor run
@@ -71,6 +71,13 @@ bench: install node
 SOAK_SECONDS ?= 300
 soak: install node
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VPY) -m tests.soak $(SOAK_ARGS)
+
+# The JSON parser comparison (Rust, criterion; rust_ext/benches/json_parsers.rs) on the corpora the
+# Python benches use (generated and cached under target/ first). See docs/benchmarks.md.
+bench-parsers: install
+	$(VPY) benches/heldout.py 200
+	$(VPY) benches/codex_corpus.py 300
+	cargo bench --bench json_parsers
 
 clean:
 	rm -rf $(VENV) target node_modules .stamp-*

@@ -19,7 +19,7 @@ Live latency
       query (~0.1 ms), and the poller competes for the 2 CPUs.
 Backfill
     ~1 GB (about 2,000 files) of generated sessions (the realistic 0.169 / classic shapes of
-    benches/test_bench_jsonl.py, i.e. modelled on tests/data/corpus), deterministic, cached under
+    benches/codex_corpus.py, i.e. modelled on tests/data/corpus), deterministic, cached under
     target/bench-sessions/. The supervisor starts with an empty OPENAGENTS_HOME on that CODEX_HOME;
     the end is when every file's checkpoint is committed at its full size (polled in the store every
     0.1 s, then the tailer's `backfill` status and the message count are confirmed). The window
@@ -39,7 +39,6 @@ Heavy backfill (issue 11)
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import platform
@@ -54,6 +53,7 @@ from typing import Any
 
 import psutil
 import pytest
+from codex_corpus import CodexGen, prose_pool, templates
 
 from oa_actors.store import Store
 from oa_actors.tailer.service import TailerService
@@ -80,17 +80,6 @@ POLL = 0.0005
 RSS_EVERY = 0.05
 
 _RESULTS: dict[str, Any] = {}
-
-
-def _jsonl_bench() -> Any:
-    """The corpus generator of the JSONL benchmark (loaded by path: benches/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "_oa_bench_jsonl", Path(__file__).with_name("test_bench_jsonl.py")
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _full(config: pytest.Config) -> bool:
@@ -129,14 +118,13 @@ def sessions_corpus(mb: int) -> Path:
     home = CACHE / f"v{GEN_VERSION}-seed{SEED}-{mb}mb"
     done = home / "DONE"
     if not done.exists():
-        jb = _jsonl_bench()
-        tpl = jb._templates()
-        pool = jb._prose_pool(tpl)
+        tpl = templates()
+        pool = prose_pool(tpl)
         rnd = random.Random(SEED)
         total, n = 0, 0
         while total < mb * 1_000_000:
             gen = "codex-0.169.0" if rnd.random() < 0.7 else "codex-0.50.0"
-            g = jb._Gen(tpl, pool, random.Random(rnd.getrandbits(64)), n, gen)
+            g = CodexGen(tpl, pool, random.Random(rnd.getrandbits(64)), n, gen)
             data = g.rollout(min(rnd.randint(120_000, 1_200_000), mb * 1_000_000 - total + 10_000))
             day = home / "sessions" / "2026" / "11" / f"{1 + n % 28:02d}"
             day.mkdir(parents=True, exist_ok=True)
@@ -561,8 +549,9 @@ def test_bench_tailer_heavy_backfill(benchmark: Any, request: pytest.FixtureRequ
 
 
 # -- report ------------------------------------------------------------------------------------------
-def test_bench_tailer_report() -> None:
+def test_bench_tailer_report(benchmark: Any) -> None:
     """All figures of this run; written to benches/results/tailer.json when the inputs were full size."""
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # so that `--benchmark-only` runs it
     if not {"latency", "backfill", "engine"} <= set(_RESULTS):
         pytest.skip("needs the latency, backfill and engine benchmarks of this run")
     lat, bf, eng, hot = _RESULTS["latency"], _RESULTS["backfill"], _RESULTS["engine"], _RESULTS["hot_path"]

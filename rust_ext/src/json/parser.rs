@@ -6,7 +6,8 @@ use super::scan::*;
 use super::{JStr, JsonError, Val, MAX_DEPTH};
 
 pub(super) struct Parser<'a> {
-    /// Valid UTF-8 where it comes from a `&str`; otherwise checked while scanning strings.
+    /// Valid UTF-8: a `&str`, or bytes checked up front (`parse_record_bytes`). Strings are then
+    /// sliced at ASCII quotes, so every slice is valid UTF-8 too.
     pub(super) s: &'a [u8],
     pub(super) i: usize,
     pub(super) depth: usize,
@@ -175,7 +176,6 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     return Ok(());
                 }
-                Some(&c) if c >= 0x80 => self.utf8_run()?,
                 Some(b'\\') => match self.s.get(self.i + 1) {
                     Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
                     _ => {
@@ -316,13 +316,11 @@ impl<'a> Parser<'a> {
             self.i = scan_string(self.s, self.i);
             match self.s.get(self.i) {
                 Some(b'"') => {
-                    // SAFETY: every byte between the quotes was either ASCII or part of a run
-                    // of non-ASCII bytes checked by `from_utf8` (`utf8_run`).
+                    // SAFETY: the input is valid UTF-8 (see `s`) and both ends are ASCII quotes.
                     let raw = unsafe { std::str::from_utf8_unchecked(&self.s[start..self.i]) };
                     self.i += 1;
                     return Ok(JStr { raw: Cow::Borrowed(raw), esc });
                 }
-                Some(&c) if c >= 0x80 => self.utf8_run()?,
                 Some(b'\\') => {
                     esc = true;
                     match self.s.get(self.i + 1) {
@@ -336,18 +334,6 @@ impl<'a> Parser<'a> {
                 _ => return Err(JsonError), // control char or end of input
             }
         }
-    }
-    /// At a non-ASCII byte inside a string: check the run of non-ASCII bytes is valid UTF-8
-    /// (ASCII bytes cannot continue a sequence, so each run must be whole characters).
-    #[inline(never)]
-    fn utf8_run(&mut self) -> Result<(), JsonError> {
-        let mut j = self.i;
-        while j < self.s.len() && self.s[j] >= 0x80 {
-            j += 1;
-        }
-        std::str::from_utf8(&self.s[self.i..j]).map_err(|_| JsonError)?;
-        self.i = j;
-        Ok(())
     }
     fn hex4(&mut self) -> Result<u32, JsonError> {
         let h = self.s.get(self.i..self.i + 4).ok_or(JsonError)?;

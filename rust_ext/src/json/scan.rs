@@ -1,6 +1,7 @@
 //! Byte scanning for strings (SSE2 on x86_64) and unescaping.
 
-/// Index of the first `"`, `\\`, control or non-ASCII byte at or after `i` (or `s.len()`).
+/// Index of the first `"`, `\\` or control byte at or after `i` (or `s.len()`). Non-ASCII bytes
+/// are ordinary string content: the input's UTF-8 is checked before parsing.
 #[inline]
 pub(super) fn scan_string(s: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
@@ -13,12 +14,11 @@ pub(super) fn scan_string(s: &[u8], mut i: usize) -> usize {
             let ctl = _mm_set1_epi8(0x1f);
             while i + 16 <= s.len() {
                 let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                // unsigned x <= 0x1f: max(x, 0x1f) == 0x1f
                 let m = _mm_or_si128(
                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
                     _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
                 );
-                // the sign bit of x marks non-ASCII bytes
-                let m = _mm_or_si128(m, x);
                 let mask = _mm_movemask_epi8(m);
                 if mask != 0 {
                     return i + mask.trailing_zeros() as usize;
@@ -29,7 +29,7 @@ pub(super) fn scan_string(s: &[u8], mut i: usize) -> usize {
     }
     while i < s.len() {
         let c = s[i];
-        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
             return i;
         }
         i += 1;
