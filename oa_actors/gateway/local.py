@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from oa_actors.gateway.errors import Busy, UnknownVerb
+from oa_actors.gateway.errors import Busy, Unavailable, UnknownVerb
 from oa_actors.gateway.protocol import PROTOCOL_VERSION, Request
+from oa_actors.store.search import DEFAULT_LIMIT, SearchQuery
 from oa_actors.verbs import catalog as c
 from oa_actors.verbs.registry import Args, NoArgs, Reply, Verb
 
@@ -69,6 +70,25 @@ class LocalVerbs:
             self.server.subscribe_threads(client, True)
         page = self.server.queries.threads_page(limit, args.beforeUpdatedAt)
         return c.ThreadsPage(**page, subscribed=client.threads_sub)
+
+    @answers(c.SEARCH)
+    def _search(self, client: Client, args: c.Search) -> c.SearchResults:
+        if args.mode not in (None, "keyword"):
+            raise Unavailable(f"{args.mode} search needs the semantic index, which this store does not have")
+        query = SearchQuery(
+            text=args.query,
+            source=args.source,
+            thread=args.threadId,
+            project=args.project,
+            roles=(args.role,) if args.role else (),
+            kinds=(args.kind,) if args.kind else (),
+            since_ms=args.since,
+            until_ms=args.until,
+            limit=args.limit or DEFAULT_LIMIT,
+            cursor=args.cursor,
+        )
+        page = self.server.queries.search(query)
+        return msgspec.convert(page.to_json(), c.SearchResults)
 
     @answers(c.MESSAGES_FOR_THREAD)
     def _messages_for_thread(self, client: Client, args: c.MessagesForThread) -> c.MessagesPage:

@@ -16,8 +16,9 @@ from typing import Any
 
 import msgspec
 
-from oa_actors.gateway.errors import Unavailable
+from oa_actors.gateway.errors import BadRequest, NotFound, Unavailable
 from oa_actors.store import Store
+from oa_actors.store.search import SearchError, SearchPage, SearchQuery, search
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
@@ -91,6 +92,21 @@ class LocalQueries:
             raise Unavailable(f"the local store cannot answer now: {exc}") from None
         except sqlite3.Error as exc:
             raise Unavailable(f"the local store cannot answer now: {exc}") from None
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """One page of full-text hits (store/search.py); bad input is `bad_request`, an unknown
+        thread `not_found`, a store without its index `unavailable`."""
+        try:
+            page: SearchPage = self._run(lambda store: search(store, query), None)
+        except SearchError as exc:
+            if exc.code == "unknown_thread":
+                raise NotFound(exc.message) from None
+            if exc.code == "no_index":
+                raise Unavailable(exc.message) from None
+            raise BadRequest(exc.message, reason=exc.code) from None
+        if page is None:
+            raise Unavailable("there is no local store yet")
+        return page
 
     def threads_page(self, limit: int, before_updated: int | None) -> dict[str, Any]:
         """`{threads, hasMore, nextBeforeUpdatedAt}`: newest first by updatedAt (null counts as 0)."""

@@ -198,6 +198,58 @@ RUNS_LIST: Verb[NoArgs, RunsListed] = VERBS.declare(
     "runs.list", NoArgs, RunsListed, RUNNER, "every run of this supervisor and the runner's counts"
 )
 
+# -- search, answered by the gateway from the local store (docs/search.md) ----------------------------
+
+
+class Search(Args):
+    query: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=10_000,
+            description='words (all must match), "quoted phrases", prefix*; any other character is text',
+        ),
+    ]
+    source: Literal["codex", "claude", "app"] | None = None
+    threadId: Annotated[str | None, Meta(description="a thread id or a unique prefix (6+ characters)")] = None
+    project: Annotated[str | None, Meta(description="a project folder (cwd) or a prefix of it")] = None
+    role: Literal["user", "assistant", "system", "tool"] | None = None
+    kind: Annotated[str | None, Meta(description="a row kind (docs/rows.md), e.g. message, cmd")] = None
+    since: Annotated[int | None, Meta(description="ms since epoch: only messages at or after it")] = None
+    until: Annotated[int | None, Meta(description="ms since epoch: only messages before it")] = None
+    limit: Annotated[int, Meta(ge=1, le=200, description="default 20")] | None = None
+    cursor: Annotated[str | None, Meta(description="the previous page's nextCursor")] = None
+    mode: Annotated[
+        Literal["keyword", "semantic", "hybrid"] | None,
+        Meta(description="keyword (default); semantic and hybrid need the semantic index"),
+    ] = None
+
+
+class SearchHit(Reply):
+    threadId: str
+    key: str
+    seq: int | float
+    ts: int | None
+    role: str
+    kind: str
+    source: str | None
+    title: Annotated[str | None, Meta(description="the thread's title")]
+    cwd: str | None
+    score: Annotated[float, Meta(description="higher is better (BM25, recency breaks ties)")]
+    field: Annotated[str, Meta(description="where it matched: text or data")]
+    snippet: Annotated[str, Meta(description="the matched text, the matches between [ and ]")]
+    highlights: Annotated[list[list[int]], Meta(description="[start, end) of each match in the snippet")]
+
+
+class SearchResults(Reply):
+    hits: list[SearchHit]
+    nextCursor: str | None
+
+
+SEARCH: Verb[Search, SearchResults] = VERBS.declare(
+    "search", Search, SearchResults, LOCAL, "full-text search over every stored message, best first"
+)
+
 # -- Convex (convex_writer, convex_backend) ----------------------------------------------------------
 
 
