@@ -21,6 +21,7 @@ from oa_actors.config import Config, write_secret
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "bridge.json"
+SESSIONS_FILE = "web_sessions.json"
 MIN_TOKEN_LENGTH = 16
 
 KIB = 1024
@@ -74,6 +75,7 @@ class GatewaySettings:
     port: int = 8787
     path: str = "/ws"
     token: str = field(default="", repr=False)
+    sessions_path: Path | None = None  # web sessions file (sessions.py); None: in memory only
     # -- frames --
     max_frame: int = 1 * MIB  # hard limit of an incoming message: the library closes with 1009 above it
     max_request: int = 256 * KIB  # soft limit: a request above it gets a `too_large` error reply
@@ -111,7 +113,11 @@ class GatewaySettings:
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> GatewaySettings:
         """Host and port from `OPENAGENTS_BRIDGE_BIND`, the token as `load_or_create_token`; `overrides` win."""
-        values: dict[str, Any] = {"host": config.bridge_host, "port": config.bridge_port}
+        values: dict[str, Any] = {
+            "host": config.bridge_host,
+            "port": config.bridge_port,
+            "sessions_path": config.home / SESSIONS_FILE,
+        }
         if "token" not in overrides:
             values["token"] = load_or_create_token(config)
         values.update(overrides)
