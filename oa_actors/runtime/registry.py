@@ -45,7 +45,7 @@ class ActorSpec:
         return self.target.partition(":")[0]
 
 
-# DESIGN.md section 1, in start order: the backend first (the writer needs it), the gateway last
+# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the gateway last
 # (clients connect only once everything behind it is up). Shutdown runs in reverse.
 DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("convex_backend", "oa_actors.actors.convex_backend:ConvexBackend", order=10),
