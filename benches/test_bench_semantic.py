@@ -132,6 +132,7 @@ def test_bench_embedding_throughput(benchmark: Any, embedder: Embedder, tmp_path
         "tokens_per_chunk": round(tokens / len(texts), 1),
         "chunks_per_s_wall": round(len(texts) / wall, 1),
         "chunks_per_s_cpu": round(len(texts) / cpu, 1),
+        "messages_per_s_cpu": round(len(texts) / cpu / (len(chunks) / max(1, len(rows))), 1),
         "text_MB_per_s_wall": round(sample_bytes / wall / 1e6, 4),
         "text_MB_per_s_cpu": round(sample_bytes / cpu / 1e6, 4),
         "tokens_per_s_cpu": round(tokens / cpu),

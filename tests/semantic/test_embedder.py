@@ -151,3 +151,17 @@ def test_the_package_imports_and_reports_without_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("False missing Python packages numpy_missing_for_test")
+
+
+def test_the_int8_graph_is_cached_and_a_damaged_one_remade(tmp_path: Path, embedder_fp32: Embedder) -> None:
+    first = Embedder.open(precision="int8", cache_dir=tmp_path)
+    (cached,) = list(tmp_path.glob("*.onnx"))
+    assert cached.stat().st_mode & 0o777 == 0o600
+    made = cached.stat().st_mtime_ns
+    Embedder.open(precision="int8", cache_dir=tmp_path)
+    assert cached.stat().st_mtime_ns == made  # reused, not remade
+    cached.write_bytes(b"garbage")
+    again = Embedder.open(precision="int8", cache_dir=tmp_path)
+    v1, v2 = first.embed(["disk full"]), again.embed(["disk full"])
+    assert np.allclose(v1, v2, atol=1e-6)
+    assert float((v1 * embedder_fp32.embed(["disk full"])).sum()) > 0.98
