@@ -79,11 +79,17 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0
     progress = []
+    watcher = sqlite3.connect(db)
     while True:
         child = subprocess.Popen(
-            [sys.executable, "-m", "tests.semantic.crash_writer", str(db), "150"], env=env
+            [sys.executable, "-m", "tests.semantic.crash_writer", str(db), "100"], env=env
         )
-        time.sleep(rng.uniform(0.3, 0.9))
+        # Kill it at a random moment after it has committed at least one more batch: often inside
+        # the next batch's transaction, sometimes between two.
+        start = checkpoint(watcher)
+        while child.poll() is None and checkpoint(watcher) == start:
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0, 0.03))
         if child.poll() is not None:
             assert child.returncode == 0
             break
@@ -93,9 +99,10 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(tmp_path: Path) -> None:
         conn = sqlite3.connect(db)
         progress.append(check_consistent(conn))
         conn.close()
+    watcher.close()
     conn = sqlite3.connect(db)
     assert check_consistent(conn) == total
-    assert kills >= 2, "the writer finished before it could be killed twice: make the store larger"
+    assert kills >= 5, kills
     assert progress == sorted(progress)
 
 
