@@ -58,8 +58,9 @@ _RESULTS: dict[str, Any] = {}
 def _record(name: str, figures: dict[str, Any]) -> None:
     _RESULTS[name] = figures
     _RESULTS["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
-    if "full" in str(figures.get("size", "")):
-        RESULTS.write_text(json.dumps(_RESULTS, indent=2) + "\n")
+    if figures.get("size") == "full":  # merged, so a run of one benchmark keeps the others' figures
+        old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps({**old, **_RESULTS}, indent=2) + "\n")
 
 
 def _line(label: str, value: float, goal: float, unit: str, higher_is_better: bool) -> str:
