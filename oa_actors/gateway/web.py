@@ -1,7 +1,7 @@
 """The web app's HTTP side: every plain GET on the bridge port other than the `/ws` upgrade.
 
-- Pages (`/`, `/t/<threadId>`, `/search`, `/status`, `/projects...`) all answer the same small
-  shell: no inline script, the hashed bundles (assets.py) do the rest over `/ws`.
+- Pages (`/`, `/t/<threadId>`, `/search`, `/status`, `/usage`, `/projects...`) all answer the
+  same small shell: no inline script, the hashed bundles (assets.py) do the rest over `/ws`.
 - Login: a page URL with `?token=<bridge token>` (the pair URL) creates a web session, sets its
   HttpOnly, SameSite=Strict cookie and redirects (303) to the same URL without the token.
 - Without a session (or a bearer token) every page and asset answers 401 with a short page that
@@ -27,7 +27,7 @@ from oa_actors.gateway.auth import Authenticator, Principal, session_cookie
 
 log = logging.getLogger(__name__)
 
-PAGE = re.compile(r"^/(?:t/[^/]{1,200}|search|status|projects(?:/[^/]{1,200})?|skills)?$")
+PAGE = re.compile(r"^/(?:t/[^/]{1,200}|search|status|usage|projects(?:/[^/]{1,200})?|skills)?$")
 PUBLIC = {"/manifest.webmanifest": "manifest.webmanifest", "/favicon.ico": "icon-192.png"}
 
 CSP = (

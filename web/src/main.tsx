@@ -9,6 +9,7 @@ import { SearchPage } from "./pages/search";
 import { StatusPage } from "./pages/status";
 import { ThreadPage } from "./pages/thread";
 import { ThreadsPage } from "./pages/threads";
+import { UsagePage } from "./pages/usage";
 
 function Conn() {
   const [state, setState] = useState<ConnState>(bridge.state);
@@ -35,6 +36,7 @@ function Page() {
   }
   if (p === "/search") return <SearchPage />;
   if (p === "/status") return <StatusPage />;
+  if (p === "/usage") return <UsagePage />;
   if (p === "/projects" || p === "/skills") return <ProjectsPage id={null} />;
   if (p.startsWith("/projects/")) return <ProjectsPage id={decodeURIComponent(p.slice(10))} />;
   return <p class="empty">No page here. <a href="/">Threads</a></p>;
@@ -59,6 +61,7 @@ function App() {
         </a>
         <NavLink href="/" label="Threads" path={loc.path} />
         <NavLink href="/search" label="Search" path={loc.path} />
+        <NavLink href="/usage" label="Usage" path={loc.path} />
         <NavLink href="/status" label="Status" path={loc.path} />
         <NavLink href="/projects" label="Projects" path={loc.path} />
         <Conn />
