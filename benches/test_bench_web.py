@@ -27,7 +27,7 @@ import pytest
 
 from oa_actors.gateway import GatewaySettings
 from oa_actors.store import Store
-from tests.support.browser import ServerThread, chromium, ensure_web_built
+from tests.support.browser import ServerThread, chromium, ensure_web_built, wait_js
 
 RESULTS = Path(__file__).resolve().parent / "results" / "web.json"
 TOKEN = "bench-web-token-0123456789abcdefghij"
@@ -44,18 +44,24 @@ OBSERVER = """
   new MutationObserver(() => {
     if (document.querySelector('.trow')) mark('firstRow');
     const list = document.querySelector('.tlist');
-    if (list && list.dataset.total === '%d') mark('allThreads');
+    if (list && list.dataset.total === 'THREADS') mark('allThreads');
     const page = document.querySelector('.thread-page');
-    if (page && page.dataset.loaded === '1' && document.querySelectorAll('article.msg').length === %d) mark('transcript');
+    if (page && page.dataset.loaded === '1' && document.querySelectorAll('article.msg').length === MESSAGES) mark('transcript');
   }).observe(document, {childList: true, subtree: true, attributes: true});
 })();
-""" % (THREADS, MESSAGES)
+""".replace("THREADS", str(THREADS)).replace("MESSAGES", str(MESSAGES))
 
 KINDS = [
     ("user", "message", lambda i: f"Please look at issue {i}: the build fails on **CI** with `make test`."),
     ("assistant", "reason", lambda i: f"Thinking about step {i}: read the failing test first."),
     ("tool", "cmd", lambda i: f"pytest -x tests/test_{i}.py"),
-    ("assistant", "message", lambda i: f"Step {i} done.\n\n- fixed `parse()`\n- added a test\n\n```python\nassert parse('{i}')\n```"),
+    (
+        "assistant",
+        "message",
+        lambda i: (
+            f"Step {i} done.\n\n- fixed `parse()`\n- added a test\n\n```python\nassert parse('{i}')\n```"
+        ),
+    ),
 ]
 
 
@@ -66,19 +72,36 @@ def _message(tid: str, seq: int) -> dict[str, Any]:
             "role": role, "kind": kind, "text": text(seq), "data": data, "turnId": f"turn-{seq // 4}"}  # fmt: skip
 
 
+def _thread(i: int) -> dict[str, Any]:
+    return {
+        "threadId": f"thread-{i:05d}",
+        "source": ("codex", "claude")[i % 2],
+        "title": f"Fix flaky test number {i} in the parser",
+        "cwd": f"/home/dev/work/project-{i % 40}",
+        "createdAt": 1_790_000_000_000 + i,
+        "updatedAt": 1_790_000_000_000 + i * 1000,
+    }
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     ensure_web_built()
     path = tmp_path_factory.mktemp("bench-web") / "store.sqlite3"
     with Store.open(path) as st:
-        threads = [
-            {"threadId": f"thread-{i:05d}", "source": ("codex", "claude")[i % 2], "title": f"Fix flaky test number {i} in the parser",
-             "cwd": f"/home/dev/work/project-{i % 40}", "createdAt": 1_790_000_000_000 + i, "updatedAt": 1_790_000_000_000 + i * 1000}  # fmt: skip
-            for i in range(THREADS)
-        ]
+        threads = [_thread(i) for i in range(THREADS)]
         st.apply_batch(threads=threads)
         st.apply_batch(messages=[_message("thread-big", s) for s in range(MESSAGES)])
-        st.apply_batch(threads=[{"threadId": "thread-big", "source": "codex", "title": "A long session", "createdAt": 1, "updatedAt": 2}])
+        st.apply_batch(
+            threads=[
+                {
+                    "threadId": "thread-big",
+                    "source": "codex",
+                    "title": "A long session",
+                    "createdAt": 1,
+                    "updatedAt": 2,
+                }
+            ]
+        )
     settings = GatewaySettings(host="127.0.0.1", port=0, token=TOKEN, close_timeout=1.0)
     with ServerThread(settings, path) as srv:
         yield srv
@@ -88,7 +111,7 @@ def _measure(ctx: Any, url: str, mark: str) -> dict[str, float]:
     page = ctx.new_page()
     try:
         page.goto(url)
-        page.wait_for_function(f"window.__t && '{mark}' in window.__t", timeout=120_000)
+        wait_js(page, f"window.__t && '{mark}' in window.__t", 120)
         marks: dict[str, float] = page.evaluate("window.__t")
         weight = page.evaluate(
             """() => [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
@@ -128,12 +151,24 @@ def test_web_app_in_the_browser(server: ServerThread, request: pytest.FixtureReq
     lines = []
     for name, value in figures.items():
         goal = GOALS.get(name)
-        ratio = f"{value / goal:.2f} of goal ({value:.0f} vs {goal:.0f})" if goal else f"{value:.0f} (no goal)"
+        ratio = (
+            f"{value / goal:.2f} of goal ({value:.0f} vs {goal:.0f})" if goal else f"{value:.0f} (no goal)"
+        )
         lines.append(f"  {name:<26} {ratio}")
     print("\nweb app in Chromium, median of", rounds, "round(s):\n" + "\n".join(lines))
     assert first_bytes > 10_000  # the figures measured something
     assert all(v > 0 for v in figures.values())
     if full:
         RESULTS.write_text(
-            json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "rounds": rounds, "goals": GOALS, "figures": figures}, indent=1) + "\n"
+            json.dumps(
+                {
+                    "machine": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "rounds": rounds,
+                    "goals": GOALS,
+                    "figures": figures,
+                },
+                indent=1,
+            )
+            + "\n"
         )

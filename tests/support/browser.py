@@ -129,3 +129,12 @@ def wait_until(pred: Any, timeout: float = 10.0, step: float = 0.05) -> Any:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(step)
+
+
+def wait_js(page: Any, expression: str, timeout: float = 30.0) -> Any:
+    """Poll a JavaScript expression in `page` until it is truthy (or raise TimeoutError).
+
+    Playwright's `wait_for_function` re-evaluates its predicate with `eval` inside the page, which
+    the app's Content-Security-Policy (no 'unsafe-eval') refuses; `page.evaluate` goes through the
+    DevTools protocol instead, so this works under the real CSP."""
+    return wait_until(lambda: page.evaluate(expression), timeout=timeout, step=0.05)

@@ -18,7 +18,7 @@ from oa_actors.gateway import ClientInfo, GatewaySettings, VerbHandler
 from oa_actors.gateway.protocol import PUBLIC_VERBS
 from oa_actors.store import Store
 from oa_actors.verbs.registry import Args, Object, Verb
-from tests.support.browser import ServerThread, chromium, ensure_web_built, wait_until
+from tests.support.browser import ServerThread, chromium, ensure_web_built, wait_js, wait_until
 from tests.web.conftest import LOAD_TIMEOUT_MS
 
 TOKEN = "hostile-test-token-0123456789abcdefghij"
@@ -54,10 +54,29 @@ class UsageArgs(Args):
 
 
 USAGE_REPLY = {
-    "total": {"inputTokens": 1_500_000, "cachedInputTokens": 400_000, "outputTokens": 90_000, "reasoningTokens": 12_000, "totalTokens": 1_590_000, "costUsd": 4.3125},
+    "total": {
+        "inputTokens": 1_500_000,
+        "cachedInputTokens": 400_000,
+        "outputTokens": 90_000,
+        "reasoningTokens": 12_000,
+        "totalTokens": 1_590_000,
+        "costUsd": 4.3125,
+    },
     "groups": [
-        {"key": "gpt-5.5", "inputTokens": 1_000_000, "outputTokens": 60_000, "totalTokens": 1_060_000, "costUsd": 4.3125},
-        {"key": "claude-opus-4", "inputTokens": 500_000, "outputTokens": 30_000, "totalTokens": 530_000, "costUsd": None},
+        {
+            "key": "gpt-5.5",
+            "inputTokens": 1_000_000,
+            "outputTokens": 60_000,
+            "totalTokens": 1_060_000,
+            "costUsd": 4.3125,
+        },
+        {
+            "key": "claude-opus-4",
+            "inputTokens": 500_000,
+            "outputTokens": 30_000,
+            "totalTokens": 530_000,
+            "costUsd": None,
+        },
     ],
 }
 
@@ -80,14 +99,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThr
     big = "".join(f"line {i:08d} of a very long build log\n" for i in range(TEN_MB // 37 + 1))[:TEN_MB]
     with Store.open(path) as st:
         st.apply_batch(
-            threads=[{"threadId": "evil", "source": "codex", "title": "<script>window.__pwned='title'</script>", "createdAt": 1, "updatedAt": 2}],
+            threads=[
+                {
+                    "threadId": "evil",
+                    "source": "codex",
+                    "title": "<script>window.__pwned='title'</script>",
+                    "createdAt": 1,
+                    "updatedAt": 2,
+                }
+            ],
             messages=[
                 row("evil", 0, "user", "message", "<script>window.__pwned = 'user'</script> please"),
                 row("evil", 1, "assistant", "message", EVIL_MD),
-                row("evil", 2, "tool", "cmd", "make", {"command": "make <b>all</b>", "exitCode": 2, "output": big}),
+                row(
+                    "evil",
+                    2,
+                    "tool",
+                    "cmd",
+                    "make",
+                    {"command": "make <b>all</b>", "exitCode": 2, "output": big},
+                ),
                 row("evil", 3, "assistant", "hologram", "a kind from the future", {"depth": 3}),
                 row("evil", 4, "tool", "todo", "broken", {"items": "not a list"}),
-                row("evil", 5, "tool", "file", None, {"changes": [{"path": "<img src=x onerror=alert(1)>", "kind": "weird", "diff": 7}]}),
+                row(
+                    "evil",
+                    5,
+                    "tool",
+                    "file",
+                    None,
+                    {"changes": [{"path": "<img src=x onerror=alert(1)>", "kind": "weird", "diff": 7}]},
+                ),
                 row("evil", 6, "assistant", "message", "The end."),
             ],
         )
@@ -131,7 +172,9 @@ def test_hostile_rows_render_as_text(server: tuple[ServerThread, UsageHandler], 
     assert tab.locator("#m-evil-0006").inner_text().endswith("The end.")
 
 
-def test_ten_megabyte_output_is_cut_with_a_way_to_see_more(server: tuple[ServerThread, UsageHandler], tab: Any) -> None:
+def test_ten_megabyte_output_is_cut_with_a_way_to_see_more(
+    server: tuple[ServerThread, UsageHandler], tab: Any
+) -> None:
     srv, _ = server
     tab.goto(f"{srv.base}/t/evil#m-evil-0002")
     cmd = tab.locator("#m-evil-0002")
@@ -147,19 +190,25 @@ def test_ten_megabyte_output_is_cut_with_a_way_to_see_more(server: tuple[ServerT
     more = cmd.locator(".more")
     assert f"of {TEN_MB:,} characters" in more.inner_text()
     more.get_by_role("button", name="Show more").click()
-    tab.wait_for_function(f"document.querySelector('#m-evil-0002 pre.text').textContent.length > {shown}")
+    wait_js(tab, f"document.querySelector('#m-evil-0002 pre.text').textContent.length > {shown}")
     assert len(pre.inner_text()) > shown
     more.get_by_role("button", name="Show all").click()
-    tab.wait_for_function(f"document.querySelector('#m-evil-0002 pre.text').textContent.length === {TEN_MB}")
+    wait_js(tab, f"document.querySelector('#m-evil-0002 pre.text').textContent.length === {TEN_MB}")
     assert cmd.locator(".more").count() == 0
 
 
-def test_unknown_kinds_and_malformed_rows_are_shown_raw(server: tuple[ServerThread, UsageHandler], tab: Any) -> None:
+def test_unknown_kinds_and_malformed_rows_are_shown_raw(
+    server: tuple[ServerThread, UsageHandler], tab: Any
+) -> None:
     srv, _ = server
     tab.goto(f"{srv.base}/t/evil")
     tab.wait_for_selector("#m-evil-0003")
     unknown = tab.locator("#m-evil-0003").inner_text()
-    assert 'Unknown row kind "hologram"' in unknown and "a kind from the future" in unknown and '"depth": 3' in unknown
+    assert (
+        'Unknown row kind "hologram"' in unknown
+        and "a kind from the future" in unknown
+        and '"depth": 3' in unknown
+    )
     assert "broken" in tab.locator("#m-evil-0004").inner_text()  # todo items not a list: its text
     weird = tab.locator("#m-evil-0005")
     assert "<img src=x onerror=alert(1)>" in weird.inner_text()

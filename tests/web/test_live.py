@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from oa_actors.jsonl import _pytail
+from tests.support.browser import wait_js
 from tests.web.conftest import CORPUS, App
 
 LIVE_TIMEOUT_MS = 30_000  # generous (shared, loaded machine): "shows up", never "within N ms"
@@ -33,7 +34,11 @@ def multiturn_rollout() -> Path:
     """The corpus rollout with the most user turns (its second half holds new replies)."""
     best = max(
         (CORPUS / "codex-0.169.0" / "sessions").rglob("*.jsonl"),
-        key=lambda p: sum(1 for m in parsed(p.read_bytes().splitlines(True)) if m["role"] == "user" and m["kind"] == "message"),
+        key=lambda p: sum(
+            1
+            for m in parsed(p.read_bytes().splitlines(True))
+            if m["role"] == "user" and m["kind"] == "message"
+        ),
     )
     return best
 
@@ -71,14 +76,20 @@ def test_appended_rollout_shows_in_open_transcript_and_thread_list(app: App, pag
             f.writelines(lines[cut:])
         last = later[-1]
         tab.wait_for_selector(f'article[id="m-{last["key"]}"]', timeout=LIVE_TIMEOUT_MS)
-        tab.wait_for_function(f"document.querySelector('.thread-page').dataset.rows === '{len(rows)}'", timeout=LIVE_TIMEOUT_MS)
+        wait_js(
+            tab,
+            f"document.querySelector('.thread-page').dataset.rows === '{len(rows)}'",
+            LIVE_TIMEOUT_MS / 1000,
+        )
         body = tab.locator(f'article[id="m-{last["key"]}"] .msg-body').inner_text()
         assert (last["text"] or "").strip().split("\n")[0][:40] in body
         assert tab.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload
     finally:
         tab.close()
     # The list's message count followed too (threads.counts, live).
-    page.wait_for_selector(f'.trow[data-thread="{tid}"] .count:text("{len(rows)} msg")', timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector(
+        f'.trow[data-thread="{tid}"] .count:text("{len(rows)} msg")', timeout=LIVE_TIMEOUT_MS
+    )
 
 
 def test_search_from_the_page_finds_a_known_message(app: App, page: Any) -> None:

@@ -42,7 +42,9 @@ def test_pair_url_signs_in_and_leaves_no_token(app: App) -> None:
         assert page.locator(".conn").inner_text() == "live"
         html = page.content()
         assert app.token not in html
-        assert app.token not in page.evaluate("document.documentElement.outerHTML + location.href + document.cookie")
+        assert app.token not in page.evaluate(
+            "document.documentElement.outerHTML + location.href + document.cookie"
+        )
         assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read the session
         page.go_back()  # the entry before is the page opened before: the pair URL is not an entry
         assert page.url == f"{app.base}/favicon.ico"
@@ -96,7 +98,9 @@ def session_cookie(app: App, ctx: Any) -> str:
 async def ws_status(app: App, headers: dict[str, str]) -> int | dict[str, Any]:
     """Open /ws with `headers` and ask bridge.status: the reply, or the refused upgrade's status."""
     try:
-        async with connect(app.base.replace("http", "ws") + "/ws", additional_headers=headers, open_timeout=30) as ws:
+        async with connect(
+            app.base.replace("http", "ws") + "/ws", additional_headers=headers, open_timeout=30
+        ) as ws:
             await ws.send(json.dumps({"control": "bridge.status", "id": 1}))
             while True:
                 msg = json.loads(await asyncio.wait_for(ws.recv(), 30))

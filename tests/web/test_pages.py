@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.browser import wait_until
+from tests.support.browser import wait_js, wait_until
 from tests.web.conftest import App
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -67,7 +67,6 @@ def test_every_row_kind_of_the_corpus_renders(app: App, page: Any) -> None:
         assert raw == 0, f"{kind}: {raw} rows shown raw in {tid}"
 
 
-
 def test_main_pages_render_and_are_saved_as_screenshots(app: App, page: Any) -> None:
     page.set_viewport_size({"width": 1100, "height": 800})
     page.goto(f"{app.base}/")
@@ -87,7 +86,9 @@ def test_main_pages_render_and_are_saved_as_screenshots(app: App, page: Any) -> 
     shot(page, "search")
     page.goto(f"{app.base}/status")
     page.wait_for_selector("table.actors tr[data-actor='ws_gateway']")
-    page.wait_for_selector(".spark polyline")
+    # A few live samples (status.watch pushes one every 2 s): the charts have lines.
+    wait_js(page, "Number(document.querySelector('.status-page')?.dataset.samples) >= 3")
+    assert page.locator(".spark polyline[points*=' ']").count() >= 1
     shot(page, "status")
     page.goto(f"{app.base}/projects")
     page.wait_for_selector(".projects-page")
