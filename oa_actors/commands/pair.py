@@ -1,4 +1,5 @@
-"""`oa-supervisor pair`: print the bridge URL with its token, and a QR code for the phone to scan.
+"""`oa-supervisor pair`: print the bridge URL with its token, and a QR code for the phone to scan;
+and the web app's pair link (`http://host:port/?token=...`: opened once, it signs a browser in).
 
 The token is the one the bridge uses (`OPENAGENTS_BRIDGE_TOKEN`, else `$OPENAGENTS_HOME/bridge.json`,
 created once with mode 0600). The host is `--host`, else the bind host of `OPENAGENTS_BRIDGE_BIND`
@@ -27,7 +28,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--port", type=int, help="port (default: from OPENAGENTS_BRIDGE_BIND, 8787)")
     p.add_argument("--no-qr", action="store_true", help="print the URL only, no QR code")
-    p.add_argument("--json", action="store_true", help="print {url, host, port, path, tokenFile} as JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print {url, webUrl, host, port, path, tokenSource} as JSON"
+    )
     p.set_defaults(handler=run_pair)
 
 
@@ -51,6 +54,11 @@ def pair_url(host: str, port: int, token: str, path: str = "/ws") -> str:
     return f"ws://{host}:{port}{path}?token={quote(token, safe='')}"
 
 
+def web_url(host: str, port: int, token: str) -> str:
+    """The web app's pair link, `http://host:port/?token=...` (docs/web.md, "Login")."""
+    return pair_url(host, port, token, "/").replace("ws://", "http://", 1)
+
+
 def print_qr(data: str, out: TextIO) -> None:
     """An ASCII (Unicode half-block) QR code of `data` for the terminal."""
     import qrcode
@@ -71,10 +79,22 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.json:
         source = "OPENAGENTS_BRIDGE_TOKEN" if cfg.bridge_token else str(token_path(cfg))
         print(
-            json.dumps({"url": url, "host": host, "port": port, "path": "/ws", "tokenSource": source}),
+            json.dumps(
+                {
+                    "url": url,
+                    "webUrl": web_url(host, port, token),
+                    "host": host,
+                    "port": port,
+                    "path": "/ws",
+                    "tokenSource": source,
+                }
+            ),
             file=out,
         )
         return 0
+    print("Open in a browser once to sign it in (keep it private: it holds the bridge token):", file=out)
+    print(web_url(host, port, token), file=out)
+    print(file=out)
     print(
         "Scan with the OpenAgents app, or enter this URL (keep it private: it holds the bridge token):",
         file=out,

@@ -6,7 +6,7 @@ import json
 import stat
 
 from oa_actors.cli import main
-from oa_actors.commands.pair import pair_url
+from oa_actors.commands.pair import pair_url, web_url
 
 
 def test_pair_prints_url_and_qr(tmp_path, monkeypatch, capsys):
@@ -18,6 +18,7 @@ def test_pair_prints_url_and_qr(tmp_path, monkeypatch, capsys):
     token = json.loads((tmp_path / "bridge.json").read_text())["token"]
     assert stat.S_IMODE((tmp_path / "bridge.json").stat().st_mode) == 0o600
     assert f"ws://192.168.1.20:8787/ws?token={token}" in out
+    assert f"http://192.168.1.20:8787/?token={token}" in out  # the web app's pair link
     assert "█" in out or "▀" in out  # the QR code
     assert main(["pair", "--no-qr", "--host", "h", "--port", "9000"]) == 0
     out = capsys.readouterr().out
@@ -32,6 +33,7 @@ def test_pair_json_and_bind_host(tmp_path, monkeypatch, capsys):
     assert main(["pair", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["url"] == "ws://10.0.0.7:8800/ws?token=env-token-env-token-1234"
+    assert data["webUrl"] == "http://10.0.0.7:8800/?token=env-token-env-token-1234"
     assert data["tokenSource"] == "OPENAGENTS_BRIDGE_TOKEN" and not (tmp_path / "bridge.json").exists()
     monkeypatch.setenv("OPENAGENTS_BRIDGE_BIND", "0.0.0.0:8787")
     assert main(["pair", "--json"]) == 0
@@ -40,3 +42,4 @@ def test_pair_json_and_bind_host(tmp_path, monkeypatch, capsys):
 
 def test_pair_url_quotes_and_brackets():
     assert pair_url("::1", 1, "a+b/c") == "ws://[::1]:1/ws?token=a%2Bb%2Fc"
+    assert web_url("::1", 1, "a+b/c") == "http://[::1]:1/?token=a%2Bb%2Fc"

@@ -7,7 +7,10 @@ One supervisor serves a whole module (starting one takes seconds); each test ope
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +43,17 @@ class App:
 
     @property
     def pair_url(self) -> str:
-        return f"{self.base}/?token={self.token}"
+        """The web pair link as `oa-supervisor pair` prints it (for this bridge's port)."""
+        port = self.base.rsplit(":", 1)[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "oa_actors", "pair", "--json", "--host", "127.0.0.1", "--port", port],
+            env=self.sup.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return str(json.loads(out.stdout)["webUrl"])
 
     @property
     def sessions(self) -> Path:
