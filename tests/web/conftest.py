@@ -28,8 +28,6 @@ CODEX_SESSIONS = CORPUS / "codex-0.169.0" / "sessions"
 CLAUDE_PROJECTS = CORPUS / "claude-2.1.197" / "projects"
 LOAD_TIMEOUT_MS = 30_000  # generous: the machine is shared and loaded; never a timed assertion
 
-pytestmark = pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test`")
-
 
 @dataclass
 class App:
