@@ -124,7 +124,7 @@ class JsonlTail:
 
     @staticmethod
     def restore(data: bytes) -> JsonlTail:
-        """Rebuild a tail from `snapshot()` bytes of either backend.
+        """Rebuild a tail from `snapshot()` bytes of either implementation.
 
         The seen-key set is not part of a snapshot. Raises ValueError if `data` is not a
         snapshot or has an unsupported version.

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CLAUDE = ROOT / "node_modules" / ".bin" / "claude"
 
 
-@pytest.fixture(autouse=True, params=sorted(jsonl.backends()))
+@pytest.fixture(autouse=True, params=sorted(jsonl.implementations()))
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonl, "JsonlTail", jsonl.backends()[request.param])
+    monkeypatch.setattr(jsonl, "JsonlTail", jsonl.implementations()[request.param])
 
 
 @pytest.fixture
