@@ -41,7 +41,9 @@ def _choose(requested: str) -> tuple[str, Any, Any]:
             return "rust", native.JsonlTail, native.TailBatch
         except ImportError as exc:
             if requested == "rust":
-                raise NativeUnavailable(f"native JSONL implementation requested but not importable: {exc}") from exc
+                raise NativeUnavailable(
+                    f"native JSONL implementation requested but not importable: {exc}"
+                ) from exc
             log.warning("native JSONL extension not built (%s); using the pure-Python twin", exc)
     return "python", _pytail.JsonlTail, _pytail.TailBatch
 

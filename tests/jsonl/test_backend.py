@@ -38,7 +38,8 @@ def test_backend_is_chosen_once_at_import(name: str) -> None:
     if name not in jsonl.implementations():
         pytest.skip("native extension not built")
     proc = run_py(
-        "from oa_actors import jsonl; print(jsonl.IMPLEMENTATION, jsonl.JsonlTail.__module__)", OA_JSONL_BACKEND=name
+        "from oa_actors import jsonl; print(jsonl.IMPLEMENTATION, jsonl.JsonlTail.__module__)",
+        OA_JSONL_BACKEND=name,
     )
     assert proc.returncode == 0, proc.stderr
     backend, module = proc.stdout.split()
