@@ -28,10 +28,13 @@ _PROBE = b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-
 
 
 def implementation_reads_claude() -> bool:
-    """Whether the active JSONL implementation detects Claude Code session files (the native port may not yet)."""
+    """Whether the active JSONL implementation detects Claude Code session files.
+
+    (The native port may not yet.)"""
     tail = jsonl.JsonlTail("/probe/claude.jsonl")
     tail.feed(_PROBE, final=True)
-    return tail.format == "claude"
+    detected: str | None = tail.format
+    return detected == "claude"
 
 
 class SessionsTailer(LifecycleActor):

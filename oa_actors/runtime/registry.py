@@ -10,10 +10,8 @@ from __future__ import annotations
 import enum
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from oa_actors.runtime.actor import Actor
+from oa_actors.runtime.actor import Actor
 
 
 class Restart(enum.StrEnum):
@@ -38,6 +36,8 @@ class ActorSpec:
         """Import the actor class."""
         module, _, attr = self.target.partition(":")
         cls = getattr(importlib.import_module(module), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Actor)):
+            raise TypeError(f"actor spec {self.name!r}: {self.target} is not an Actor subclass")
         return cls
 
     @property
