@@ -1,7 +1,8 @@
 """Message-bus benchmark: two actors on a real supervisor vs a `multiprocessing.Queue` baseline.
 
-Figures (targets in docs/architecture.md, "The message bus"): small messages/s one-way over a direct link and through the
-router, MB/s of 64 KB batches, ask round-trip p50/p99, and kill -9 -> restarted actor answering.
+Figures (targets in docs/architecture.md, "The message bus"): small messages/s one-way over a
+direct link and through the router, MB/s of 64 KB batches, ask round-trip p50/p99, and kill -9 ->
+restarted actor answering.
 With `--benchmark-disable` (the default in pyproject) the body runs once at a small scale as a smoke
 test; `make bench` (`--benchmark-enable -s`) runs the full workload, prints the figures and ratios and
 writes them to `benches/results/bus.json`.

@@ -482,7 +482,7 @@ def _rows(cls: Any, files: list[tuple[str, bytes]]) -> tuple[list[str], dict[str
 
 @functools.cache
 def native_status() -> str | None:
-    """None if the native build maps Claude files like the twin (checked on the smoke corpus), else why not."""
+    """None if the native build maps Claude files like the twin (checked on the smoke corpus), else why."""
     if _oa_native is None:
         return "unavailable (native extension not built)"
     files = corpus(SMOKE_MB)
@@ -697,7 +697,8 @@ def _ratio(a: float, b: float) -> float:
 
 
 def test_bench_claude_report(benchmark: Any, bench_files: list[tuple[str, bytes]]) -> None:
-    """Ratios of the figures measured above in this run; written to benches/results/claude.json (full runs)."""
+    """Ratios of the figures measured above in this run; written to benches/results/claude.json (full
+    runs)."""
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # so that `--benchmark-only` runs it
     if "twin" not in _RESULTS or "native" not in _RESULTS:
         pytest.skip("needs the native and twin benchmarks of this run")

@@ -71,7 +71,8 @@ def _build(path: Path, variant: str, messages: list[dict[str, Any]]) -> float:
         if variant in ("trigram", "both"):
             raw = [(m["key"], m["text"] or "", json.dumps(m["data"]) if m["data"] else "") for m in part]
             conn.executemany(
-                "INSERT INTO tri (rowid, text, extra) VALUES ((SELECT rowid FROM messages WHERE key = ?), ?, ?)",
+                "INSERT INTO tri (rowid, text, extra)"
+                " VALUES ((SELECT rowid FROM messages WHERE key = ?), ?, ?)",
                 [r for r, (_, c) in zip(raw, cols, strict=True) if c is not None],
             )
         conn.execute("COMMIT")

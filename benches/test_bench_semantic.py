@@ -17,8 +17,9 @@ Query
     like real ones: drawn with the mean and covariance of the model's embeddings of every text of
     the labelled set and tests/data/corpus (see `_vectors`). 200 queries from the same process;
     ground truth is exact float32 search. On isotropic random vectors (no structure, a worst case
-    no text corpus has) HNSW needs ef_search >= 1024 for recall 0.94 (docs/semantic.md). The HNSW index (usearch, f16, M=16, ef_add=128,
-    ef_search=128) is cached under target/bench-semantic/ because building it takes tens of minutes.
+    no text corpus has) HNSW needs ef_search >= 1024 for recall 0.94 (docs/semantic.md). The HNSW
+    index (usearch, f16, M=16, ef_add=128, ef_search=128) is cached under target/bench-semantic/
+    because building it takes tens of minutes.
 """
 
 from __future__ import annotations

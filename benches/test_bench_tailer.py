@@ -370,7 +370,8 @@ def run_backfill(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + 1800
         while True:
             n, total, newest = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM "
+                "tail_checkpoints"
             ).fetchone()
             if n >= len(files) and total >= nbytes:
                 break
@@ -507,7 +508,8 @@ def run_heavy_backfill(tmp: Path, files: int) -> dict[str, Any]:
         deadline = time.monotonic() + 600
         while True:
             n, total, newest = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM "
+                "tail_checkpoints"
             ).fetchone()
             if n >= len(paths) and total >= nbytes:
                 break

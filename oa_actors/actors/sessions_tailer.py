@@ -24,7 +24,10 @@ from oa_actors.verbs.dispatch import VerbTable
 from oa_actors.verbs.events import BackfillProgress
 from oa_actors.verbs.registry import NoArgs
 
-_PROBE = b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z","sessionId":"probe"}\n'
+_PROBE = (
+    b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z",'
+    b'"sessionId":"probe"}\n'
+)
 
 
 def implementation_reads_claude() -> bool:

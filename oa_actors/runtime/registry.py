@@ -45,8 +45,8 @@ class ActorSpec:
         return self.target.partition(":")[0]
 
 
-# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the gateway last
-# (clients connect only once everything behind it is up). Shutdown runs in reverse.
+# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the
+# gateway last (clients connect only once everything behind it is up). Shutdown runs in reverse.
 DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("convex_backend", "oa_actors.actors.convex_backend:ConvexBackend", order=10),
     ActorSpec("convex_writer", "oa_actors.actors.convex_writer:ConvexWriter", order=20),

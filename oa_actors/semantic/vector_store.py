@@ -81,7 +81,8 @@ def commit_batch(
     with conn:
         for chunk, vec in zip(chunks, vecs, strict=True):
             cur = conn.execute(
-                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector) VALUES (?,?,?,?,?)",
+                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector)"
+                " VALUES (?,?,?,?,?)",
                 (chunk.key, chunk.index, chunk.thread_id, model, vec.tobytes()),
             )
             if cur.rowcount:

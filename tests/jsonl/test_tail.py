@@ -80,7 +80,10 @@ def test_property_chunking_any_corpus_file(tail_cls, data: st.DataObject) -> Non
 
 
 def test_partial_last_line_waits(tail_cls) -> None:
-    line = b'{"type":"thread.started","thread_id":"t"}\n{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"hi"}}\n'
+    line = (
+        b'{"type":"thread.started","thread_id":"t"}\n{"type":"item.completed","item":{"id":"item_0",'
+        b'"type":"agent_message","text":"hi"}}\n'
+    )
     tail = tail_cls("x.jsonl")
     cut = len(line) - 10
     b = tail.feed(line[:cut])
@@ -106,7 +109,10 @@ def test_split_on_newline_only(tail_cls) -> None:
 
 
 def test_crlf_and_blank_lines(tail_cls) -> None:
-    data = b'{"type":"thread.started","thread_id":"t"}\r\n\r\n   \n{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"x"}}\r\n'
+    data = (
+        b'{"type":"thread.started","thread_id":"t"}\r\n\r\n   \n{"type":"item.completed",'
+        b'"item":{"id":"i","type":"agent_message","text":"x"}}\r\n'
+    )
     messages, _, errors, offset = whole(tail_cls, data)
     assert [m["text"] for m in messages] == ["x"] and not any(errors.values()) and offset == len(data)
 
