@@ -163,6 +163,7 @@ impl Order {
             let t = top?;
             match self.node(&t) {
                 None => return Some(t),
+                #[allow(clippy::assigning_clones)] // `top` was moved into `t` above: nothing to reuse
                 Some(n) => top = n.top.clone(),
             }
         }
