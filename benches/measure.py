@@ -109,7 +109,8 @@ def goal_line(label: str, value: float, goal: float, unit: str = "", higher_is_b
     sign = ">=" if higher_is_better else "<="
     met = "met" if ratio_ >= 1 else "NOT met"
     shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{label}: {shown} {unit} (goal {sign} {goal:,g} {unit}; ratio {ratio_:.2f}, {met})"
+    u = f" {unit}" if unit else ""
+    return f"{label}: {shown}{u} (goal {sign} {goal:,g}{u}; ratio {ratio_:.2f}, {met})"
 
 
 def goal_ratio(value: float, goal: float, higher_is_better: bool = True) -> float:
