@@ -50,10 +50,6 @@ DIM = 384
 MAX_TOKENS = 256
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
-# Offline by construction: the graph and the tokenizer are read from local files (an installed
-# package, `Tokenizer.from_file`); no library here consults a model hub, so no environment guard
-# is set (only oa_actors/config.py touches the environment).
-
 
 def _model_file() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
