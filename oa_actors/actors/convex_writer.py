@@ -178,6 +178,8 @@ class ConvexWriter(LifecycleActor):
             "batches": s.batches,
             "ratePerSecond": round(s.rate_rows_per_s, 1),
             "retries": s.retries,
+            "batchRows": self.drain.size.rows,
+            "batchTimeouts": self.drain.size.shrinks,
             "quarantined": s.quarantined,
             "lastError": s.last_error,
             "lastErrorAt": s.last_error_at or None,
