@@ -69,6 +69,27 @@ def test_six_kills_over_five_actors_within_14s_keep_the_supervisor_running(
     assert sup.wait_exit() == 0
 
 
+def test_repeated_kills_of_a_running_actor_never_make_it_failed(start_sup: Callable[..., Sup]) -> None:
+    """The soak kills a random actor every 2 s, about one kill per actor per 12 s, yet random
+    kills used to push actors to `failed` (30-60 s down). Only quick failures (the incarnation was
+    never ready, or ran less than --quick-failure) count towards the budget now: eight kills in a
+    row, each after the actor had run a little, stay within a budget of 5; a crash loop does not
+    (test_supervision.py::test_crash_loop_marks_only_that_actor_failed)."""
+    sup = start_sup("alpha,prober", "--quick-failure", "1")
+    for _ in range(8):
+        pid = sup.actor("alpha").pid
+        assert pid
+        time.sleep(1.3)  # it has run longer than --quick-failure since it was ready
+        os.kill(pid, signal.SIGKILL)
+        wait_until(_restarted(sup, "alpha", pid), 30, "alpha restarted")
+    alpha = sup.actor("alpha")
+    assert alpha.state == "running" and alpha.restarts == 8  # the old budget: failed at the sixth
+    assert "failed:" not in sup.log()
+    assert sup.ask("alpha", Echo(n=5)) == Echo(n=5)
+    sup.proc.send_signal(signal.SIGTERM)
+    assert sup.wait_exit() == 0
+
+
 def test_a_crash_looping_actor_is_failed_then_retried_while_the_others_work(
     start_sup: Callable[..., Sup], tmp_path: Path
 ) -> None:
