@@ -10,13 +10,17 @@ PY_META := pyproject.toml
 WEB_SRC := $(shell find web -type f 2>/dev/null)
 WEB_OUT := oa_actors/web/dist/manifest.json
 
-.PHONY: run test install native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
+.PHONY: run test install runtime native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
 
-run: install web
+# `make run` installs the runtime dependencies only (no test or lint tools).
+run: runtime web
 	$(VENV)/bin/oa-supervisor run
 
+# Lint first (ruff, format, mypy, stubtest, clippy): CI runs `make test`, so it enforces them.
 test: install node web chromium
-	$(MAKE) --no-print-directory pytest cargo-test vitest
+	$(MAKE) --no-print-directory lint pytest cargo-test vitest
+
+runtime: .stamp-runtime
 
 install: .stamp-install
 
@@ -26,14 +30,28 @@ $(VENV)/bin/activate:
 
 # Installs the package editable. With cargo, maturin builds the native extension (release);
 # without it, the pure-Python twin is installed and the CLI says so at start.
+.stamp-runtime: $(VENV)/bin/activate $(PY_META) $(NATIVE_SRC)
+ifeq ($(HAVE_CARGO),yes)
+	@echo "Installing oa-supervisor and its runtime dependencies into $(VENV), and building the native"
+	@echo "JSONL extension with maturin (Rust, release build: about 30 s the first time)..."
+	$(PIP) install -q -e .
+else
+	@echo "Rust toolchain (cargo) not found: installing the pure-Python twin only." >&2
+	$(VPY) scripts/install_pure.py --runtime
+endif
+	@touch $@
+
+# The same plus the dev extras (pytest, mypy, ruff, maturin...) for `make test`.
 .stamp-install: $(VENV)/bin/activate $(PY_META) $(NATIVE_SRC)
 ifeq ($(HAVE_CARGO),yes)
+	@echo "Installing oa-supervisor with its dev tools into $(VENV), and building the native JSONL"
+	@echo "extension with maturin (Rust, release build: about 30 s the first time)..."
 	$(PIP) install -q -e '.[dev]'
 else
 	@echo "Rust toolchain (cargo) not found: installing the pure-Python twin only." >&2
 	$(VPY) scripts/install_pure.py
 endif
-	@touch $@
+	@touch $@ .stamp-runtime
 
 node: .stamp-node
 
@@ -76,11 +94,18 @@ vitest: node
 	npx tsc --noEmit -p web
 	npx vitest run
 
+# The gates that pass today; mypy --strict and the line length come in a later pass.
 lint: install node
 	$(VENV)/bin/ruff check oa_actors tests benches scripts
+	$(VENV)/bin/ruff format --check oa_actors tests benches scripts
 	$(VENV)/bin/mypy oa_actors
+ifeq ($(HAVE_CARGO),yes)
+	$(VPY) -m mypy.stubtest oa_actors._oa_native
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --features python -- -D warnings
+else
+	@echo "cargo not found: skipping stubtest and clippy (no native extension)" >&2
+endif
 
 # Real timings (benchmarks are disabled, i.e. smoke-run once, in plain `make test`).
 bench: install node

@@ -1,6 +1,6 @@
 """Message-bus benchmark: two actors on a real supervisor vs a `multiprocessing.Queue` baseline.
 
-Figures (DESIGN.md section 2 targets): small messages/s one-way over a direct link and through the
+Figures (targets in docs/architecture.md, "The message bus"): small messages/s one-way over a direct link and through the
 router, MB/s of 64 KB batches, ask round-trip p50/p99, and kill -9 -> restarted actor answering.
 With `--benchmark-disable` (the default in pyproject) the body runs once at a small scale as a smoke
 test; `make bench` (`--benchmark-enable -s`) runs the full workload, prints the figures and ratios and

@@ -8,7 +8,10 @@ error counts and snapshot layout). Row fields are described in docs/rows.md.
 
 from typing import Any, final
 
+__all__ = ["DEFAULT_MAX_LINE", "JsonlTail", "TailBatch", "__version__"]
+
 __version__: str
+"""The crate's version (Cargo.toml), the same as the package's."""
 
 DEFAULT_MAX_LINE: int
 """Default `max_line_bytes`: 32 MiB."""
@@ -47,7 +50,8 @@ class TailBatch:
 
 @final
 class JsonlTail:
-    """Incremental parser state for one JSONL file (a Codex rollout or `codex exec --json` stream).
+    """Incremental parser state for one JSONL file: a Codex rollout, a `codex exec --json` stream,
+    a Claude Code session file or a `claude -p --output-format stream-json` stream.
 
     Feed the bytes that follow `position` in chunks of any size; lines are split on `\\n` only
     (U+2028/U+2029 are legal inside JSON strings), a trailing `\\r` is dropped, blank lines are
@@ -58,10 +62,12 @@ class JsonlTail:
     `max_line_bytes` plus one chunk.
     """
 
-    def __init__(self, path: str, *, max_line_bytes: int = ..., source: str = "codex") -> None:
+    def __new__(cls, path: str, *, max_line_bytes: int = ..., source: str = "codex") -> JsonlTail:
         """Create an empty state for `path` (used in rows and for the thread id fallback).
 
-        Raises ValueError if `max_line_bytes` is not positive.
+        `max_line_bytes` defaults to `DEFAULT_MAX_LINE`. `source` is the thread rows' `source`
+        (`codex` or `claude`); a file whose records are Claude Code's is `claude` whatever was
+        given. Raises ValueError if `max_line_bytes` is not positive.
         """
 
     @property
@@ -90,7 +96,9 @@ class JsonlTail:
 
     @property
     def format(self) -> str | None:
-        """`rollout` or `exec` once the first recognisable record was seen, else None."""
+        """Once the first recognisable record was seen: `rollout` (a Codex session file), `exec`
+        (`codex exec --json` stdout), `claude` (a Claude Code session file) or `claude-stream`
+        (`claude -p --output-format stream-json` stdout); else None."""
 
     def check_identity(self, dev: int, ino: int, size: int, head: bytes) -> bool:
         """Compare the file's identity with the one this state was built from.
@@ -102,11 +110,11 @@ class JsonlTail:
         while no head bytes were recorded (the file was empty), growth is never a rewrite.
         """
 
-    def feed(self, chunk: bytes, final: bool = False) -> TailBatch:
+    def feed(self, chunk: bytes, final: bool = ...) -> TailBatch:
         """Consume the bytes that follow `position` and return the rows of every complete line.
 
-        A partial last line waits for the next call unless `final` is true (end of a finished
-        file). The GIL is released while the chunk is split, parsed, mapped and deduplicated.
+        A partial last line waits for the next call unless `final` is true (default false: the
+        end of a finished file). The GIL is released while the chunk is split, parsed, mapped and deduplicated.
         """
 
     def snapshot(self) -> bytes:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from oa_actors import __version__
+from oa_actors.config import ConfigError
 from oa_actors.runtime.privacy import use_private_umask
 
 # Modules that add subcommands; each exposes `register(subparsers) -> None`.
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.search",
     "oa_actors.commands.pair",
     "oa_actors.commands.convex",
+    "oa_actors.commands.config",
 )
 
 
@@ -59,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `oa-supervisor parse ... | head` is normal use, not an error.
         return 0
+    except ConfigError as exc:
+        # A malformed config.toml or a bad setting: one clear line (it names the key or line).
+        print(f"oa-supervisor: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

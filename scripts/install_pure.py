@@ -1,6 +1,6 @@
 """Install oa-supervisor without a Rust toolchain: dependencies, a .pth file and the console script.
 
-Used by the Makefile when `cargo` is missing. The package then runs on the pure-Python twin of the
+Used by the Makefile when `cargo` is missing (`--runtime`: without the dev extras, for `make run`). The package then runs on the pure-Python twin of the
 native hot path (`OA_JSONL_BACKEND=python` is implied) and says so at start.
 """
 
@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = list(meta["dependencies"]) + list(meta["optional-dependencies"]["dev"])
+    deps = list(meta["dependencies"])
+    if "--runtime" not in sys.argv[1:]:
+        deps += list(meta["optional-dependencies"]["dev"])
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *deps])
     site = Path(sysconfig.get_paths()["purelib"])
     (site / "oa_supervisor_src.pth").write_text(str(ROOT) + "\n")

@@ -48,6 +48,7 @@ class CodexRunner(LifecycleActor):
             sessions=sessions,
             thread_folder=workdir.store_thread_folder(ctx.config.store_path),  # resumes run where they ran
             umask=ctx.config.user_umask,
+            config=ctx.config,
         )
         self._client: ConvexHttpClient | None = None
         self._poll: asyncio.Task[None] | None = None

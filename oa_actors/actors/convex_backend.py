@@ -1,8 +1,8 @@
 """`convex_backend`: the Convex deployment the writer talks to.
 
 Local mode (a `convex-local-backend` binary was found): start it with its instance secret and
-admin key, wait for `GET /instance_name` (long enough for a cold start), deploy `convex/` when
-the functions' content hash changed, watch it, and restart it with backoff if it dies. Remote mode
+admin key, wait for `GET /instance_name` (long enough for a cold start), deploy the Convex functions
+(oa_actors/convex/functions) when their content hash changed, watch it, and restart it with backoff if it dies. Remote mode
 (OPENAGENTS_CONVEX_URL): no process, only health checks and deploys. Neither: status says so and
 the writer keeps the backlog in the outbox. Set OPENAGENTS_CONVEX_DEPLOY=0 to never deploy.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from typing import Any, ClassVar
 
@@ -35,10 +34,6 @@ DEPLOY_CHECK_SECONDS = 10.0
 SETUP_RECHECK_SECONDS = 30.0  # a refused set-up (secret only in argv) is checked again this often
 
 
-def deploy_enabled() -> bool:
-    return os.environ.get("OPENAGENTS_CONVEX_DEPLOY", "1").strip().lower() not in ("0", "false", "no", "off")
-
-
 class ConvexBackend(LifecycleActor):
     """Keeps the configured Convex deployment up and its functions deployed."""
 
@@ -54,7 +49,7 @@ class ConvexBackend(LifecycleActor):
         self.restarts = 0
         self.healthy = False
         self.deployed_hash: str | None = None
-        self.deploy_state = "disabled" if not deploy_enabled() else "pending"
+        self.deploy_state = "pending" if cfg.convex_deploy else "disabled"
         self.deploy_error: str | None = None
         self._deploy_failures = 0
         self._next_deploy_at = 0.0
@@ -174,7 +169,7 @@ class ConvexBackend(LifecycleActor):
         Never raises: a failed deploy is reported (`deploy`, `deployError`, `lastError`) and tried
         again later with backoff; the backend keeps running.
         """
-        if not deploy_enabled():
+        if not self.ctx.config.convex_deploy:
             self.deploy_state = "disabled"
             return
         now = time.monotonic()
@@ -183,7 +178,7 @@ class ConvexBackend(LifecycleActor):
         ):
             return
         self._last_deploy_check = now
-        folder = backend.functions_dir()
+        folder = backend.functions_dir(self.ctx.config)
         if not folder.is_dir():
             self.deploy_state, self.deploy_error = "failed", f"no functions folder at {folder}"
             return
@@ -200,7 +195,7 @@ class ConvexBackend(LifecycleActor):
         target = backend.target(self.ctx.config)
         assert self.url is not None
         try:
-            await backend.deploy(self.url, target.admin_key if target else None, folder)
+            await backend.deploy(self.ctx.config, self.url, target.admin_key if target else None, folder)
         except backend.BackendError as exc:
             self._deploy_failures += 1
             self._next_deploy_at = time.monotonic() + max(

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 from oa_actors import messages as m
@@ -25,11 +23,6 @@ from oa_actors.runtime.codec import Message
 from oa_actors.verbs import catalog as c
 from oa_actors.verbs.dispatch import VerbFailure, VerbTable
 from oa_actors.verbs.registry import ErrorCode, NoArgs
-
-
-def registry_dir(home: Path) -> Path:
-    """The shared skills registry folder (scope `registry`); OPENAGENTS_SKILLS_REGISTRY overrides."""
-    return Path(os.environ.get("OPENAGENTS_SKILLS_REGISTRY") or home / "registry" / "skills")
 
 
 def to_message(changes: Changes) -> m.FsChanges:
@@ -54,8 +47,8 @@ class FsSyncer(LifecycleActor):
 
     async def setup(self, ctx: Context) -> None:
         previous = await self._previous(ctx)
-        registry = registry_dir(ctx.config.home)
-        if "OPENAGENTS_SKILLS_REGISTRY" not in os.environ or not os.environ["OPENAGENTS_SKILLS_REGISTRY"]:
+        registry = ctx.config.skills_registry_dir
+        if ctx.config.skills_registry is None:
             # The default registry lives in the home: create it (like projects/ and skills/), or its
             # absence is covered by a watch on the home itself, and every write of the store there
             # (store.sqlite3-wal/-shm) would wake the debounce and delay real changes by up to 2 s.

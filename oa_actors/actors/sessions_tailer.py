@@ -8,7 +8,6 @@ Verbs: `convex.backfill` / `sessions.backfill` (start a backfill now), `sessions
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,7 +52,8 @@ class SessionsTailer(LifecycleActor):
         return roots
 
     def claude_root(self, ctx: Context) -> Path | None:
-        if os.environ.get("OPENAGENTS_WATCH_CLAUDE", "1").strip() == "0" or ctx.config.claude_home is None:
+        projects = ctx.config.claude_projects_dir
+        if projects is None:
             return None
         if not backend_reads_claude():
             # Reading Claude files with a backend that cannot map them would checkpoint them at
@@ -62,10 +62,10 @@ class SessionsTailer(LifecycleActor):
                 "the %s JSONL backend cannot read Claude Code files yet: not watching %s "
                 "(OA_JSONL_BACKEND=python reads them)",
                 jsonl.BACKEND,
-                ctx.config.claude_home / "projects",
+                projects,
             )
             return None
-        return ctx.config.claude_home / "projects"
+        return projects
 
     async def setup(self, ctx: Context) -> None:
         checkpoints = await self._checkpoints(ctx)

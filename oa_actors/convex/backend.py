@@ -12,7 +12,9 @@ convex-local-backend takes it only as `--instance-secret` (crates/local_backend/
 no `env` for it); such a binary is refused with `SecretOnCommandLine` unless the user accepts the
 exposure (OPENAGENTS_CONVEX_SECRET_IN_ARGV=1).
 
-The process is started with the flags of DESIGN.md section 6, waited for with `GET /instance_name`
+The process is started with `--instance-name`, `--interface`, `--port`, `--local-storage`,
+`--disable-beacon` and its SQLite file under `$OPENAGENTS_HOME/convex/` (docs/convex.md), waited
+for with `GET /instance_name`
 (a cold start can take a while), and only a process this manager started is ever stopped: a port
 held by something else is reported, never killed.
 """
@@ -26,7 +28,6 @@ import hashlib
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,13 +39,13 @@ from pathlib import Path
 import httpx
 
 from oa_actors.config import Config, write_secret
+from oa_actors.convex.deploy_project import NoConvexProject, deploy_project
 from oa_actors.convex.instance_secret import SECRET_ENV, secret_from_env
 
 log = logging.getLogger("oa.convex.backend")
 
 BINARY_NAME = "convex-local-backend"
 COLD_START_TIMEOUT = 120.0
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _refused_warned: set[Path] = set()
 
 
@@ -80,7 +81,7 @@ def find_binary(cfg: Config) -> Path | None:
         p = Path(cfg.convex_bin).expanduser()
         return p if p.is_file() and os.access(p, os.X_OK) else None
     candidates = [cfg.home / "bin" / BINARY_NAME]
-    cache = Path.home() / ".cache" / "convex" / "binaries"
+    cache = Path(cfg.environ.get("HOME") or Path.home()) / ".cache" / "convex" / "binaries"
     if cache.is_dir():
         candidates += sorted(cache.glob(f"*/{BINARY_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True)
     return next((p for p in candidates if p.is_file() and os.access(p, os.X_OK)), None)
@@ -138,14 +139,14 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
     name, secret = instance_credentials(cfg)
     keygen = [str(binary), "keygen", "admin-key", "--instance-name", name]
     # (argv, environment): the secret in the environment when the key generator reads it there.
-    tools: list[tuple[list[str], dict[str, str] | None]] = []
-    if secret_from_env(keygen):
-        tools.append((keygen, {**os.environ, SECRET_ENV: secret}))
+    tools: list[tuple[list[str], dict[str, str]]] = []
+    if secret_from_env(keygen, cfg.environ):
+        tools.append((keygen, cfg.child_env({SECRET_ENV: secret})))
     elif cfg.convex_secret_in_argv:
         generator = binary.with_name("generate_key")
         if generator.exists():
-            tools.append(([str(generator), name, secret], None))
-        tools.append(([*keygen, "--instance-secret", secret], None))
+            tools.append(([str(generator), name, secret], cfg.child_env()))
+        tools.append(([*keygen, "--instance-secret", secret], cfg.child_env()))
     else:
         if binary not in _refused_warned:  # said once per process, not at every target() call
             _refused_warned.add(binary)
@@ -166,11 +167,7 @@ def admin_key(cfg: Config, binary: Path | None) -> str | None:
 def target(cfg: Config) -> Target | None:
     """Where Convex is, or None when there is neither a URL nor a binary (the outbox waits)."""
     if cfg.convex_url:
-        key = (
-            cfg.convex_admin_key
-            or os.environ.get("CONVEX_DEPLOY_KEY")
-            or _read(secrets_dir(cfg) / "admin_key")
-        )
+        key = cfg.convex_admin_key or cfg.convex_deploy_key or _read(secrets_dir(cfg) / "admin_key")
         return Target(cfg.convex_url.rstrip("/"), key, "remote")
     binary = find_binary(cfg)
     if binary is None:
@@ -185,9 +182,10 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def functions_dir() -> Path:
-    """The `convex/` folder to deploy (OPENAGENTS_CONVEX_FUNCTIONS overrides)."""
-    return Path(os.environ.get("OPENAGENTS_CONVEX_FUNCTIONS") or REPO_ROOT / "convex")
+def functions_dir(cfg: Config) -> Path:
+    """The Convex functions folder to deploy (shipped in the package; OPENAGENTS_CONVEX_FUNCTIONS
+    overrides)."""
+    return cfg.convex_functions
 
 
 def functions_hash(folder: Path) -> str:
@@ -229,9 +227,9 @@ class LocalBackend:
         (data / "storage").mkdir(parents=True, exist_ok=True)
         # The secret goes in the environment (readable by this user only, /proc/<pid>/environ is
         # 0400), never in argv, unless the binary cannot read it there and the user accepted that.
-        env = {**os.environ, SECRET_ENV: secret}
+        env = self.cfg.child_env({SECRET_ENV: secret})
         secret_args: list[str] = []
-        if not await asyncio.to_thread(secret_from_env, [str(self.binary)]):
+        if not await asyncio.to_thread(secret_from_env, [str(self.binary)], self.cfg.environ):
             if not self.cfg.convex_secret_in_argv:
                 raise SecretOnCommandLine(self.binary)
             env.pop(SECRET_ENV)
@@ -338,18 +336,24 @@ def _die_with_parent() -> None:
         _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
-async def deploy(url: str, key: str | None, folder: Path | None = None, timeout: float = 300.0) -> None:
+async def deploy(
+    cfg: Config, url: str, key: str | None, folder: Path | None = None, timeout: float = 300.0
+) -> None:
     """`npx convex deploy` to a self-hosted URL (the key is passed in the environment only)."""
-    folder = folder or functions_dir()
-    npx = shutil.which("npx")
+    folder = folder or functions_dir(cfg)
+    npx = cfg.which("npx")
     if npx is None:
         raise BackendError("npx not found: cannot deploy the Convex functions")
-    env = dict(os.environ)
-    env.pop("CONVEX_DEPLOYMENT", None)
-    if key and key == os.environ.get("CONVEX_DEPLOY_KEY"):
+    try:
+        project = await asyncio.to_thread(deploy_project, cfg, folder)
+    except (NoConvexProject, OSError) as exc:
+        raise BackendError(str(exc)) from None
+    env = cfg.child_env(drop=("CONVEX_DEPLOYMENT",))
+    if key and key == cfg.convex_deploy_key:
         # A Convex Cloud deploy key names its deployment itself; the CLI refuses both kinds at once.
         env.pop("CONVEX_SELF_HOSTED_URL", None)
         env.pop("CONVEX_SELF_HOSTED_ADMIN_KEY", None)
+        env["CONVEX_DEPLOY_KEY"] = key
     else:
         env.update(CONVEX_SELF_HOSTED_URL=url, CONVEX_SELF_HOSTED_ADMIN_KEY=key or "")
     try:
@@ -358,7 +362,7 @@ async def deploy(url: str, key: str | None, folder: Path | None = None, timeout:
             "convex",
             "deploy",
             "--yes",
-            cwd=str(folder.parent),
+            cwd=str(project),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 
 SECRET_ENV = "INSTANCE_SECRET"  # clap's `env` name for --instance-secret (self-hosted Convex's name)
 _ENV_SOURCE = re.compile(r"\[env:\s*" + SECRET_ENV + "=")
@@ -19,10 +20,11 @@ _ENV_SOURCE = re.compile(r"\[env:\s*" + SECRET_ENV + "=")
 _seen: dict[tuple[str, ...], tuple[int, bool]] = {}
 
 
-def secret_from_env(argv: list[str]) -> bool:
+def secret_from_env(argv: list[str], env: Mapping[str, str]) -> bool:
     """Whether the program `argv` reads the instance secret from `INSTANCE_SECRET`: its `--help`
-    lists that source the way clap does. Asked without the variable set, so the help cannot print
-    a value; remembered until the binary changes."""
+    lists that source the way clap does. Asked with `env` (the inherited environment, from
+    `Config.environ`) minus the variable, so the help cannot print a value; remembered until the
+    binary changes."""
     try:
         mtime = os.stat(argv[0]).st_mtime_ns
     except OSError:
@@ -30,7 +32,7 @@ def secret_from_env(argv: list[str]) -> bool:
     seen = _seen.get(tuple(argv))
     if seen is not None and seen[0] == mtime:
         return seen[1]
-    answer = _help_lists_env_source(argv)
+    answer = _help_lists_env_source(argv, env)
     _seen[tuple(argv)] = (mtime, answer)
     return answer
 
@@ -40,8 +42,8 @@ def forget() -> None:
     _seen.clear()
 
 
-def _help_lists_env_source(argv: list[str]) -> bool:
-    env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
+def _help_lists_env_source(argv: list[str], inherited: Mapping[str, str]) -> bool:
+    env = {k: v for k, v in inherited.items() if k != SECRET_ENV}
     try:
         out = subprocess.run(
             [*argv, "--help"], capture_output=True, text=True, timeout=30, env=env, stdin=subprocess.DEVNULL

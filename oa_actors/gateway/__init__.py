@@ -1,4 +1,4 @@
-"""The bridge WebSocket (DESIGN.md section 7; the protocol is docs/protocol.md).
+"""The bridge WebSocket (docs/architecture.md; the protocol is docs/protocol.md).
 
 Standalone and actor-independent: the `ws_gateway` actor builds a `BridgeServer` with
 `GatewaySettings.from_config(config)`, a `VerbHandler` that asks other actors, and the store path;

@@ -2,16 +2,17 @@
 
 Two backends with one API: the native extension `oa_actors._oa_native` (Rust, PyO3) and its
 pure-Python twin `oa_actors.jsonl._pytail`. The choice is made once, at import, from
-`OA_JSONL_BACKEND=auto|rust|python` (default `auto`: native when built, else Python) and logged.
+`OA_JSONL_BACKEND=auto|rust|python` (or `jsonl_backend` in config.toml; default `auto`: native
+when built, else Python) and logged.
 This is the only module that imports the native extension.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
+from oa_actors.config import raw_setting_before_load
 from oa_actors.jsonl import _pytail
 
 log = logging.getLogger("oa.jsonl")
@@ -45,7 +46,7 @@ def _choose(requested: str) -> tuple[str, Any, Any]:
     return "python", _pytail.JsonlTail, _pytail.TailBatch
 
 
-BACKEND, JsonlTail, TailBatch = _choose(os.environ.get("OA_JSONL_BACKEND", "auto"))
+BACKEND, JsonlTail, TailBatch = _choose(raw_setting_before_load("jsonl_backend") or "auto")
 log.debug("JSONL backend: %s", BACKEND)
 
 

@@ -1,6 +1,6 @@
 """Claude Code session files (`~/.claude/projects/<escaped-cwd>/<sessionId>.jsonl`, subagent
 transcripts `<sessionId>/subagents/agent-<agentId>.jsonl`) and `claude -p --output-format
-stream-json --verbose` stdout (FORMATS-claude.md). This module is the spec of the Rust port:
+stream-json --verbose` stdout. This module is the spec of the Rust port:
 every rule is spelled out below and in docs/formats-mapping.md ("Claude Code").
 
 Decisions (see the docs for the full table):

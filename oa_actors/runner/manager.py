@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oa_actors.config import Config
 from oa_actors.runner import workdir
 from oa_actors.runner.providers import Provider, provider_for
 
@@ -88,6 +89,7 @@ class RunManager:
         env: dict[str, str] | None = None,
         thread_folder: workdir.ThreadFolder | None = None,
         umask: int = 0o022,
+        config: Config | None = None,
     ) -> None:
         self._on_event = on_event
         self.umask = umask  # the user's own: the agent writes in the user's project, not our home
@@ -98,6 +100,7 @@ class RunManager:
         self.thread_dirs: dict[str, str] = {}  # threadDocId -> working dir of its last run
         self.max_parallel = max_parallel
         self.env = env
+        self.config = config
         self.thread_folder = thread_folder  # a mirrored thread's own folder (its cwd in the store)
         self.runs: dict[str, Run] = {}
         self._queues: dict[str, list[str]] = {}  # threadDocId -> waiting run ids (FIFO)
@@ -242,7 +245,9 @@ class RunManager:
     async def _run_process(self, run: Run) -> None:
         provider: Provider = provider_for(run.provider)
         session = run.resumeId or self.sessions.get(session_key(run.provider, run.threadDocId))
-        argv = provider.argv(session_id=session, cwd=run.cwd)
+        # The supervisor's Config; a manager built without one (tests) loads it when a run starts.
+        config = self.config or Config.from_env()
+        argv = provider.argv(session_id=session, cwd=run.cwd, config=config)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.logs_dir / f"run-{run.runId}.log"
         with open(log_path, "ab") as stderr:
@@ -255,7 +260,7 @@ class RunManager:
                 start_new_session=True,
                 # `umask=` is refused by uvloop (the actors' loop); preexec_fn only makes the call.
                 preexec_fn=functools.partial(os.umask, self.umask),
-                env=provider.env(self.env),
+                env=provider.env(self.env, config),
                 limit=64 * 1024 * 1024,
             )
         self._procs[run.runId] = proc

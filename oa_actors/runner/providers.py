@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from oa_actors.config import Config
+from oa_actors.config_table import BY_NAME
 
 
 class Provider:
-    """Base: subclasses build the argv and read the session id from a stdout event."""
+    """Base: subclasses build the argv and read the session id from a stdout event.
+
+    Every method takes the supervisor's `Config` (paths, extra flags, the inherited environment);
+    without one (tests, scripts) the settings are loaded when called.
+    """
 
     name = ""
+    bin_setting = ""  # the Config field naming this CLI's binary
 
-    def binary(self) -> str:
-        raise NotImplementedError
+    def binary(self, config: Config | None = None) -> str:
+        """The CLI: the configured path, else PATH, else `<node_dir>/node_modules/.bin`."""
+        cfg = config or Config.from_env()
+        explicit = getattr(cfg, self.bin_setting)
+        if explicit:
+            return str(explicit)
+        found = cfg.which(self.name)
+        if found:
+            return found
+        where = ", ".join(str(d) for d in cfg.node_bin_dirs) or "no node_modules folder (OPENAGENTS_NODE_DIR)"
+        env = BY_NAME[self.bin_setting].env
+        raise FileNotFoundError(
+            f"{self.name} not found: set {env} (or {self.bin_setting} in config.toml), put {self.name} "
+            f"on PATH, or install it with npm under OPENAGENTS_NODE_DIR (searched: PATH, {where})"
+        )
 
-    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
+    def argv(self, session_id: str | None, cwd: str | None, config: Config | None = None) -> list[str]:
         raise NotImplementedError
 
     def stdin(self, text: str) -> bytes:
@@ -30,42 +45,32 @@ class Provider:
     def session_id(self, event: Any) -> str | None:
         return None
 
-    def env(self, extra: dict[str, str] | None) -> dict[str, str]:
-        return {**os.environ, **(extra or {})}
-
-
-def _find(env_var: str, name: str) -> str:
-    explicit = os.environ.get(env_var)
-    if explicit:
-        return explicit
-    found = shutil.which(name)
-    if found:
-        return found
-    local = REPO_ROOT / "node_modules" / ".bin" / name
-    if local.exists():
-        return str(local)
-    raise FileNotFoundError(f"{name} not found: set {env_var} or put {name} on PATH")
+    def env(self, extra: dict[str, str] | None, config: Config | None = None) -> dict[str, str]:
+        """The run's environment: the inherited one (without our secrets) and `extra`."""
+        return (config or Config.from_env()).child_env(extra)
 
 
 class CodexProvider(Provider):
     """`codex exec --json [resume <id>] -` (extra flags from OPENAGENTS_CODEX_ARGS)."""
 
     name = "codex"
+    bin_setting = "codex_bin"
 
-    def binary(self) -> str:
-        return _find("CODEX_BIN", "codex")
-
-    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
-        home = os.environ.get("CODEX_HOME")
-        if home:
-            Path(home).mkdir(parents=True, exist_ok=True)  # Codex refuses a CODEX_HOME that does not exist
-        args = [self.binary(), "exec", "--json", "--skip-git-repo-check"]
+    def argv(self, session_id: str | None, cwd: str | None, config: Config | None = None) -> list[str]:
+        cfg = config or Config.from_env()
+        cfg.codex_home.mkdir(parents=True, exist_ok=True)  # Codex refuses a CODEX_HOME that does not exist
+        args = [self.binary(cfg), "exec", "--json", "--skip-git-repo-check"]
         if cwd:
             args += ["-C", cwd]
-        args += shlex.split(os.environ.get("OPENAGENTS_CODEX_ARGS", ""))
+        args += cfg.codex_args
         if session_id:
             args += ["resume", session_id]
         return [*args, "-"]
+
+    def env(self, extra: dict[str, str] | None, config: Config | None = None) -> dict[str, str]:
+        """Codex is told its home explicitly (it may come from config.toml, not the environment)."""
+        cfg = config or Config.from_env()
+        return cfg.child_env({"CODEX_HOME": str(cfg.codex_home), **(extra or {})})
 
     def session_id(self, event: Any) -> str | None:
         if isinstance(event, dict) and event.get("type") == "thread.started":
@@ -85,13 +90,12 @@ class ClaudeProvider(Provider):
     """
 
     name = "claude"
+    bin_setting = "claude_bin"
 
-    def binary(self) -> str:
-        return _find("CLAUDE_BIN", "claude")
-
-    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
-        args = [self.binary(), "-p", "--output-format", "stream-json", "--verbose"]
-        args += shlex.split(os.environ.get("OPENAGENTS_CLAUDE_ARGS", ""))
+    def argv(self, session_id: str | None, cwd: str | None, config: Config | None = None) -> list[str]:
+        cfg = config or Config.from_env()
+        args = [self.binary(cfg), "-p", "--output-format", "stream-json", "--verbose"]
+        args += cfg.claude_args
         if session_id:
             args += ["--resume", session_id]
         return args

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from oa_actors.config import inherited_environment
 from oa_actors.runtime import control
 from oa_actors.runtime.actor import Actor
 from oa_actors.runtime.codec import Echo, Message
@@ -199,7 +200,11 @@ def run_bus_benchmark(home: Path, scale: float = 1.0) -> dict[str, Any]:
     n_small = max(1000, int(200_000 * scale))
     n_batch = max(50, int(8_000 * scale))
     n_ask = max(200, int(5_000 * scale))
-    env = dict(os.environ, OPENAGENTS_HOME=str(home), OA_ACTOR_SPECS="oa_actors.runtime.bench:SPECS")
+    env = {
+        **inherited_environment(),
+        "OPENAGENTS_HOME": str(home),
+        "OA_ACTOR_SPECS": "oa_actors.runtime.bench:SPECS",
+    }
     cmd = [
         sys.executable,
         "-m",

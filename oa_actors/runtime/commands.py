@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from oa_actors.config import Config
+from oa_actors.config import Config, ConfigError
 from oa_actors.runtime import control
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
@@ -69,25 +69,31 @@ def register(subparsers: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    config = Config.from_env()
-    if args.home:
-        from pathlib import Path
-
-        config = config.with_overrides(home=Path(args.home).expanduser())
-    return config
+    """Flags > environment > config.toml > defaults (a ConfigError is reported by cli.main)."""
+    return Config.load(
+        flags={
+            "home": args.home,
+            "actor_specs": getattr(args, "specs", None),
+            "start_method": getattr(args, "start_method", None),
+        }
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM (exit 0; 130 after a second Ctrl-C). A failing actor never stops it."""
     use_private_umask()
-    config = _config(args).with_overrides(user_umask=user_umask())
+    try:
+        config = _config(args).with_overrides(user_umask=user_umask())
+    except ConfigError as exc:
+        print(f"oa-supervisor: not starting: {exc}", file=sys.stderr)
+        return 2
     level = args.log_level.upper()
     tightened = secure_home(config.home)
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
     for path, mode in tightened:
         log.warning("%s was readable by other users (mode %o): removed their access", path, mode)
     try:
-        specs = load_specs(args.specs, args.actors)
+        specs = load_specs(config.actor_specs, args.actors)
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"oa-supervisor: {exc}", file=sys.stderr)
         return 2
@@ -103,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         health_interval=args.health_interval,
         health_timeout=args.health_timeout,
     )
-    sup = Supervisor(config, specs, policy, log_level=level, start_method=args.start_method)
+    sup = Supervisor(config, specs, policy, log_level=level)
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(sup.run())

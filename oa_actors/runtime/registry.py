@@ -1,7 +1,7 @@
 """Actor specs: which actors exist, how to import them, their restart type and start order.
 
 The supervisor reads the list from `DEFAULT_SPECS`, or from another module named by `--specs` /
-the `OA_ACTOR_SPECS` environment variable (`"package.module:ATTR"`), which is how tests and
+`OA_ACTOR_SPECS` (`Config.actor_specs`) (`"package.module:ATTR"`), which is how tests and
 benchmarks run their own actors. `--actors a,b` selects a subset by name.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import importlib
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,7 +45,7 @@ class ActorSpec:
         return self.target.partition(":")[0]
 
 
-# DESIGN.md section 1, in start order: the backend first (the writer needs it), the gateway last
+# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the gateway last
 # (clients connect only once everything behind it is up). Shutdown runs in reverse.
 DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("convex_backend", "oa_actors.actors.convex_backend:ConvexBackend", order=10),
@@ -57,16 +56,13 @@ DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("ws_gateway", "oa_actors.actors.ws_gateway:WsGateway", order=60),
 )
 
-SPECS_ENV = "OA_ACTOR_SPECS"
-
 
 def load_specs(source: str | None = None, names: str | None = None) -> list[ActorSpec]:
     """The specs to run, sorted by start order.
 
-    `source` is `"module:ATTR"` (default: `$OA_ACTOR_SPECS`, else `DEFAULT_SPECS`); `names` a
+    `source` is `"module:ATTR"` (`Config.actor_specs`; default `DEFAULT_SPECS`); `names` a
     comma-separated subset. Unknown names raise `ValueError`.
     """
-    source = source or os.environ.get(SPECS_ENV) or None
     if source:
         module, _, attr = source.partition(":")
         specs = list(getattr(importlib.import_module(module), attr or "SPECS"))

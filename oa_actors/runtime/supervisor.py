@@ -73,7 +73,7 @@ class Supervisor:
         self.policy = policy or Policy()
         self.log_level = log_level
         protect_main()
-        method = start_method or os.environ.get("OA_START_METHOD") or "forkserver"
+        method = start_method or config.start_method
         self.mp = multiprocessing.get_context(method)
         if method == "forkserver":
             # Children fork from a server that already imported the runtime and the actor modules.

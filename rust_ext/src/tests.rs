@@ -408,7 +408,7 @@ fn golden_corpus() {
     for (rel, n, first, last, offset, tid) in golden {
         let path = dir.join(rel);
         let data = std::fs::read(&path).unwrap();
-        // the twin was run with the /work/shared path; keys depend only on the thread id here
+        // the twin was run with another path to the corpus; keys depend only on the thread id here
         let (rows, off, errs, t) = feed_split(&path.to_string_lossy(), &data, &[], DEFAULT_MAX_LINE as i64);
         assert_eq!(rows.len(), n, "{rel}");
         assert_eq!(hex(&rows[0].key), first, "{rel}");

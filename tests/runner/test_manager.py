@@ -160,7 +160,7 @@ class EchoProvider:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def argv(self, session_id: str | None, cwd: str | None) -> list[str]:
+    def argv(self, session_id: str | None, cwd: str | None, config: Any = None) -> list[str]:
         import sys
 
         code = (
@@ -175,7 +175,7 @@ class EchoProvider:
     def session_id(self, event: Any) -> str | None:
         return event.get("session") if isinstance(event, dict) else None
 
-    def env(self, extra: dict[str, str] | None) -> dict[str, str]:
+    def env(self, extra: dict[str, str] | None, config: Any = None) -> dict[str, str]:
         return dict(os.environ)
 
 

@@ -1,7 +1,7 @@
 """A scripted mock of the Anthropic Messages API (SSE) for driving the real Claude Code CLI offline.
 
 Test infrastructure only. Binds 127.0.0.1 on an ephemeral port; the test that starts it stops it.
-What the CLI sends (FORMATS-claude.md sections 0 and 8): `HEAD /` (connectivity check), then
+What the CLI sends (observed with Claude Code 2.1.197 in print mode): `HEAD /` (connectivity check), then
 `POST /v1/messages?beta=true` with `stream: true`; the reply is Anthropic's SSE: `message_start`,
 `ping`, per block `content_block_start` / `content_block_delta` / `content_block_stop`,
 `message_delta` (stop_reason, usage) and `message_stop`.
@@ -81,7 +81,8 @@ class MockAnthropic(SSEMock):
         ]
 
     def env(self, config_dir: str) -> dict[str, str]:
-        """Environment for the CLI to talk to this server only (FORMATS-claude.md section 0)."""
+        """Environment for the CLI to talk to this server only (a dummy key; telemetry, error
+        reporting, the auto-updater and other traffic off)."""
         return {
             "ANTHROPIC_BASE_URL": self.url,
             "ANTHROPIC_API_KEY": "sk-ant-mock-dummy",

@@ -1,7 +1,9 @@
 """A scripted mock of the OpenAI Responses API (SSE) for driving the real Codex CLI offline.
 
 Test infrastructure only. Binds 127.0.0.1 on an ephemeral port; the test that starts it stops it.
-The reply is chosen from a `[scenario:NAME]` tag in the newest user message (FORMATS.md section 1):
+Codex, given a custom provider whose `base_url` is this server and `wire_api="responses"`, sends
+`POST {base_url}/responses` and reads SSE. The reply is chosen from a `[scenario:NAME]` tag in the
+newest user message:
 - default: one assistant message `Echo: <prompt>`
 - `shell`: an `exec_command` call running the `cmd:` text of the prompt (or `echo hello`), then a reply
 - `slow`: a reply streamed slowly (a few words a second) so a run can be interrupted

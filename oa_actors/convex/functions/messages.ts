@@ -47,7 +47,7 @@ export const forThread = query({
 });
 
 /**
- * An app-written message (seeds: the desktop's optimistic user message).
+ * An app-written message (the OpenAgents desktop app's optimistic user message).
  * User messages stay `pending` until the rollout copy is reconciled.
  */
 export const create = mutation({

@@ -94,7 +94,7 @@ describe("runs", () => {
     expect(msgs.map((m: any) => m.seq)).toEqual([0, 1]);
   });
 
-  test("enqueue after messages:create (the seeds' desktop flow) shows the message once", async () => {
+  test("enqueue after messages:create (the desktop app's flow) shows the message once", async () => {
     const t = newTest();
     const threadDocId = await t.mutation(api.threads.create, {});
     const created = await t.mutation(api.messages.create, { threadId: threadDocId, role: "user", text: "ship it" });

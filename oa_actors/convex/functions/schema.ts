@@ -1,6 +1,6 @@
 /**
  * Convex tables for oa-supervisor. They mirror the normalized rows of
- * docs/rows.md (threads, messages) and the seeds' projects, skills and runs.
+ * docs/rows.md (threads, messages) and docs/convex.md (projects, skills, runs).
  * Every table has a validator; null sent by the Python writer is stored as an
  * absent field (see lib.ts `stripNulls`), so index lookups on optional fields
  * use `undefined` only.

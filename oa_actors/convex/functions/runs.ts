@@ -184,7 +184,7 @@ export const forThread = query({
 export { TERMINAL as TERMINAL_RUN_STATUSES };
 
 /**
- * The seeds' desktop writes the user message with messages:create and then
+ * The OpenAgents desktop app writes the user message with messages:create and then
  * calls runs:enqueue: reuse that copy (pending, same text, under a minute
  * old, no run yet) instead of showing the message twice.
  */
