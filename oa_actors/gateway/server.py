@@ -37,7 +37,7 @@ from oa_actors.gateway.local import LocalVerbs
 from oa_actors.gateway.queries import LocalQueries
 from oa_actors.gateway.ratelimit import FailedAuthLimiter
 from oa_actors.gateway.sessions import WebSessions
-from oa_actors.gateway.settings import GatewaySettings
+from oa_actors.gateway.settings import GatewaySettings, is_loopback
 from oa_actors.gateway.status_feed import Spawn, StatusFeed
 from oa_actors.gateway.tls import server_context
 from oa_actors.gateway.web import WebApp
@@ -136,6 +136,8 @@ class BridgeServer:
         self.started_at = time.time()
         self._device_watch = self._spawn_supervised(watch_devices(self), "device watch")
         ws, web = ("wss", "https") if s.secure else ("ws", "http")
+        if not s.secure and not is_loopback(s.host):
+            log.warning("the bridge link is unencrypted on the network (ws://): set OPENAGENTS_BRIDGE_TLS=1")
         log.info(
             "bridge listening on %s://%s:%s%s (web app on %s://%s:%s/)",
             ws,
