@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 from dataclasses import dataclass
@@ -45,13 +46,22 @@ def _read_id(path: Path) -> str | None:
 
 
 def machine(config: Config) -> Machine:
-    """This installation's machine (its id is made once, with mode 0600)."""
+    """This installation's machine (its id is made once, with mode 0600). Several actors ask at
+    start at the same moment: the file is created with a hard link, so exactly one id wins."""
     path = config.home / MACHINE_FILE
     mid = _read_id(path)
     if mid is None:
         if path.exists():
             log.warning("%s is unreadable: making a new machine id", path)
-        write_secret(path, json.dumps({"id": secrets.token_hex(16)}) + "\n")
+            path.unlink()
+        tmp = path.with_name(f"{MACHINE_FILE}.{secrets.token_hex(4)}.tmp")
+        write_secret(tmp, json.dumps({"id": secrets.token_hex(16)}) + "\n")
+        try:
+            os.link(tmp, path)  # fails if another process created it first: then its id is used
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
         mid = _read_id(path)
         if mid is None:  # pragma: no cover - the file just written is unreadable
             raise OSError(f"cannot read back {path}")
