@@ -11,15 +11,19 @@ expiry on open connections, the failed-auth limiter hook, and the `devices.*` ve
 from __future__ import annotations
 
 import asyncio
+import http
 import logging
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING
 
-from websockets.http11 import Request
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
 
 from oa_actors.gateway.auth import bearer_tokens, session_cookie
 from oa_actors.gateway.devices import DeviceError, DeviceRegistry
 from oa_actors.gateway.errors import Forbidden, NotFound
 from oa_actors.gateway.local import answers
+from oa_actors.gateway.ratelimit import FailedAuthLimiter
 from oa_actors.gateway.settings import GatewaySettings
 from oa_actors.verbs import catalog as c
 
@@ -44,6 +48,31 @@ def presents_credentials(request: Request) -> bool:
     """Whether a request carries a token or a session cookie (only those can be guesses)."""
     query = request.path.partition("?")[2]
     return bool(bearer_tokens(request.headers, query) or session_cookie(request.headers))
+
+
+def rate_limited(
+    limiter: FailedAuthLimiter,
+    counters: MutableMapping[str, int],
+    connection: ServerConnection,
+    request: Request,
+    authorize: Callable[[ServerConnection, Request], Response | None],
+) -> Response | None:
+    """`authorize(connection, request)` behind the failed-auth limit of the request's address:
+    429 while the address is limited (no token is compared), and a failure counted when
+    `authorize` counted one (`authFailures`) for a request that presented credentials."""
+    guess = presents_credentials(request)
+    address = str((connection.remote_address or ("?",))[0])
+    if guess and limiter.blocked(address):
+        counters["authLimited"] += 1
+        response = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts\n")
+        response.headers["Retry-After"] = "1"
+        return response
+    failures = counters["authFailures"]
+    try:
+        return authorize(connection, request)
+    finally:
+        if guess and counters["authFailures"] > failures:
+            limiter.failed(address)
 
 
 def close_invalid(server: BridgeServer) -> int:

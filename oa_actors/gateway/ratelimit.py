@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,15 @@ class _Bucket:
 class FailedAuthLimiter:
     """Per-address buckets of failed auth attempts (at most `max_addresses` remembered)."""
 
-    def __init__(self, burst: int = 20, rate: float = 1.0, max_addresses: int = 4096) -> None:
+    def __init__(
+        self,
+        burst: int = 20,
+        rate: float = 1.0,
+        max_addresses: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.burst = burst
+        self.clock = clock
         self.rate = rate
         self.max_addresses = max_addresses
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
@@ -53,7 +61,7 @@ class FailedAuthLimiter:
         b = self._buckets.get(address)
         if b is None:
             return False
-        now = time.monotonic()
+        now = self.clock()
         b = self._bucket(address, now)
         if b.tokens >= 1.0:
             if b.limited and b.tokens >= self.burst:
@@ -66,7 +74,7 @@ class FailedAuthLimiter:
 
     def failed(self, address: str) -> None:
         """Count one failed attempt from `address` (logs once when it starts being limited)."""
-        b = self._bucket(address, time.monotonic())
+        b = self._bucket(address, self.clock())
         b.tokens = max(0.0, b.tokens - 1.0)
         if b.tokens < 1.0 and not b.limited:
             b.limited = True

@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from oa_actors.gateway import protocol
-from oa_actors.gateway.access import open_devices, presents_credentials, watch_devices
+from oa_actors.gateway.access import open_devices, rate_limited, watch_devices
 from oa_actors.gateway.auth import Authenticator, Principal, same_origin, ws_log
 from oa_actors.gateway.clients import Client, client_info, fan_out
 from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout
@@ -305,22 +305,10 @@ class BridgeServer:
 
     # -- connections ------------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Before the upgrade: 429 for an address over its failed-auth limit; pages and assets
-        (web.py) for other paths; 401 without a token or session; 403 for a cookie from another
-        origin; 503 when full."""
-        guess = presents_credentials(request)
-        address = str((connection.remote_address or ("?",))[0])
-        if guess and self.limiter.blocked(address):
-            self.counters["authLimited"] += 1  # refused before any token is compared
-            response = connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts\n")
-            response.headers["Retry-After"] = "1"
-            return response
-        failures = self.counters["authFailures"]
-        try:
-            return self._authorize(connection, request)
-        finally:
-            if guess and self.counters["authFailures"] > failures:
-                self.limiter.failed(address)
+        """Before the upgrade: 429 for an address over its failed-auth limit (access.py); pages
+        and assets (web.py) for other paths; 401 without a token or session; 403 for a cookie from
+        another origin; 503 when full."""
+        return rate_limited(self.limiter, self.counters, connection, request, self._authorize)
 
     def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
