@@ -22,9 +22,9 @@ describe("several desktops on one deployment", () => {
     expect(forA.machineId).toBe("m-a");
     expect(anyone.machineId).toBeNull();
     const pendingA = await t.query(api.runs.listPending, { machineId: "m-a" });
-    expect(pendingA.map((r) => r._id)).toEqual([forA.runId, anyone.runId]);
+    expect(pendingA.map((r: { _id: string }) => r._id)).toEqual([forA.runId, anyone.runId]);
     const pendingB = await t.query(api.runs.listPending, { machineId: "m-b" });
-    expect(pendingB.map((r) => r._id)).toEqual([forB.runId, anyone.runId]);
+    expect(pendingB.map((r: { _id: string }) => r._id)).toEqual([forB.runId, anyone.runId]);
     // B may not claim A's run, even by id; A may.
     expect(await t.mutation(api.runs.claim, { workerId: "wb", runId: forA.runId, machineId: "m-b" })).toBeNull();
     expect(await t.mutation(api.runs.claim, { workerId: "wb", machineId: "m-b" })).toMatchObject({
@@ -47,7 +47,7 @@ describe("several desktops on one deployment", () => {
     });
     // Removing B's project leaves A's.
     await t.mutation(api.sync.applyProjects, { removeIds: ["web"], machineId: "m-b" });
-    expect((await t.query(api.projects.list, {})).map((p) => p.machineId)).toEqual(["m-a"]);
+    expect((await t.query(api.projects.list, {})).map((p: { machineId?: string }) => p.machineId)).toEqual(["m-a"]);
     const threadDocId = await t.mutation(api.threads.create, { title: "y" });
     const run = await t.mutation(api.runs.enqueue, { threadDocId, text: "go", projectId: "web" });
     expect(run.machineId).toBe("m-a");
