@@ -12,11 +12,12 @@ WEB_OUT := oa_actors/web/dist/manifest.json
 
 .PHONY: run test install runtime native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
 
-# `make run` installs the runtime dependencies only (no test or lint tools).
+# `make run` installs the runtime dependencies only (no test or lint tools), and builds the web app.
 run: runtime web
 	$(VENV)/bin/oa-supervisor run
 
 # Lint first (ruff, format, mypy, stubtest, clippy): CI runs `make test`, so it enforces them.
+# `chromium` installs Debian's browser for the real-browser tests (tests/web) when missing.
 test: install node web chromium
 	$(MAKE) --no-print-directory lint pytest cargo-test vitest
 

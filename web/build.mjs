@@ -24,6 +24,8 @@ const result = await build({
   jsx: "automatic",
   jsxImportSource: "preact",
   entryNames: "app-[hash]",
+  chunkNames: "chunk-[hash]",
+  splitting: true, // pages other than the thread list are chunks loaded on first use (main.tsx)
   outdir: out,
   metafile: true,
   legalComments: "linked",
@@ -31,9 +33,12 @@ const result = await build({
 });
 
 const files = Object.keys(result.metafile.outputs).map((p) => basename(p));
-const js = files.find((f) => f.endsWith(".js"));
+const js = files.find((f) => f.startsWith("app-") && f.endsWith(".js"));
 const css = files.find((f) => f.endsWith(".css"));
 if (!js || !css) throw new Error(`build produced ${files.join(", ")}: no .js or .css`);
+// The chunks the entry imports statically: the page preloads them with the entry (no waterfall).
+const entryOut = Object.entries(result.metafile.outputs).find(([p]) => basename(p) === js)[1];
+const preload = entryOut.imports.filter((i) => i.kind === "import-statement").map((i) => basename(i.path));
 
 for (const size of [192, 512]) writeFileSync(join(out, `icon-${size}.png`), iconPng(size));
 const webmanifest = {
@@ -51,5 +56,5 @@ const webmanifest = {
   ],
 };
 writeFileSync(join(out, "manifest.webmanifest"), JSON.stringify(webmanifest, null, 1) + "\n");
-writeFileSync(join(out, "manifest.json"), JSON.stringify({ entry: { js, css } }, null, 1) + "\n");
+writeFileSync(join(out, "manifest.json"), JSON.stringify({ entry: { js, css, preload } }, null, 1) + "\n");
 console.log(`web app built: ${files.join(", ")}`);

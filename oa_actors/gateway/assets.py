@@ -1,7 +1,8 @@
 """The web app's built files (oa_actors/web/dist, made by `make web` from web/), held in memory.
 
-The build (web/build.mjs) writes content-hashed bundles (`app-<hash>.js`, `app-<hash>.css`), the
-PWA manifest and icons, and `manifest.json` naming the entry bundles. Everything is read once at
+The build (web/build.mjs) writes content-hashed bundles (`app-<hash>.js`, `app-<hash>.css`, and
+`chunk-<hash>.js` for the pages loaded on first use), the PWA manifest and icons, and
+`manifest.json` naming the entry bundles and the chunks the entry imports (`preload`). Everything is read once at
 start; text files worth it are gzipped once, and served gzipped to browsers that accept it.
 """
 
@@ -59,6 +60,7 @@ class Bundle:
         self.files: dict[str, Asset] = {}
         self.js: str | None = None
         self.css: str | None = None
+        self.preload: tuple[str, ...] = ()  # chunks the entry imports (preloaded by the page)
         self.error: str | None = None
         self._load()
 
@@ -74,17 +76,18 @@ class Bundle:
                 if path.is_file() and path.name != "manifest.json":
                     self.files[path.name] = Asset.of(path.name, path.read_bytes())
             js, css = entry["js"], entry["css"]
+            preload = tuple(str(name) for name in entry.get("preload", []))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             self.error = f"the web app is not built ({manifest}: {exc}); run `make web`"
             log.warning("%s", self.error)
             self.files.clear()
             return
-        missing = [name for name in (js, css) if name not in self.files]
+        missing = [name for name in (js, css, *preload) if name not in self.files]
         if missing:
             self.error = f"the web app build is incomplete: {missing} missing in {self.dist}; run `make web`"
             log.warning("%s", self.error)
             return
-        self.js, self.css = js, css
+        self.js, self.css, self.preload = js, css, preload
 
     def get(self, name: str) -> Asset | None:
         return self.files.get(name)

@@ -1,7 +1,7 @@
 """The web app's HTTP side: every plain GET on the bridge port other than the `/ws` upgrade.
 
-- Pages (`/`, `/t/<threadId>`, `/search`, `/status`, `/projects...`) all answer the same small
-  shell: no inline script, the hashed bundles (assets.py) do the rest over `/ws`.
+- Pages (`/`, `/t/<threadId>`, `/search`, `/status`, `/usage`, `/projects...`) all answer the
+  same small shell: no inline script, the hashed bundles (assets.py) do the rest over `/ws`.
 - Login: a page URL with `?token=<bridge token>` (the pair URL) creates a web session, sets its
   HttpOnly, SameSite=Strict cookie and redirects (303) to the same URL without the token.
 - Without a session (or a bearer token) every page and asset answers 401 with a short page that
@@ -27,7 +27,7 @@ from oa_actors.gateway.auth import Authenticator, Principal, session_cookie
 
 log = logging.getLogger(__name__)
 
-PAGE = re.compile(r"^/(?:t/[^/]{1,200}|search|status|projects(?:/[^/]{1,200})?|skills)?$")
+PAGE = re.compile(r"^/(?:t/[^/]{1,200}|search|status|usage|projects(?:/[^/]{1,200})?|skills)?$")
 PUBLIC = {"/manifest.webmanifest": "manifest.webmanifest", "/favicon.ico": "icon-192.png"}
 
 CSP = (
@@ -63,8 +63,10 @@ oa-supervisor checkout, then reload.</p></body></html>
 """
 
 
-def shell(js: str, css: str) -> bytes:
-    """The one HTML page of the app (no inline script or style: the CSP forbids them)."""
+def shell(js: str, css: str, preload: tuple[str, ...] = ()) -> bytes:
+    """The one HTML page of the app (no inline script or style: the CSP forbids them); `preload`:
+    the chunks the entry imports, fetched with it rather than after it."""
+    links = "".join(f'<link rel="modulepreload" href="/assets/{name}">\n' for name in preload)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
@@ -74,7 +76,7 @@ def shell(js: str, css: str) -> bytes:
 <link rel="manifest" href="/manifest.webmanifest">
 <link rel="icon" href="/icons/icon-192.png" type="image/png">
 <link rel="apple-touch-icon" href="/icons/icon-192.png">
-<script type="module" src="/assets/{js}"></script>
+{links}<script type="module" src="/assets/{js}"></script>
 </head><body><div id="app"></div><noscript>This app needs JavaScript.</noscript></body></html>
 """.encode()
 
@@ -120,7 +122,11 @@ class WebApp:
         self.counters = counters
         self.on_logout = on_logout
         self.bundle = bundle or Bundle()
-        self._shell = shell(self.bundle.js, self.bundle.css) if self.bundle.js and self.bundle.css else None
+        self._shell = (
+            shell(self.bundle.js, self.bundle.css, self.bundle.preload)
+            if self.bundle.js and self.bundle.css
+            else None
+        )
 
     def respond(self, request: Request, path: str, query: str) -> Response:
         """The response to one GET/HEAD of `path` (the request target split at `?`)."""

@@ -46,6 +46,7 @@ export function useTranscript(threadId: string): Transcript {
     const load = async () => {
       let after = loaded ? resumeSeq(rows) : -1;
       let first = true;
+      let shown = 0; // when rows were last handed to the page (ms)
       try {
         for (;;) {
           const r = await bridge.call("messages.forThread", { threadId, afterSeq: after, limit: PAGE, subscribe: first || undefined });
@@ -55,7 +56,12 @@ export function useTranscript(threadId: string): Transcript {
           rows = mergeRows(rows, r.messages, keys);
           after = r.nextAfterSeq;
           if (!r.hasMore) break;
-          publish(true);
+          // Show the first page at once, then at most once a second while the rest streams in:
+          // rendering every page of a long thread would cost more than reading it.
+          if (performance.now() - shown > 1000) {
+            shown = performance.now();
+            publish(true);
+          }
         }
         loaded = true;
         publish(false);
