@@ -1,4 +1,6 @@
-"""`oa-supervisor pair --device NAME`: pair one device and print its link and a QR code.
+"""`oa-supervisor pair --device NAME`: pair one device and print its links and a QR code: the app's
+`ws://host:port/ws?token=...` and the web app's `http://host:port/?token=...` (opened once, it signs
+a browser in).
 
 Each device gets its own token (devices.py): shown here once, stored only as a keyed hash in
 `$OPENAGENTS_HOME/devices.json`, revocable alone (`oa-supervisor devices revoke NAME`). The host is
@@ -81,6 +83,12 @@ def pair_url(
     return f"{scheme}://{host}:{port}{path}?token={quote(token, safe='')}{pin}"
 
 
+def web_url(host: str, port: int, token: str, tls: bool = False, cert_sha256: str | None = None) -> str:
+    """The web app's pair link, `http[s]://host:port/?token=...` (docs/web.md, "Login")."""
+    link = pair_url(host, port, token, "/", tls=tls, cert_sha256=cert_sha256)
+    return ("https://" if tls else "http://") + link.split("://", 1)[1]
+
+
 def print_qr(data: str, out: TextIO) -> None:
     """An ASCII (Unicode half-block) QR code of `data` for the terminal."""
     import qrcode
@@ -144,8 +152,7 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     host = args.host or (cfg.bridge_host if cfg.bridge_host not in WILDCARDS else lan_address())
     port = args.port or cfg.bridge_port
     url = pair_url(host, port, token, tls=tls is not None, cert_sha256=cert_sha256)
-    web_url = pair_url(host, port, token, "/", tls=tls is not None, cert_sha256=cert_sha256)
-    web_url = web_url.replace("ws", "http", 1)
+    browser = web_url(host, port, token, tls=tls is not None, cert_sha256=cert_sha256)
     warnings = link_warnings(cfg, _supervisor_running(cfg))
     for w in warnings:
         print(f"warning: {w}", file=err)
@@ -154,7 +161,7 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         doc = {
             "device": name,
             "url": url,
-            "webUrl": web_url,
+            "webUrl": browser,
             "token": token,
             "host": host,
             "port": port,
@@ -171,7 +178,7 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     print(f"Paired the device {name!r}. Its link (keep it private: it holds the device's token,", file=out)
     print("shown only this once):", file=out)
     print(f"  app:     {url}", file=out)
-    print(f"  browser: {web_url}", file=out)
+    print(f"  browser: {browser}", file=out)
     if cert_sha256:
         print(f"  certificate SHA-256 (pin it): {cert_sha256}", file=out)
     if not args.no_qr:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from oa_actors.commands.pair import JSON_KEYS, pair_url
+from oa_actors.commands.pair import JSON_KEYS, pair_url, web_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,3 +90,4 @@ def test_legacy_token_file_migrates_to_desktop(tmp_path):
 def test_pair_url_quotes_and_brackets():
     assert pair_url("::1", 1, "a+b/c") == "ws://[::1]:1/ws?token=a%2Bb%2Fc"
     assert pair_url("h", 2, "t", tls=True, cert_sha256="ab") == "wss://h:2/ws?token=t&certSha256=ab"
+    assert web_url("::1", 1, "a+b/c") == "http://[::1]:1/?token=a%2Bb%2Fc"

@@ -7,7 +7,10 @@ One supervisor serves a whole module (starting one takes seconds); each test ope
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +28,6 @@ CODEX_SESSIONS = CORPUS / "codex-0.169.0" / "sessions"
 CLAUDE_PROJECTS = CORPUS / "claude-2.1.197" / "projects"
 LOAD_TIMEOUT_MS = 30_000  # generous: the machine is shared and loaded; never a timed assertion
 
-pytestmark = pytest.mark.skipif(not codex.available(), reason="node_modules missing: run `make test`")
-
 
 @dataclass
 class App:
@@ -40,7 +41,17 @@ class App:
 
     @property
     def pair_url(self) -> str:
-        return f"{self.base}/?token={self.token}"
+        """The web pair link as `oa-supervisor pair` prints it (for this bridge's port)."""
+        port = self.base.rsplit(":", 1)[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "oa_actors", "pair", "--json", "--host", "127.0.0.1", "--port", port],
+            env=self.sup.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return str(json.loads(out.stdout)["webUrl"])
 
     @property
     def sessions(self) -> Path:

@@ -20,6 +20,7 @@ from oa_actors.store import Store
 from oa_actors.verbs.registry import Args, Object, Verb
 from tests.support.browser import ServerThread, chromium, ensure_web_built, wait_js, wait_until
 from tests.web.conftest import LOAD_TIMEOUT_MS
+from tests.web.test_pages import shot
 
 TOKEN = "hostile-test-token-0123456789abcdefghij"
 TEN_MB = 10 * 1024 * 1024
@@ -226,6 +227,7 @@ def test_usage_page_shows_totals_and_groups(server: tuple[ServerThread, UsageHan
     table = tab.locator("table.usage-groups").inner_text()
     assert "gpt-5.5" in table and "claude-opus-4" in table and "unpriced" in table
     assert tab.locator("svg.bars rect").count() >= 2
+    shot(tab, "usage")
     # Changing the grouping asks again and keeps it in the URL.
     tab.get_by_label("Group by").select_option("day")
     tab.wait_for_url("**by=day**")

@@ -107,3 +107,33 @@ def test_main_pages_render_and_are_saved_as_screenshots(app: App, page: Any) -> 
     page.wait_for_selector('.thread-page[data-loaded="1"] article.msg')
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
     shot(page, "transcript-phone")
+
+
+def test_a_project_is_created_edited_and_deleted_from_the_page(app: App, page: Any) -> None:
+    """The same validated `project.save` / `project.delete` path as the apps; the file on disk follows."""
+    work = app.tmp / "web-project"
+    work.mkdir(exist_ok=True)
+    projects = app.sup.home / "projects"
+    page.on("dialog", lambda d: d.accept())  # the delete confirmation
+    page.goto(f"{app.base}/projects/new")
+    form = page.locator("form.project-form")
+    form.locator("input[name=name]").fill("Web Project")
+    form.locator("input[name=workingDir]").fill("relative/not/allowed")
+    form.get_by_role("button", name="Create").click()
+    form.locator(".error-text").wait_for()  # refused by the validation, shown in the form
+    form.locator("input[name=workingDir]").fill(str(work))
+    form.get_by_role("button", name="Create").click()
+    page.wait_for_url("**/projects/web-project")
+    saved = wait_until(lambda: next(projects.rglob("PROJECT.md"), None), timeout=30)
+    assert "Web Project" in saved.read_text()
+    form.locator("input[name=model]").fill("gpt-5.5")
+    form.get_by_role("button", name="Save").click()
+    form.locator(".ok-text").wait_for()
+    wait_until(lambda: "gpt-5.5" in saved.read_text(), timeout=30)
+    page.goto(f"{app.base}/projects")
+    page.locator(".cards a", has_text="Web Project").wait_for()
+    page.locator(".cards a", has_text="Web Project").click()
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(f"{app.base}/projects")
+    wait_until(lambda: not saved.exists(), timeout=30)
+    page.locator(".cards a", has_text="Web Project").wait_for(state="detached")

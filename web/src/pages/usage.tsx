@@ -48,7 +48,7 @@ function Bars({ groups, by, field, format }: { groups: Json[]; by: string; field
   const max = Math.max(1e-9, ...values);
   const rowH = 22;
   return (
-    <svg class="bars" viewBox={`0 0 600 ${groups.length * rowH}`} width="100%" height={groups.length * rowH} role="img" aria-label={`${field} by ${by}`}>
+    <svg class="bars" viewBox={`0 0 680 ${groups.length * rowH}`} width="680" height={groups.length * rowH} preserveAspectRatio="xMinYMin meet" role="img" aria-label={`${field} by ${by}`}>
       {groups.map((g, i) => {
         const w = Math.max(1, (values[i] / max) * 300);
         return (
@@ -133,7 +133,7 @@ export function UsagePage() {
       {state.kind === "error" && <div class="error-text">Could not load usage: {state.message}</div>}
       {state.kind === "ok" && (
         <>
-          <div class="usage-total cards">
+          <div class="usage-total">
             {COUNTERS.map(([field, label]) => (
               <div key={field} class="card" data-field={field}>
                 <div class="muted small">{label} tokens</div>
