@@ -13,32 +13,34 @@ The server is a real `BridgeServer` over a real SQLite store, in this process (i
 The store holds generated rows shaped like the corpus (a mix of kinds). Each figure is the median
 of the rounds, each a fresh load of the page in the same tab (a new document,
 the app's hashed files from the browser cache as for any return visit); a first, cold load is
-dropped. A new tab adds the browser's own renderer start: shown apart, without a goal. With `--benchmark-disable`
-(the pyproject default, plain `make test`) it runs one round as a smoke test; `make bench` runs
-5 rounds, prints each figure beside its goal and writes `benches/results/web.json`.
+dropped. A new tab adds the browser's own renderer start: shown apart, without a goal. With
+`--benchmark-disable` (the pyproject default, plain `make test`) it runs one round as a smoke test;
+`make bench` runs 5 rounds, prints each figure beside its goal (ratio goal/value: >= 1 is met) and
+records them in `benches/results/web.json`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from measure import Record, goal_line, goal_ratio
 
 from oa_actors.gateway import GatewaySettings
 from oa_actors.store import Store
 from tests.support.browser import ServerThread, chromium, ensure_web_built, wait_js
 
-RESULTS = Path(__file__).resolve().parent / "results" / "web.json"
 TOKEN = "bench-web-token-0123456789abcdefghij"
 THREADS = 10_000
 MESSAGES = 5_000
-GOALS = {"threadListFirstRenderMs": 300.0, "transcript5000Ms": 1000.0, "firstLoadGzipKB": 200.0}
+#: Each goal, lower is better: (value, unit).
+GOALS = {
+    "threadListFirstRenderMs": (300.0, "ms"),
+    "transcript5000Ms": (1000.0, "ms"),
+    "firstLoadGzipKB": (200.0, "KB"),
+}
 
 #: Marks the moment the first thread row and the full transcript are in the DOM (performance.now(),
 #: i.e. milliseconds since navigation start), watched by a MutationObserver from before any script.
@@ -49,7 +51,8 @@ OBSERVER = """
   new MutationObserver(() => {
     if (document.querySelector('.trow')) mark('firstRow');
     const page = document.querySelector('.thread-page');
-    if (page && page.dataset.loaded === '1' && page.dataset.rows === 'MESSAGES' && document.querySelector('article.msg')) mark('transcript');
+    if (page && page.dataset.loaded === '1' && page.dataset.rows === 'MESSAGES'
+        && document.querySelector('article.msg')) mark('transcript');
     if (document.querySelectorAll('article.msg').length === MESSAGES) mark('allRows');
   }).observe(document, {childList: true, subtree: true, attributes: true});
 })();
@@ -72,8 +75,17 @@ KINDS = [
 def _message(tid: str, seq: int) -> dict[str, Any]:
     role, kind, text = KINDS[seq % len(KINDS)]
     data = {"command": text(seq), "exitCode": seq % 3, "output": "ok\n" * 8} if kind == "cmd" else None
-    return {"threadId": tid, "key": f"{tid}-{seq:06d}", "seq": seq, "ts": 1_790_000_000_000 + seq * 1000,
-            "role": role, "kind": kind, "text": text(seq), "data": data, "turnId": f"turn-{seq // 4}"}  # fmt: skip
+    return {
+        "threadId": tid,
+        "key": f"{tid}-{seq:06d}",
+        "seq": seq,
+        "ts": 1_790_000_000_000 + seq * 1000,
+        "role": role,
+        "kind": kind,
+        "text": text(seq),
+        "data": data,
+        "turnId": f"turn-{seq // 4}",
+    }
 
 
 def _thread(i: int) -> dict[str, Any]:
@@ -133,8 +145,12 @@ def _measure(page: Any, url: str, mark: str, show_all: bool) -> dict[str, float]
     return marks
 
 
-def test_web_app_in_the_browser(server: ServerThread, request: pytest.FixtureRequest) -> None:
-    full = bool(request.config.getoption("benchmark_enable", False))
+TRANSFERRED = """() => [performance.getEntriesByType('navigation')[0],
+                       ...performance.getEntriesByType('resource')]
+                      .reduce((n, e) => n + (e.transferSize || 0), 0)"""
+
+
+def test_bench_web_app_in_the_browser(server: ServerThread, full: bool, record: Record) -> None:
     rounds = 5 if full else 1
     base = server.base
     with chromium() as ctx:
@@ -153,10 +169,7 @@ def test_web_app_in_the_browser(server: ServerThread, request: pytest.FixtureReq
         page = fresh.new_page()
         page.goto(f"{base}/?token={TOKEN}")
         page.wait_for_selector(".trow", timeout=120_000)
-        first_bytes = page.evaluate(
-            """() => [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
-                  .reduce((n, e) => n + (e.transferSize || 0), 0)"""
-        )
+        first_bytes = float(page.evaluate(TRANSFERRED))
     figures = {
         "threadListFirstRenderMs": statistics.median(m["firstRow"] for m in lists),
         "threadListNewTabMs": statistics.median(m["firstRow"] for m in tabs),
@@ -164,27 +177,13 @@ def test_web_app_in_the_browser(server: ServerThread, request: pytest.FixtureReq
         "transcriptJumpToEnd5000Ms": statistics.median(m["showAll"] for m in talks),
         "firstLoadGzipKB": first_bytes / 1024,
     }
-    lines = []
-    for name, value in figures.items():
-        goal = GOALS.get(name)
-        ratio = (
-            f"{value / goal:.2f} of goal ({value:.0f} vs {goal:.0f})" if goal else f"{value:.0f} (no goal)"
-        )
-        lines.append(f"  {name:<26} {ratio}")
-    print("\nweb app in Chromium, median of", rounds, "round(s):\n" + "\n".join(lines))
+    lines = [
+        goal_line(name, figures[name], goal, unit, higher_is_better=False)
+        for name, (goal, unit) in GOALS.items()
+    ]
+    lines += [f"{name}: {figures[name]:,.0f} (no goal)" for name in figures if name not in GOALS]
+    print(f"\nweb app in Chromium, median of {rounds} round(s):\n  " + "\n  ".join(lines))
     assert first_bytes > 10_000  # the figures measured something
     assert all(v > 0 for v in figures.values())
-    if full:
-        RESULTS.write_text(
-            json.dumps(
-                {
-                    "machine": platform.platform(),
-                    "cpus": os.cpu_count(),
-                    "rounds": rounds,
-                    "goals": GOALS,
-                    "figures": figures,
-                },
-                indent=1,
-            )
-            + "\n"
-        )
+    ratios = {f"{name}Ratio": goal_ratio(figures[name], goal, False) for name, (goal, _) in GOALS.items()}
+    record({"rounds": rounds, **figures, **ratios})

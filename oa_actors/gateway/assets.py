@@ -2,8 +2,9 @@
 
 The build (web/build.mjs) writes content-hashed bundles (`app-<hash>.js`, `app-<hash>.css`, and
 `chunk-<hash>.js` for the pages loaded on first use), the PWA manifest and icons, and
-`manifest.json` naming the entry bundles and the chunks the entry imports (`preload`). Everything is read once at
-start; text files worth it are gzipped once, and served gzipped to browsers that accept it.
+`manifest.json` naming the entry bundles and the chunks the entry imports (`preload`). Everything
+is read once at start; text files worth it are gzipped once, and served gzipped to browsers that
+accept it.
 """
 
 from __future__ import annotations
