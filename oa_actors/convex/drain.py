@@ -36,6 +36,7 @@ from oa_actors.convex.client import (
     ConvexUnavailable,
 )
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
+from oa_actors.machine import Machine
 from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
@@ -112,8 +113,11 @@ class OutboxDrain:
         max_rows: int = MAX_BATCH_ROWS,
         max_bytes: int = MAX_BATCH_BYTES,
         refresh: CredentialsSource | None = None,
+        machine: Machine | None = None,
     ) -> None:
+        """`machine`: stamped on thread and project rows (several desktops on one deployment)."""
         self.store = store
+        self.stamp: dict[str, str] = machine.stamp() if machine else {}
         self.client = client
         self.max_rows = max_rows
         self.max_bytes = max_bytes
@@ -248,7 +252,7 @@ class OutboxDrain:
         for (table, key), (oid, op) in last.items():
             if table == "projects":
                 doc = fs_tables.project(self.store, key) if op == "upsert" else None
-                doc = convex_safe(doc) if doc is not None else None
+                doc = convex_safe({**doc, **self.stamp}) if doc is not None else None
                 p_items.append(
                     ("upserts", doc, [(oid, key)]) if doc is not None else ("removeIds", key, [(oid, key)])
                 )
@@ -273,9 +277,11 @@ class OutboxDrain:
     async def _call_fs(
         self, path: str, table: str, items: list[tuple[str, Any, list[tuple[int, str]]]]
     ) -> int:
-        args: dict[str, list[Any]] = {"upserts": [], "removeIds" if table == "projects" else "scopes": []}
+        args: dict[str, Any] = {"upserts": [], "removeIds" if table == "projects" else "scopes": []}
         for name, value, _keys in items:
             args[name].append(value)
+        if table == "projects" and self.stamp:
+            args["machineId"] = self.stamp["machineId"]  # removals name this machine's projects
         try:
             await self.client.mutation(path, args)
         except ConvexFunctionError as exc:
@@ -302,6 +308,7 @@ class OutboxDrain:
                 doc = messages.get(key)
             elif table == "threads":
                 doc = self.store.thread(key)
+                doc = {**doc, **self.stamp} if doc is not None else None
             else:
                 doc = None  # tables of later features: nothing to send yet
             if doc is not None:
@@ -379,11 +386,13 @@ class OutboxDrain:
             )
 
 
-async def resync(store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS) -> int:
+async def resync(
+    store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS, machine: Machine | None = None
+) -> int:
     """Replay the whole store (every thread, then every message) into a Convex deployment."""
-    drain = OutboxDrain(store, client, max_rows=max_rows)
+    drain = OutboxDrain(store, client, max_rows=max_rows, machine=machine)
     sent = 0
-    threads = [fit_document(t) for t in store.all_threads()]
+    threads = [fit_document({**t, **drain.stamp}) for t in store.all_threads()]
     for i in range(0, len(threads), max_rows):
         chunk = threads[i : i + max_rows]
         await client.mutation("sync:applyBatch", {"threads": chunk, "messages": []})

@@ -29,15 +29,16 @@ pytestmark = [
     pytest.mark.skipif(not convex_emulator.available(), reason="node_modules missing: run `make test`"),
 ]
 
-# Every long-lived task each actor starts (with ctx.spawn). The gateway has none of its own: its
-# per-client and per-request tasks report errors to their client (docs/runtime.md).
+# Every long-lived task each actor starts (with ctx.spawn). The gateway's only one is the device
+# watch (revocations and expiry); its per-client and per-request tasks report errors to their
+# client (docs/runtime.md).
 LONG_LIVED = {
     "convex_backend": ["convex-remote"],
     "convex_writer": ["convex-drain"],
     "sessions_tailer": ["tailer-read", "tailer-rescan"],
     "fs_syncer": ["fs-syncer-debounce", "fs-syncer-rescan"],
     "codex_runner": ["convex-runs"],
-    "ws_gateway": [],
+    "ws_gateway": ["device watch"],
 }
 RUNTIME_TASKS = {"oa-actor", "oa-consume", "oa-stop"}  # the runtime's own (main, messages, stop)
 # Long-lived threads of the actors: a failure there crashes the actor too (catch_stray_errors).
