@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.store",
     "oa_actors.commands.search",
     "oa_actors.commands.pair",
+    "oa_actors.commands.devices",
     "oa_actors.commands.convex",
     "oa_actors.commands.config",
 )

@@ -1,7 +1,7 @@
 """Who may use the bridge: the one interface behind every check (docs/web.md, "Login").
 
-- `Credentials` says what a token is and which credential (device) it proves. Today there is one:
-  the bridge token (`BridgeToken`). Per-device tokens replace this class; nothing else changes.
+- `Credentials` says what a token is and which credential (device) it proves: the paired devices
+  (devices.py, `DeviceRegistry`; one token per device, stored hashed).
 - `Authenticator` answers every request with a `Principal` or None: a bearer token (the apps:
   `Authorization: Bearer` or `?token=` on `/ws`), or a web session cookie. Web sessions are
   server-side records (sessions.py: id -> credential, created, last seen), so revoking a
@@ -15,8 +15,6 @@ The logger of the WebSocket library never shows a token or a cookie (`ws_log`).
 from __future__ import annotations
 
 import abc
-import hashlib
-import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -71,20 +69,6 @@ class Credentials(abc.ABC):
     @abc.abstractmethod
     def valid(self, credential: str) -> bool:
         """Whether a credential still holds (a revoked device's does not)."""
-
-
-class BridgeToken(Credentials):
-    """Today's single credential: the bridge token (its id is a fingerprint, never the token)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token.encode()
-        self.id = "bridge-token:" + hashlib.blake2b(self._token, digest_size=8, person=b"oa-cred").hexdigest()
-
-    def identify(self, token: str) -> str | None:
-        return self.id if hmac.compare_digest(token.encode(), self._token) else None
-
-    def valid(self, credential: str) -> bool:
-        return credential == self.id
 
 
 def bearer_tokens(headers: Headers, query: str) -> list[str]:

@@ -28,15 +28,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from oa_actors.gateway import protocol
-from oa_actors.gateway.auth import Authenticator, BridgeToken, Principal, same_origin, ws_log
+from oa_actors.gateway.access import open_devices, rate_limited, watch_devices
+from oa_actors.gateway.auth import Authenticator, Principal, same_origin, ws_log
 from oa_actors.gateway.clients import Client, client_info, fan_out
 from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout
 from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
 from oa_actors.gateway.local import LocalVerbs
 from oa_actors.gateway.queries import LocalQueries
+from oa_actors.gateway.ratelimit import FailedAuthLimiter
 from oa_actors.gateway.sessions import WebSessions
-from oa_actors.gateway.settings import GatewaySettings
+from oa_actors.gateway.settings import GatewaySettings, is_loopback
 from oa_actors.gateway.status_feed import Spawn, StatusFeed
+from oa_actors.gateway.tls import server_context
 from oa_actors.gateway.web import WebApp
 from oa_actors.runtime.tasks import spawn_supervised
 from oa_actors.verbs import events as ev
@@ -64,6 +67,7 @@ COUNTERS = (
     "originRejected",
     "httpRequests",
     "logins",
+    "authLimited",
 )
 
 
@@ -92,7 +96,11 @@ class BridgeServer:
         self.verbs = dict(verbs) if verbs is not None else protocol.PUBLIC_VERBS
         self.queries = LocalQueries(Path(store_path) if store_path else None, settings.max_reply_bytes)
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
-        self.auth = Authenticator(BridgeToken(settings.token), WebSessions(settings.sessions_path))
+        self.devices = open_devices(settings)
+        self.auth = Authenticator(self.devices, WebSessions(settings.sessions_path), secure=settings.secure)
+        self.limiter = FailedAuthLimiter()
+        self._spawn_supervised = spawn or _spawn_logged
+        self._device_watch: asyncio.Task[Any] | None = None
         self.web = WebApp(self.auth, self.counters, on_logout=self.close_session)
         self._principals: weakref.WeakKeyDictionary[ServerConnection, Principal] = weakref.WeakKeyDictionary()
         self._clients: dict[str, Client] = {}
@@ -114,6 +122,7 @@ class BridgeServer:
             s.host,
             s.port,
             process_request=self._process_request,
+            ssl=server_context(s.tls_cert, s.tls_key) if s.tls_cert and s.tls_key else None,
             compression="deflate" if s.compression else None,
             max_size=s.max_frame,
             max_queue=16,
@@ -125,11 +134,17 @@ class BridgeServer:
             logger=ws_log,
         )
         self.started_at = time.time()
+        self._device_watch = self._spawn_supervised(watch_devices(self), "device watch")
+        ws, web = ("wss", "https") if s.secure else ("ws", "http")
+        if not s.secure and not is_loopback(s.host):
+            log.warning("the bridge link is unencrypted on the network (ws://): set OPENAGENTS_BRIDGE_TLS=1")
         log.info(
-            "bridge listening on ws://%s:%s%s (web app on http://%s:%s/)",
+            "bridge listening on %s://%s:%s%s (web app on %s://%s:%s/)",
+            ws,
             s.host,
             self.port,
             s.path,
+            web,
             s.host,
             self.port,
         )
@@ -147,6 +162,10 @@ class BridgeServer:
                     client.ws.transport.abort()
             self._server = None
         await self.status_feed.stop()
+        if self._device_watch is not None:
+            self._device_watch.cancel()
+            await asyncio.gather(self._device_watch, return_exceptions=True)
+            self._device_watch = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -170,6 +189,10 @@ class BridgeServer:
     @property
     def clients(self) -> int:
         return len(self._clients)
+
+    def connected(self) -> list[Client]:
+        """The connected clients."""
+        return list(self._clients.values())
 
     def client_infos(self) -> list[ClientInfo]:
         return [c.info for c in self._clients.values()]
@@ -282,8 +305,12 @@ class BridgeServer:
 
     # -- connections ------------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Before the upgrade: pages and assets (web.py) for other paths; 401 without a token or
-        session; 403 for a cookie from another origin; 503 when full."""
+        """Before the upgrade: 429 for an address over its failed-auth limit (access.py); pages
+        and assets (web.py) for other paths; 401 without a token or session; 403 for a cookie from
+        another origin; 503 when full."""
+        return rate_limited(self.limiter, self.counters, connection, request, self._authorize)
+
+    def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
         if path != self.settings.path:
             return self.web.respond(request, path, query)
@@ -309,7 +336,7 @@ class BridgeServer:
 
     def revoke_credential(self, credential: str) -> int:
         """End every web session of a credential and close its connections (1008); returns how
-        many connections were closed. For the device tokens to come: a revoked device is out."""
+        many connections were closed (a revoked or expired device is out)."""
         self.auth.revoke(credential)
         return self._close_where(lambda p: p.credential == credential, "credential revoked")
 

@@ -521,3 +521,45 @@ SKILLS: Verb[Skills, SkillsListed] = VERBS.declare(
 PROJECT_GET: Verb[ProjectGet, ProjectFound] = VERBS.declare(
     "project.get", ProjectGet, ProjectFound, FS, "one project (the runner: its working dir)", public=False
 )
+
+# -- paired devices (the gateway; admin devices only: docs/protocol.md, "Pairing and devices") -------
+
+
+class DevicesList(NoArgs):
+    pass
+
+
+class DeviceInfo(Reply):
+    name: str
+    admin: bool
+    state: Literal["active", "expired", "revoked"]
+    createdAt: Annotated[int, Meta(description="ms since the epoch")]
+    lastSeenAt: int | None
+    expiresAt: int | None
+    revokedAt: int | None
+
+
+class DeviceList(Reply):
+    devices: list[DeviceInfo]
+    you: Annotated[str | None, Meta(description="the asking device's name")]
+
+
+class DevicesRevoke(Args):
+    name: NonBlank
+
+
+class DeviceRevoked(Reply):
+    name: str
+    closed: Annotated[int, Meta(description="its connections closed now (1008)")]
+
+
+DEVICES_LIST: Verb[DevicesList, DeviceList] = VERBS.declare(
+    "devices.list", DevicesList, DeviceList, LOCAL, "the paired devices, never their tokens (admin devices)"
+)
+DEVICES_REVOKE: Verb[DevicesRevoke, DeviceRevoked] = VERBS.declare(
+    "devices.revoke",
+    DevicesRevoke,
+    DeviceRevoked,
+    LOCAL,
+    "lock a device out now: its connections and web sessions close, its token gets 401 (admin devices)",
+)
