@@ -45,6 +45,7 @@ from test_bench_tailer import corpus_files, sessions_corpus
 from oa_actors.store import Store, search_index
 from oa_actors.store.schema import SCHEMA_VERSION
 from oa_actors.store.search import SearchQuery, search
+from oa_actors.tailer import core as tailer_core
 from oa_actors.tailer.service import TailerService
 from oa_actors.tailer.sink import StoreSink
 from tests.support.search_corpus import AR_WORDS, EMOJI, EN_WORDS, JA_WORDS, ZH_WORDS, bench_rows, prose
@@ -232,9 +233,11 @@ def backfill(home: Path, db: Path, index: bool) -> float:
     """Seconds to backfill `home`'s sessions into a new store at `db` (engine, one process)."""
     for p in db.parent.glob(db.name + "*"):
         p.unlink()
-    real = Store._index_messages
+    real, real_entry = Store._index_messages, tailer_core.index_entry
     if not index:
-        Store._index_messages = lambda self, fresh: None  # type: ignore[method-assign]
+        # both halves of the indexing work: the tailer's index columns and the writer's inserts
+        Store._index_messages = lambda self, *_: None  # type: ignore[method-assign]
+        tailer_core.index_entry = lambda row: None
 
     async def go() -> float:
         store = Store.open(db)
@@ -252,6 +255,7 @@ def backfill(home: Path, db: Path, index: bool) -> float:
         return asyncio.run(go())
     finally:
         Store._index_messages = real  # type: ignore[method-assign]
+        tailer_core.index_entry = real_entry
 
 
 def run_index_cost(tmp: Path, mb: int) -> dict[str, Any]:
