@@ -117,7 +117,7 @@ MIGRATIONS: list[Migration] = [
     # transaction.
     search_index.migrate,
     # 4: the index's segments are merged when the writer is idle instead of inside every write
-    # (search_index.AUTOMERGE; ~40% of the index's cost in a backfill).
+    # (search_index.AUTOMERGE, CRISISMERGE; about half of the index's cost in a backfill).
     search_index.DEFER_MERGES,
 ]
 

@@ -122,15 +122,16 @@ def _segments(conn: sqlite3.Connection) -> int:
 
 
 def test_writes_do_not_merge_and_idle_merges_keep_every_hit(tmp_path: Path) -> None:
-    """Automerge is off (migration 4): each batch adds a segment; `merge_index` steps then merge
+    """Automerge is off and crisis merges wait for 64 segments (migration 4): each batch
+    adds a segment; `merge_index` steps then merge
     them down, and every query finds the same rows before and after."""
     with Store.open(tmp_path / "s.sqlite3", background_checkpoint=False) as s:
-        row = s.conn.execute(f"SELECT v FROM {search_index.TABLE}_config WHERE k = 'automerge'").fetchone()
-        assert row is not None and row[0] == search_index.AUTOMERGE == 0
-        for i in range(12):
-            s.apply_batch([thread("t")], batch(20, start=20 * i))
+        config = dict(s.conn.execute(f"SELECT k, v FROM {search_index.TABLE}_config").fetchall())
+        assert (config["automerge"], config["crisismerge"]) == (0, search_index.CRISISMERGE)
+        for i in range(20):  # past FTS5's default crisis merge (16 segments on a level)
+            s.apply_batch([thread("t")], batch(12, start=12 * i))
         before = _segments(s.conn)
-        assert before >= 12
+        assert before == 20
         hits = {
             q: [h.seq for h in search(s, SearchQuery(q, limit=200)).hits]
             for q in ("common", "word7", "word233")
