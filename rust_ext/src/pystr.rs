@@ -11,7 +11,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 /// `PyString::new(py, s)`, faster on non-ASCII text.
-#[cfg(not(Py_LIMITED_API))]
 pub fn new_str<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
     use pyo3::ffi;
     let b = s.as_bytes();
@@ -44,31 +43,22 @@ pub fn new_str<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
     }
 }
 
-#[cfg(Py_LIMITED_API)]
-pub fn new_str<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
-    PyString::new(py, s)
-}
-
 /// A code unit of a CPython string representation (1, 2 or 4 bytes).
-#[cfg(not(Py_LIMITED_API))]
 trait Unit: Copy {
     fn from_u32(c: u32) -> Self;
 }
-#[cfg(not(Py_LIMITED_API))]
 impl Unit for u8 {
     #[inline(always)]
     fn from_u32(c: u32) -> Self {
         c as u8
     }
 }
-#[cfg(not(Py_LIMITED_API))]
 impl Unit for u16 {
     #[inline(always)]
     fn from_u32(c: u32) -> Self {
         c as u16
     }
 }
-#[cfg(not(Py_LIMITED_API))]
 impl Unit for u32 {
     #[inline(always)]
     fn from_u32(c: u32) -> Self {
@@ -78,7 +68,6 @@ impl Unit for u32 {
 
 /// Decode valid UTF-8 into code units (the caller sized `out` for every character of `b`, each
 /// of which fits a `T`).
-#[cfg(not(Py_LIMITED_API))]
 #[inline(always)]
 unsafe fn decode<T: Unit>(b: &[u8], mut out: *mut T) {
     let n = b.len();

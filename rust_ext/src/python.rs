@@ -79,11 +79,45 @@ fn val_to_py<'py>(py: Python<'py>, v: &Val<'_>) -> PyResult<Bound<'py, PyAny>> {
         Val::Obj(m) => {
             let d = PyDict::new(py);
             for (k, x) in m {
-                d.set_item(new_str(py, &k.get()), val_to_py(py, x)?)?;
+                d.set_item(obj_key(py, &k.get()), val_to_py(py, x)?)?;
             }
             d.into_any()
         }
     })
+}
+
+/// A `data` object's key: the keys the mappers write (every row of a kind repeats them) are
+/// interned once, so a row's dict reuses their string objects; any other key is built.
+fn obj_key<'py>(py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+    match k {
+        "output" => intern!(py, "output").clone(),
+        "isError" => intern!(py, "isError").clone(),
+        "text" => intern!(py, "text").clone(),
+        "message" => intern!(py, "message").clone(),
+        "exitCode" => intern!(py, "exitCode").clone(),
+        "arguments" => intern!(py, "arguments").clone(),
+        "name" => intern!(py, "name").clone(),
+        "tool" => intern!(py, "tool").clone(),
+        "status" => intern!(py, "status").clone(),
+        "server" => intern!(py, "server").clone(),
+        "result" => intern!(py, "result").clone(),
+        "query" => intern!(py, "query").clone(),
+        "path" => intern!(py, "path").clone(),
+        "kind" => intern!(py, "kind").clone(),
+        "items" => intern!(py, "items").clone(),
+        "images" => intern!(py, "images").clone(),
+        "durationMs" => intern!(py, "durationMs").clone(),
+        "command" => intern!(py, "command").clone(),
+        "ts" => intern!(py, "ts").clone(),
+        "reason" => intern!(py, "reason").clone(),
+        "input" => intern!(py, "input").clone(),
+        "changes" => intern!(py, "changes").clone(),
+        "type" => intern!(py, "type").clone(),
+        "id" => intern!(py, "id").clone(),
+        "cwd" => intern!(py, "cwd").clone(),
+        "content" => intern!(py, "content").clone(),
+        other => new_str(py, other),
+    }
 }
 
 fn opt_str<'py>(py: Python<'py>, s: &Option<String>) -> Bound<'py, PyAny> {
