@@ -54,6 +54,8 @@ class ConvexWriter(LifecycleActor):
         self.index_merges = 0
         self._last_rows = time.monotonic()
         self._merge_due = asyncio.Event()
+        # A writer that starts (or restarts after a kill mid-backfill) merges what was left unmerged.
+        self._merge_due.set()
         self._merge_task = ctx.spawn(self._merge_index_when_idle(), "search-index-merge")
         self._drain_task: asyncio.Task[None] | None = None
         self.target = backend.target(ctx.config)

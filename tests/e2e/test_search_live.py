@@ -130,6 +130,14 @@ def test_search_while_the_supervisor_runs_appends_restarts_and_loses_its_writer(
         wait_for(lambda: stored() >= len(want), f"all {len(want)} new rows (last count {last})", 180, sup)
         assert checks >= 2  # consistent before and after the kill, not only at the end
         assert_consistent(conn)  # every new row (each stored, see stored()) is searchable
+        # Writes do not merge the index's segments; the writer merges them once idle.
+        wait_for(
+            lambda: (sup.actor("convex_writer").get("health") or {}).get("indexMerges", 0) > 0,
+            "the writer's idle merges of the index",
+            timeout=60,
+            sup=sup,
+        )
+        assert_consistent(conn)
         conn.close()
         one = paths[7].name.split("-", 6)[-1].removesuffix(".jsonl")  # a generated thread id
         hits = search(sup, "prompt", "--thread", one, "--limit", "50")
