@@ -32,7 +32,7 @@ pytestmark = [
 # per-client and per-request tasks report errors to their client (docs/runtime.md).
 LONG_LIVED = {
     "convex_backend": ["convex-remote"],
-    "convex_writer": ["convex-drain"],
+    "convex_writer": ["convex-drain", "search-index-merge"],
     "sessions_tailer": ["tailer-read", "tailer-rescan"],
     "fs_syncer": ["fs-syncer-debounce", "fs-syncer-rescan"],
     "codex_runner": ["convex-runs"],
