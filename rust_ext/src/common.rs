@@ -355,38 +355,40 @@ fn num_f64(v: &Val<'_>) -> Option<f64> {
 
 const OUTPUT_MARK: &str = "\\nOutput:\\n";
 
+/// Whether the raw text can be searched for the header as it is: without `\u` escapes a newline
+/// can only be written `\n` and the letters only as themselves.
+fn raw_searchable(raw: &str) -> bool {
+    memchr::memmem::find(raw.as_bytes(), b"\\u").is_none()
+}
+
 /// Where the raw (escaped) text's decoded form has its first `\nOutput:\n`, as (header end,
-/// body start) in the raw text; only for raw text without `\u` escapes, where a newline can only
-/// be written `\n` and the letters only as themselves. None: not found (or not decidable here).
-fn raw_output_mark(raw: &str) -> Option<Option<(usize, usize)>> {
+/// body start) in the raw text (which must be `raw_searchable`). None: not found.
+fn raw_output_mark(raw: &str) -> Option<(usize, usize)> {
     let b = raw.as_bytes();
-    if memchr::memmem::find(b, b"\\u").is_some() {
-        return None;
-    }
     let mut from = 0;
     while let Some(k) = memchr::memmem::find(&b[from..], OUTPUT_MARK.as_bytes()) {
         let at = from + k;
         // the backslash starts an escape when an even number of backslashes precede it
         let run = b[..at].iter().rev().take_while(|&&c| c == b'\\').count();
         if run % 2 == 0 {
-            return Some(Some((at, at + OUTPUT_MARK.len())));
+            return Some((at, at + OUTPUT_MARK.len()));
         }
         from = at + 1;
     }
-    Some(None)
+    None
 }
 
 pub fn parse_tool_output<'a>(raw: &'a Val<'_>) -> ToolOutput<'a> {
     let none = ToolOutput { body: None, exit_code: None, duration: None };
     let Some(js) = raw.as_jstr() else { return none };
     let text = js.raw();
-    if js.is_escaped() && !text.starts_with('{') {
+    if js.is_escaped() && !text.starts_with('{') && raw_searchable(text) {
         // prose: find the header in the raw text, decode only the header (the body lazily)
-        if let Some(found) = raw_output_mark(text) {
+        {
             let (header, body_start) = if let Some(rest) = text.strip_prefix("Output:\\n") {
                 (String::new(), text.len() - rest.len())
             } else {
-                match found {
+                match raw_output_mark(text) {
                     None => return ToolOutput { body: Some(Body { src: text.into(), start: 0, escaped: true }), exit_code: None, duration: None },
                     Some((h, b)) => (json::unescape(&text[..h]), b),
                 }

@@ -34,10 +34,10 @@ pub fn new_str<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
         }
         let data = ffi::PyUnicode_DATA(obj);
         match maxchar {
-            0x7F => std::ptr::copy_nonoverlapping(b.as_ptr(), data as *mut u8, b.len()),
-            0xFF => decode(b, data as *mut u8),
-            0xFFFF => decode(b, data as *mut u16),
-            _ => decode(b, data as *mut u32),
+            0x7F => std::ptr::copy_nonoverlapping(b.as_ptr(), data.cast::<u8>(), b.len()),
+            0xFF => decode(b, data.cast::<u8>()),
+            0xFFFF => decode(b, data.cast::<u16>()),
+            _ => decode(b, data.cast::<u32>()),
         }
         Bound::from_owned_ptr(py, obj).downcast_into_unchecked()
     }
@@ -82,7 +82,7 @@ unsafe fn decode<T: Unit>(b: &[u8], mut out: *mut T) {
             for k in 0..8 {
                 // SAFETY: eight ASCII characters, eight units of room (see the caller).
                 unsafe {
-                    out.write(T::from_u32(b[i + k] as u32));
+                    out.write(T::from_u32(u32::from(b[i + k])));
                     out = out.add(1);
                 }
             }
@@ -91,18 +91,18 @@ unsafe fn decode<T: Unit>(b: &[u8], mut out: *mut T) {
         if i >= n {
             break;
         }
-        let c0 = b[i] as u32;
+        let c0 = u32::from(b[i]);
         let (c, len) = if c0 < 0x80 {
             (c0, 1)
         } else if c0 < 0xE0 {
-            (((c0 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
+            (((c0 & 0x1F) << 6) | (u32::from(b[i + 1]) & 0x3F), 2)
         } else if c0 < 0xF0 {
-            (((c0 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F), 3)
+            (((c0 & 0x0F) << 12) | ((u32::from(b[i + 1]) & 0x3F) << 6) | (u32::from(b[i + 2]) & 0x3F), 3)
         } else {
             let c = ((c0 & 0x07) << 18)
-                | ((b[i + 1] as u32 & 0x3F) << 12)
-                | ((b[i + 2] as u32 & 0x3F) << 6)
-                | (b[i + 3] as u32 & 0x3F);
+                | ((u32::from(b[i + 1]) & 0x3F) << 12)
+                | ((u32::from(b[i + 2]) & 0x3F) << 6)
+                | (u32::from(b[i + 3]) & 0x3F);
             (c, 4)
         };
         // SAFETY: one character, one unit of room.

@@ -704,23 +704,23 @@ fn claude_rules() {
 fn tool_output_from_raw_matches_decoded() {
     let long_ascii = "x".repeat(2500);
     let long_escapes = r#"a\\\"\n\t"#.repeat(900);
-    let long_astral = r#"\ud83d\ude00é😀"#.repeat(1500);
+    let long_astral = r"\ud83d\ude00é😀".repeat(1500);
     let raws = [
-        r#"Chunk ID: 1\nWall time: 0.0612 seconds\nProcess exited with code 3\nOutput:\nhello\n"#.to_owned(),
-        r#"Output:\nbody"#.to_owned(),
-        r#"Exit code: -2\nWall time: 5. seconds\nOutput:\n"#.to_owned(),
-        format!(r#"Exit code: 0\nOutput:\n{long_ascii}"#),
-        format!(r#"Exit code: 1\nOutput:\n{long_escapes}"#),
-        format!(r#"Output:\n{long_astral}"#),
-        format!(r#"Output:\n{long_ascii}é{long_escapes}"#),
-        format!(r#"no header {long_escapes}"#),
-        r#"a\\nOutput:\nnot a header (escaped backslash)"#.to_owned(),
-        r#"a\\\nOutput:\na header after an escaped backslash"#.to_owned(),
-        r#"\u0041 Exit code: 2\nOutput:\nwith a u escape"#.to_owned(),
-        format!(r#"Exit code: 4\u000aOutput:\n{long_escapes}"#),
+        r"Chunk ID: 1\nWall time: 0.0612 seconds\nProcess exited with code 3\nOutput:\nhello\n".to_owned(),
+        r"Output:\nbody".to_owned(),
+        r"Exit code: -2\nWall time: 5. seconds\nOutput:\n".to_owned(),
+        format!(r"Exit code: 0\nOutput:\n{long_ascii}"),
+        format!(r"Exit code: 1\nOutput:\n{long_escapes}"),
+        format!(r"Output:\n{long_astral}"),
+        format!(r"Output:\n{long_ascii}é{long_escapes}"),
+        format!(r"no header {long_escapes}"),
+        r"a\\nOutput:\nnot a header (escaped backslash)".to_owned(),
+        r"a\\\nOutput:\na header after an escaped backslash".to_owned(),
+        r"\u0041 Exit code: 2\nOutput:\nwith a u escape".to_owned(),
+        format!(r"Exit code: 4\u000aOutput:\n{long_escapes}"),
         r#"{\"output\":\"in\\njson\",\"metadata\":{\"exit_code\":0}}"#.to_owned(),
         format!(r#"{{\"output\":\"{}\",\"metadata\":{{\"exit_code\":5}}}}"#, long_escapes.replace('\\', r"\\").replace('"', r#"\""#)),
-        r#"{not json"#.to_owned(),
+        r"{not json".to_owned(),
         "plain".to_owned(),
     ];
     for raw in raws {
