@@ -18,6 +18,9 @@ pub mod tail;
 mod python;
 
 #[cfg(feature = "python")]
+mod pystr;
+
+#[cfg(feature = "python")]
 mod alloc;
 
 /// Rust-side allocations of the extension (Python objects keep Python's allocator).
