@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.pair",
     "oa_actors.commands.convex",
     "oa_actors.commands.config",
+    "oa_actors.commands.usage",
 )
 
 
