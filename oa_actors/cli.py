@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.convex",
     "oa_actors.commands.config",
     "oa_actors.commands.usage",
+    "oa_actors.commands.threads",
 )
 
 

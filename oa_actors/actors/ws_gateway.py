@@ -22,6 +22,7 @@ from oa_actors.gateway.server import BridgeServer
 from oa_actors.gateway.settings import GatewaySettings
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message
+from oa_actors.usage.prices import PriceTable
 from oa_actors.verbs import events as ev
 from oa_actors.verbs.catalog import VERBS
 from oa_actors.verbs.dispatch import code_of
@@ -76,6 +77,7 @@ class WsGateway(LifecycleActor):
     async def setup(self, ctx: Context) -> None:
         settings = GatewaySettings.from_config(ctx.config)
         self.server = BridgeServer(settings, ActorVerbs(ctx), ctx.config.store_path)
+        self.server.queries.prices = PriceTable(ctx.config.price_overrides)  # usage.summary's costs
         await self.server.start()
         for topic in TOPICS:
             await ctx.subscribe(topic)
