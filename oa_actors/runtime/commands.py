@@ -1,4 +1,4 @@
-"""`oa-supervisor run` and `oa-supervisor status`."""
+"""`oa-supervisor run`, `oa-supervisor status` and `oa-supervisor stop`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ log = logging.getLogger("oa.runtime.supervisor")
 
 
 def register(subparsers: Any) -> None:
-    """Add the `run` and `status` subcommands."""
+    """Add the `run`, `status` and `stop` subcommands."""
     run = subparsers.add_parser("run", help="start the supervisor and every actor")
     run.add_argument("--home", help="OPENAGENTS_HOME (default: $OPENAGENTS_HOME or ~/.openagents)")
     run.add_argument("--log-json", action="store_true", help="structured (JSON) log lines")
@@ -66,6 +66,18 @@ def register(subparsers: Any) -> None:
     status.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
+
+    stop = subparsers.add_parser(
+        "stop",
+        help="stop the running supervisor (waits until every actor has stopped)",
+        description="Ask the supervisor of this OPENAGENTS_HOME to stop, as Ctrl-C would, and wait until "
+        "it has. Exit 0 once stopped, 1 when none runs.",
+    )
+    stop.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
+    stop.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for it to stop (default 60)"
+    )
+    stop.set_defaults(handler=cmd_stop)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -116,6 +128,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     except control.AlreadyRunning as exc:
         print(f"oa-supervisor: {exc}", file=sys.stderr)
         return 3
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Send `StopRequest` over the control socket and wait until the lock is released."""
+    config = _config(args)
+    try:
+        reply = control.request_status(config.run_dir, stop=True)
+    except (ConnectionError, OSError):
+        print(
+            f"oa-supervisor stop: no supervisor is running for OPENAGENTS_HOME={config.home}", file=sys.stderr
+        )
+        return 1
+    deadline = time.monotonic() + args.timeout
+    while control.supervisor_running(config.run_dir):
+        if time.monotonic() > deadline:
+            print(
+                f"oa-supervisor stop: the supervisor (pid {reply.pid}) is still stopping after {args.timeout:.0f}s",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(0.1)
+    print(f"oa-supervisor stopped (pid {reply.pid}, {len(reply.actors)} actors)")
+    return 0
 
 
 def _fmt_uptime(seconds: float) -> str:
