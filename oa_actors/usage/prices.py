@@ -95,3 +95,20 @@ class PriceTable:
             cached_input=None if merged.get("cached_input") is None else float(merged["cached_input"]),
             cache_write=None if merged.get("cache_write") is None else float(merged["cache_write"]),
         )
+
+
+def typescript_module() -> str:
+    """`convex/usagePrices.ts`: the packaged table for the Convex `usage:summary` query (generated:
+    `python -m oa_actors.usage.prices > convex/usagePrices.ts`; a test keeps it in step)."""
+    body = json.dumps(packaged_table(), indent=2, sort_keys=True)
+    return (
+        "/**\n * GENERATED from oa_actors/usage/prices.json by `python -m oa_actors.usage.prices`:\n"
+        " * do not edit. USD per million tokens, per model, dated (docs/usage.md).\n */\n"
+        "export type PriceEntry = {\n  since: string;\n  input?: number;\n  cached_input?: number;\n"
+        "  cache_write?: number;\n  output?: number;\n};\n\n"
+        f"export const PRICES: Record<string, PriceEntry[]> = {body};\n"
+    )
+
+
+if __name__ == "__main__":
+    print(typescript_module(), end="")

@@ -93,19 +93,40 @@ def load_rows(store: Store) -> list[UsageRow]:
         " FROM messages m LEFT JOIN threads t ON t.thread_id = m.thread_id"
         " WHERE m.kind = 'usage' AND m.role = 'system'"
     )
-    raw = []
-    for tid, ts, data, source, cwd, title, tmodel, updated, created in store.conn.execute(q):
+    found = []
+    for tid, ts, data, source, cwd, title, model, updated, created in store.conn.execute(q):
         try:
             d = json.loads(data) if data else {}
         except ValueError:
             continue
+        thread = {"source": source, "cwd": cwd, "title": title, "model": model, "updatedAt": updated,
+                  "createdAt": created}  # fmt: skip
+        found.append((tid, ts, d, thread))
+    return counted_rows(found)
+
+
+def rows_of(threads: Iterable[dict[str, Any]], messages: Iterable[dict[str, Any]]) -> list[UsageRow]:
+    """`load_rows` for rows as `parse` prints them (thread rows and message rows)."""
+    by_id = {t["threadId"]: t for t in threads}
+    found = [
+        (m["threadId"], m["ts"], m["data"] or {}, by_id.get(m["threadId"], {}))
+        for m in messages
+        if m["kind"] == "usage" and m["role"] == "system"
+    ]
+    return counted_rows(found)
+
+
+def counted_rows(found: Iterable[tuple[str, int | None, Any, dict[str, Any]]]) -> list[UsageRow]:
+    """(threadId, ts, data, thread row) of each usage row -> the rows counted (module docstring)."""
+    raw = []
+    for tid, ts, d, t in found:
         if not isinstance(d, dict):
             continue
         counts = {k: _int(d.get(k)) for k in COUNTERS}
-        row = UsageRow(
-            tid, ts, ts if ts is not None else updated, d.get("model") or tmodel, source, cwd, title, counts
-        )
-        raw.append((row, d.get("messageId"), created))
+        when = ts if ts is not None else t.get("updatedAt")
+        row = UsageRow(tid, ts, when, d.get("model") or t.get("model"), t.get("source"), t.get("cwd"),
+                       t.get("title"), counts)  # fmt: skip
+        raw.append((row, d.get("messageId"), t.get("createdAt")))
     with_file = {r.thread_id for r, _, _ in raw if r.ts is not None}
     raw.sort(key=lambda x: (x[0].ts is None, x[0].ts or 0, x[2] or 0, x[0].thread_id))
     seen: set[str] = set()
