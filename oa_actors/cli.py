@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.config",
     "oa_actors.commands.usage",
     "oa_actors.commands.threads",
+    "oa_actors.commands.service",
 )
 
 
