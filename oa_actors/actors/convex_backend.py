@@ -77,7 +77,7 @@ class ConvexBackend(LifecycleActor):
                     "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local store's outbox"
                 )
             self.deploy_state = "none"
-            ctx.log.info("convex backend: %s", self.detail)
+            ctx.log.debug("convex backend: %s", self.detail)  # the start banner says so once
 
     async def on_stop(self) -> None:
         if self._task is not None:

@@ -81,7 +81,8 @@ class WsGateway(LifecycleActor):
         await self.server.start()
         for topic in TOPICS:
             await ctx.subscribe(topic)
-        ctx.log.info(
+        # With a fixed port the start banner already showed the URL; a free port (0) is known now.
+        (ctx.log.info if settings.port == 0 else ctx.log.debug)(
             "bridge WebSocket on ws://%s:%d%s (token required; `oa-supervisor pair` shows it)",
             settings.host,
             self.server.port,

@@ -106,7 +106,8 @@ class BridgeServer:
             logger=ws_log,
         )
         self.started_at = time.time()
-        log.info("bridge listening on ws://%s:%s%s", s.host, self.port, s.path)
+        # The ws_gateway actor (or the start banner) says where the bridge listens, once.
+        log.debug("bridge listening on ws://%s:%s%s", s.host, self.port, s.path)
 
     async def stop(self) -> None:
         """Close every connection (1001), stop listening, cancel pending work, close the store."""

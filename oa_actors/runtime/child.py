@@ -272,9 +272,23 @@ class ActorRuntime:
         return proto
 
     def _ship_logs(self) -> None:
-        def ship(level: int, logger: str, msg: str, created: float, exc: str) -> None:
+        loop = asyncio.get_running_loop()
+
+        def send(line: codec.LogLine) -> None:
             if not self.conn.closed:
-                self._sys(codec.LogLine(level=level, logger=logger, msg=msg, created=created, exc=exc))
+                self._sys(line)
+
+        def ship(level: int, logger: str, msg: str, created: float, exc: str) -> None:
+            line = codec.LogLine(level=level, logger=logger, msg=msg, created=created, exc=exc)
+            try:
+                on_loop = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                on_loop = False
+            if on_loop:
+                send(line)
+            elif not loop.is_closed():
+                # A worker thread (run_in_executor) logged: the connection belongs to the loop.
+                loop.call_soon_threadsafe(send, line)
 
         root = logging.getLogger()
         for h in list(root.handlers):

@@ -14,6 +14,7 @@ import msgspec
 
 from oa_actors.config import Config, ConfigError
 from oa_actors.runtime import control
+from oa_actors.runtime.banner import banner
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
 from oa_actors.runtime.privacy import secure_home, use_private_umask, user_umask
@@ -104,6 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
     for path, mode in tightened:
         log.warning("%s was readable by other users (mode %o): removed their access", path, mode)
+    for line in banner(config, config.logs_dir / "supervisor.log"):
+        log.info("%s", line)
     try:
         specs = load_specs(config.actor_specs, args.actors)
     except (ValueError, ImportError, AttributeError) as exc:
