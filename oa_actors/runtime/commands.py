@@ -26,7 +26,13 @@ log = logging.getLogger("oa.runtime.supervisor")
 
 def register(subparsers: Any) -> None:
     """Add the `run`, `status` and `stop` subcommands."""
-    run = subparsers.add_parser("run", help="start the supervisor and every actor")
+    run = subparsers.add_parser(
+        "run",
+        help="start mirroring: watch session folders, serve the phone bridge, sync to Convex",
+        description="Run in the foreground until Ctrl-C or `oa-supervisor stop`: mirror every Codex and "
+        "Claude Code session into the local store, serve the bridge for the phone and sync to Convex. The "
+        "first lines say where the store and the log file are and what is watched.",
+    )
     run.add_argument("--home", help="OPENAGENTS_HOME (default: $OPENAGENTS_HOME or ~/.openagents)")
     run.add_argument("--log-json", action="store_true", help="structured (JSON) log lines")
     run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
@@ -63,7 +69,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--start-method", choices=["forkserver", "spawn"], help="multiprocessing start method")
     run.set_defaults(handler=cmd_run)
 
-    status = subparsers.add_parser("status", help="show the actors of a running supervisor")
+    status = subparsers.add_parser("status", help="is it running? the state of each of its parts (actors)")
     status.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)

@@ -136,6 +136,56 @@ async def test_usage_cli_and_ws_verb_agree(sup: Supervisor) -> None:
         assert not bad["ok"] and bad["error"]["code"] == "bad_request"
 
 
+def test_backfill_a_relative_folder_through_the_supervisor(sup: Supervisor, tmp_path: Path) -> None:
+    """The path is resolved where the user typed it, not in the supervisor's working directory."""
+    shutil.copytree(CORPUS / "codex-0.50.0" / "sessions", tmp_path / "relcopy")
+    files = len(list((tmp_path / "relcopy").rglob("*.jsonl")))
+    before = _threads(sup)
+    out = cli(sup, "backfill", "--sessions", "relcopy", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"{files} files read" in out.stderr and "new messages" in out.stderr
+    deadline = time.monotonic() + 30  # the supervisor's writer commits what its tailer read
+    while _threads(sup) < before + files:
+        assert time.monotonic() < deadline, f"{_threads(sup)} threads, want {before + files}"
+        time.sleep(0.2)
+    again = cli(sup, "backfill", "--sessions", "./relcopy", cwd=tmp_path)
+    assert again.returncode == 0 and f"nothing new: {files} files already up to date" in again.stderr
+    missing = cli(sup, "backfill", "--sessions", "nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert len(missing.stderr.splitlines()) == 1 and str(tmp_path / "nope") in missing.stderr
+    a_file = cli(sup, "backfill", "--sessions", str(next((tmp_path / "relcopy").rglob("*.jsonl"))))
+    assert a_file.returncode == 2 and "is not a folder" in a_file.stderr
+
+
+def test_export_and_parse_bad_inputs(sup: Supervisor, tmp_path: Path) -> None:
+    one = cli(sup, "export", "--thread", UNICODE[:13])
+    assert one.returncode == 0
+    tables = [json.loads(x)["table"] for x in one.stdout.split("\n")[:-1]]
+    assert tables[-1] == "threads" and tables.count("threads") == 1
+    nosuch = cli(sup, "export", "--thread", "nosuch-thread")
+    assert nosuch.returncode == 2 and "no thread id starts with" in nosuch.stderr and nosuch.stdout == ""
+    amb = cli(sup, "export", "--thread", "01a200f7")
+    assert amb.returncode == 2 and "several thread ids" in amb.stderr
+    later = cli(sup, "export", "--since", "2099-01-01")
+    assert later.returncode == 0 and later.stdout == "" and "nothing to export" in later.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    parsed = cli(sup, "parse", str(empty))
+    assert parsed.returncode == 0 and parsed.stdout == "" and "no .jsonl files in" in parsed.stderr
+    gone = cli(sup, "parse", str(tmp_path / "gone.jsonl"))
+    assert gone.returncode == 2 and "no such file or folder" in gone.stderr
+
+
+def test_the_start_banner_says_each_fact_once(sup: Supervisor) -> None:
+    log = sup.log.read_text()
+    for fact in ("JSONL backend:", "store:", "log file:", "watching:", "bridge:", "Convex:"):
+        assert log.count(fact) == 1, fact
+    assert str(sup.home / "store.sqlite3") in log and str(sup.home / "logs" / "supervisor.log") in log
+    assert log.count("bridge WebSocket on ws://127.0.0.1:") == 1  # a free port: said once it listens
+    assert "bridge listening" not in log and "server listening" not in log
+    assert "Logging error" not in log and "Traceback" not in log
+
+
 def test_stop_last(sup: Supervisor) -> None:
     """Runs last in this module: the supervisor stops, then `stop` says none runs."""
     out = cli(sup, "stop")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,17 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
            "HOME": str(tmp)}  # fmt: skip
     out = cli(env, "backfill", "--quiet", "--sessions", str(tmp / "corpus"))
     assert out.returncode == 0, out.stderr
+    # No supervisor: imported directly, so the totals are committed and named.
+    with Store.open(Path(env["OPENAGENTS_HOME"]) / "store.sqlite3", readonly=True) as store:
+        totals = f"the store holds {store.count('messages')} messages in {store.count('threads')} threads"
+    assert out.stderr.splitlines()[-2:] == [out.stderr.splitlines()[-2], totals]
+    assert re.fullmatch(r"\d+ files read \([\d.]+ MB\), \d+ new messages", out.stderr.splitlines()[-2])
+    again = cli(env, "backfill", "--quiet", "--sessions", str(tmp / "corpus"))
+    assert (
+        again.returncode == 0
+        and "nothing new:" in again.stderr
+        and "files already up to date" in again.stderr
+    )
     return env
 
 
