@@ -71,7 +71,7 @@ def _line(label: str, value: float, goal: float, unit: str, higher_is_better: bo
 
 def _jsonl_bench() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "_oa_bench_jsonl", Path(__file__).with_name("test_bench_jsonl.py")
+        "_oa_bench_codex_corpus", Path(__file__).with_name("codex_corpus.py")
     )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
