@@ -88,7 +88,8 @@ def list_threads(
         where.append("t.updated_at >= ?")
         args.append(since_ms)
     q = (
-        "SELECT t.thread_id, t.title, t.source, t.cwd, t.model, t.created_at, t.updated_at, t.parent_thread_id,"
+        "SELECT t.thread_id, t.title, t.source, t.cwd, t.model, t.created_at, t.updated_at,"
+        " t.parent_thread_id,"
         " (SELECT COUNT(*) FROM messages m WHERE m.thread_id = t.thread_id AND m.kind != 'usage')"
         " FROM threads t" + (" WHERE " + " AND ".join(where) if where else "") +
         " ORDER BY COALESCE(t.updated_at, 0) DESC, t.thread_id LIMIT ?"
@@ -165,7 +166,8 @@ def run_threads(args: argparse.Namespace) -> int:
         else:
             title = (r["title"] or "(untitled)").replace("\n", " ")
             out.write(
-                f"{r['threadId']}  {_when(r['updatedAt'])}  {r['source'] or '?':<6} {r['messageCount']:>5} msgs"
+                f"{r['threadId']}  {_when(r['updatedAt'])}  {r['source'] or '?':<6}"
+                f" {r['messageCount']:>5} msgs"
                 f"  {title[:60]:<60}  {_home(r['cwd'])}\n"
             )
     out.flush()

@@ -39,7 +39,7 @@ def banner(cfg: Config, log_file: Path | None) -> list[str]:
 
     backend = (
         "native (Rust)"
-        if jsonl.BACKEND == "rust"
+        if jsonl.IMPLEMENTATION == "rust"
         else "twin (pure Python: slower; `make install` builds the native one)"
     )
     roots = [(cfg.sessions_dir, "Codex")]
@@ -57,10 +57,10 @@ def banner(cfg: Config, log_file: Path | None) -> list[str]:
     )
     return [
         f"oa-supervisor {__version__}",
-        f"  JSONL backend: {backend}",
-        f"  store:         {cfg.store_path}",
-        f"  log file:      {log_file if log_file is not None else '(none: stderr only)'}",
-        f"  watching:      {watched}",
-        f"  bridge:        {url}",
-        f"  Convex:        {convex_mode(cfg)}",
+        f"  JSONL hot path: {backend}",
+        f"  store:          {cfg.store_path}",
+        f"  log file:       {log_file if log_file is not None else '(none: stderr only)'}",
+        f"  watching:       {watched}",
+        f"  bridge:         {url}",
+        f"  Convex:         {convex_mode(cfg)}",
     ]

@@ -153,7 +153,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
     while control.supervisor_running(config.run_dir):
         if time.monotonic() > deadline:
             print(
-                f"oa-supervisor stop: the supervisor (pid {reply.pid}) is still stopping after {args.timeout:.0f}s",
+                f"oa-supervisor stop: the supervisor (pid {reply.pid}) is still stopping "
+                f"after {args.timeout:.0f}s",
                 file=sys.stderr,
             )
             return 1

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .chunking import Chunk
-from .vectors import Backend, VectorIndex, normalize
+from .vectors import IndexKind, VectorIndex, normalize
 
 F32 = npt.NDArray[np.float32]
 
@@ -81,7 +81,8 @@ def commit_batch(
     with conn:
         for chunk, vec in zip(chunks, vecs, strict=True):
             cur = conn.execute(
-                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector) VALUES (?,?,?,?,?)",
+                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector)"
+                " VALUES (?,?,?,?,?)",
                 (chunk.key, chunk.index, chunk.thread_id, model, vec.tobytes()),
             )
             if cur.rowcount:
@@ -157,7 +158,7 @@ def rank_threads_by_messages(hits: Sequence[ChunkHit]) -> list[tuple[str, float]
 class ThreadVectors:
     """Every thread's vector (normalized mean of its chunk vectors) with exact search over them.
 
-    Thread counts are small (thousands), so the exact backend is always the right one here.
+    Thread counts are small (thousands), so the exact index is always the right one here.
     """
 
     def __init__(self, conn: sqlite3.Connection, dim: int) -> None:
@@ -196,8 +197,8 @@ class ThreadVectors:
         ]
 
 
-def build_message_index(conn: sqlite3.Connection, dim: int, backend: Backend = "exact") -> VectorIndex:
+def build_message_index(conn: sqlite3.Connection, dim: int, kind: IndexKind = "exact") -> VectorIndex:
     """A fresh index over every stored message vector."""
-    index = VectorIndex(dim, backend)
+    index = VectorIndex(dim, kind)
     top_up(index, conn)
     return index

@@ -178,7 +178,7 @@ def test_export_and_parse_bad_inputs(sup: Supervisor, tmp_path: Path) -> None:
 
 def test_the_start_banner_says_each_fact_once(sup: Supervisor) -> None:
     log = sup.log.read_text()
-    for fact in ("JSONL backend:", "store:", "log file:", "watching:", "bridge:", "Convex:"):
+    for fact in ("JSONL hot path:", "store:", "log file:", "watching:", "bridge:", "Convex:"):
         assert log.count(fact) == 1, fact
     assert str(sup.home / "store.sqlite3") in log and str(sup.home / "logs" / "supervisor.log") in log
     assert log.count("bridge WebSocket on ws://127.0.0.1:") == 1  # a free port: said once it listens
