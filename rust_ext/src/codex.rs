@@ -533,10 +533,10 @@ fn event(st: &mut MapperState, p: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>)
             if let Some(u) = usage(info.g("total_token_usage")) {
                 st.thread.usage = Some(u);
             }
-            if !info.is_nonempty_obj() {
-                crate::usage::codex_restart(st); // a process starts, before its first response (0.50)
-            } else {
+            if info.is_nonempty_obj() {
                 crate::usage::codex_total(st, out, info.g("total_token_usage"), Some(info.g("last_token_usage")), "", ts);
+            } else {
+                crate::usage::codex_restart(st); // a process starts, before its first response (0.50)
             }
         }
         Some("thread_settings_applied") => {
