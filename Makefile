@@ -7,15 +7,18 @@ PIP := $(VPY) -m pip
 HAVE_CARGO := $(shell command -v cargo >/dev/null 2>&1 && echo yes)
 NATIVE_SRC := $(shell find rust_ext -name '*.rs' 2>/dev/null) Cargo.toml
 PY_META := pyproject.toml
+WEB_SRC := $(shell find web -type f 2>/dev/null)
+WEB_OUT := oa_actors/web/dist/manifest.json
 
-.PHONY: run test install runtime native node pytest cargo-test vitest lint bench bench-parsers soak clean
+.PHONY: run test install runtime native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
 
-# `make run` installs the runtime dependencies only (no test or lint tools).
-run: runtime
+# `make run` installs the runtime dependencies only (no test or lint tools), and builds the web app.
+run: runtime web
 	$(VENV)/bin/oa-supervisor run
 
 # Lint first (ruff, format, mypy, stubtest, clippy): CI runs `make test`, so it enforces them.
-test: install node
+# `chromium` installs Debian's browser for the real-browser tests (tests/web) when missing.
+test: install node web chromium
 	$(MAKE) --no-print-directory lint pytest cargo-test vitest
 
 runtime: .stamp-runtime
@@ -59,6 +62,24 @@ node: .stamp-node
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The web app (web/, served by the bridge): hashed bundles into the Python package
+# (oa_actors/web/dist), built with esbuild from the locked node_modules.
+web: $(WEB_OUT)
+
+$(WEB_OUT): $(WEB_SRC) package-lock.json .stamp-node
+	node web/build.mjs
+
+# Headless Chromium for the browser tests (tests/web, benches): Debian's package, installed when
+# missing (CI runs as root); quiet when present.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (apt) for the browser tests" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (the browser tests need it)" >&2; exit 1; \
+	  fi; }
+
 pytest: install
 	$(VPY) -m pytest -q
 
@@ -71,6 +92,7 @@ endif
 
 vitest: node
 	npx tsc --noEmit -p convex
+	npx tsc --noEmit -p web
 	npx vitest run
 
 # The gates: ruff (line length included) and ruff format on every Python file, mypy --strict on the
@@ -106,4 +128,4 @@ bench-parsers: install
 	cargo bench --bench json_parsers
 
 clean:
-	rm -rf $(VENV) target node_modules .stamp-*
+	rm -rf $(VENV) target node_modules .stamp-* oa_actors/web/dist

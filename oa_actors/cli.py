@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.config",
     "oa_actors.commands.convex",
     "oa_actors.commands.pair",
+    "oa_actors.commands.devices",
 )
 
 

@@ -73,6 +73,10 @@ class Config:
     bridge_host: str = "0.0.0.0"
     bridge_port: int = 8787
     bridge_token: str | None = field(default=None, repr=False)
+    bridge_tls: bool = False
+    bridge_tls_cert: Path | None = None
+    bridge_tls_key: Path | None = None
+    machine_name: str | None = None
     skills_registry: Path | None = None
     jsonl_backend: str = "auto"
     start_method: str = "forkserver"

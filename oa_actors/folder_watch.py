@@ -101,6 +101,7 @@ class FolderWatch:
         self._accept = accept
         self._observer = Observer()
         self._observer.daemon = True
+        self._observer.name = "folder-watch"  # in thread dumps and in a crash report ("thread '...'")
         self._handler = _Handler(self)
         # (folder, recursive) -> (watch, identity of the folder when scheduled)
         self._watches: dict[tuple[str, bool], tuple[ObservedWatch, tuple[int, int] | None]] = {}

@@ -18,6 +18,7 @@ from oa_actors import messages as m
 from oa_actors.actors._base import LifecycleActor
 from oa_actors.convex import backend
 from oa_actors.convex.client import ConvexHttpClient
+from oa_actors.machine import machine
 from oa_actors.runner import workdir
 from oa_actors.runner.convex_runs import ConvexRuns
 from oa_actors.runner.errors import RunError
@@ -56,7 +57,7 @@ class CodexRunner(LifecycleActor):
         target = backend.target(ctx.config)
         if target is not None:
             self._client = ConvexHttpClient(target.url, target.admin_key)
-            self.convex = ConvexRuns(self._client, self._start_convex_run)
+            self.convex = ConvexRuns(self._client, self._start_convex_run, machine(ctx.config).id)
             self._poll = ctx.spawn(self.convex.poll_forever(), "convex-runs")
 
     async def on_stop(self) -> None:

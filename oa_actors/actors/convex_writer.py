@@ -25,6 +25,7 @@ from oa_actors.actors._base import LifecycleActor
 from oa_actors.convex import backend, quarantine
 from oa_actors.convex.client import ConvexHttpClient
 from oa_actors.convex.drain import OutboxDrain
+from oa_actors.machine import machine
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.store import Store, fs_tables, runs_table
@@ -52,7 +53,9 @@ class ConvexWriter(LifecycleActor):
         self.target = backend.target(ctx.config)
         if self.target is not None:
             self.client = ConvexHttpClient(self.target.url, self.target.admin_key)
-            self.drain = OutboxDrain(self.store, self.client, refresh=self._current_target)
+            self.drain = OutboxDrain(
+                self.store, self.client, refresh=self._current_target, machine=machine(ctx.config)
+            )
             self._drain_task = ctx.spawn(self.drain.run(), "convex-drain")
             ctx.log.info("draining the outbox to Convex at %s (%s)", self.target.url, self.target.mode)
         else:
@@ -179,6 +182,8 @@ class ConvexWriter(LifecycleActor):
             "batches": s.batches,
             "ratePerSecond": round(s.rate_rows_per_s, 1),
             "retries": s.retries,
+            "batchRows": self.drain.size.rows,
+            "batchTimeouts": self.drain.size.shrinks,
             "quarantined": s.quarantined,
             "lastError": s.last_error,
             "lastErrorAt": s.last_error_at or None,

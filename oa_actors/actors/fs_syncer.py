@@ -106,7 +106,10 @@ class FsSyncer(LifecycleActor):
         assert self.syncer is not None
         fields = dict(args.project)
         pid = fields.pop("id", None) or slug(str(fields.get("name", "")))
-        body = fields.pop("body", "")
+        body = fields.pop("body", None)
+        if body is None:  # not given: an edit of the front matter keeps the file's notes
+            known = self.syncer.snapshot.project(str(pid))
+            body = (known.body if known is not None else None) or ""
         try:
             path = await asyncio.to_thread(
                 files.save_project, self.ctx.config.home, pid, fields, body if isinstance(body, str) else ""

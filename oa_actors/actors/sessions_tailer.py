@@ -150,6 +150,7 @@ class SessionsTailer(LifecycleActor):
             "errors": dict(svc.core.stats.errors),
             "skipped": dict(svc.core.skipped.counts),
             "watchFailures": svc.watch_failures,
+            "folderScans": svc.folder_scans,
             "rowsTruncated": svc.core.stats.rows_truncated,
             "snapshotsDropped": svc.core.stats.snapshots_dropped,
             "resets": svc.core.stats.resets,

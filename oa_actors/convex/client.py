@@ -4,6 +4,8 @@ One `httpx.AsyncClient` (one connection pool) per client object, reused for ever
 failure is sorted into the class a caller acts on (docs/convex.md, "Errors by class"):
 
 - `ConvexUnavailable`: transient (network, timeouts, HTTP 5xx, 408/409/425/429): retry with backoff.
+  `ConvexTimeout`, its subclass, says the call took longer than `timeout`: the drain then retries
+  with a smaller batch (oa_actors/convex/batch_size.py).
 - `ConvexUnauthorized`: the key is refused (HTTP 401/403): no call can succeed until the key changes.
 - `ConvexMisconfigured`: the URL does not lead to our functions (HTTP 404, a missing function, a
   request error, an HTML or non-Convex body from a proxy): no call succeeds until the set-up changes.
@@ -36,6 +38,10 @@ class ConvexError(Exception):
 
 class ConvexUnavailable(ConvexError):
     """The deployment could not be reached or had a transient failure: retry with backoff."""
+
+
+class ConvexTimeout(ConvexUnavailable):
+    """The call did not complete within the client's timeout (Convex slow, or the batch too big)."""
 
 
 class ConvexRefused(ConvexError):
@@ -90,6 +96,7 @@ class ConvexHttpClient:
     def __init__(self, url: str, admin_key: str | None, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.admin_key = admin_key
+        self.timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=self.url,
             headers=self._headers(admin_key),
@@ -143,6 +150,10 @@ class ConvexHttpClient:
         what = f"{kind} {path}"
         try:
             r = await self._http.post(f"/api/{kind}", json={"path": path, "args": args, "format": "json"})
+        except httpx.TimeoutException as exc:
+            raise ConvexTimeout(
+                f"{what}: no answer within {self.timeout:g}s ({type(exc).__name__})"
+            ) from None
         except httpx.HTTPError as exc:
             raise ConvexUnavailable(f"{what}: {type(exc).__name__}: {exc}") from None
         status = r.status_code

@@ -4,7 +4,9 @@ The cursor (last outbox id Convex has) is persisted after each acknowledged batc
 resends at most one batch; `sync:applyBatch` is idempotent, so a resend changes nothing.
 
 Failures are handled by class (oa_actors/convex/client.py, docs/convex.md):
-- transient (network, 5xx, 429): back off and retry the same batch (`unavailable`);
+- transient (network, 5xx, 429): back off and retry the same batch (`unavailable`); after a
+  timeout the batch is halved first (down to one row) and grows back after quick successes
+  (batch_size.py), so a slow Convex still drains;
 - the key or the set-up is refused (401/403, 404, missing function, a proxy's answer): the drain
   pauses (`unauthorized` / `misconfigured`), keeps the outbox and the cursor, quarantines nothing,
   and re-probes with capped backoff; a changed key or URL (from `refresh`) is tried at once;
@@ -24,14 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oa_actors.convex import quarantine
+from oa_actors.convex.batch_size import BatchSize
 from oa_actors.convex.client import (
     DOCUMENT_TOO_LARGE,
     ConvexFunctionError,
     ConvexHttpClient,
     ConvexRefused,
+    ConvexTimeout,
     ConvexUnavailable,
 )
 from oa_actors.convex.limits import MAX_BATCH_BYTES, MAX_BATCH_ROWS, convex_safe, doc_size, fit_document
+from oa_actors.machine import Machine
 from oa_actors.runtime.backoff import equal_jitter_delay
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.store import now_ms
@@ -108,12 +113,16 @@ class OutboxDrain:
         max_rows: int = MAX_BATCH_ROWS,
         max_bytes: int = MAX_BATCH_BYTES,
         refresh: CredentialsSource | None = None,
+        machine: Machine | None = None,
     ) -> None:
+        """`machine`: stamped on thread and project rows (several desktops on one deployment)."""
         self.store = store
+        self.stamp: dict[str, str] = machine.stamp() if machine else {}
         self.client = client
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.refresh = refresh
+        self.size = BatchSize(max_rows, max_bytes, client.timeout)
         self.status = DrainStatus()
         self._wake = asyncio.Event()
 
@@ -156,6 +165,15 @@ class OutboxDrain:
                 attempt += 1
                 if await self._wait_paused(delay):
                     attempt = 0
+                continue
+            except ConvexTimeout as exc:
+                self.status.state = "unavailable"
+                self._error(str(exc))
+                self.status.retries += 1
+                if self.size.rows > 1:
+                    continue  # a smaller batch is tried at once: the timeout itself was the wait
+                await asyncio.sleep(equal_jitter_delay(attempt, BACKOFF_START, BACKOFF_MAX))
+                attempt += 1
                 continue
             except ConvexUnavailable as exc:
                 self.status.state = "unavailable"
@@ -234,7 +252,7 @@ class OutboxDrain:
         for (table, key), (oid, op) in last.items():
             if table == "projects":
                 doc = fs_tables.project(self.store, key) if op == "upsert" else None
-                doc = convex_safe(doc) if doc is not None else None
+                doc = convex_safe({**doc, **self.stamp}) if doc is not None else None
                 p_items.append(
                     ("upserts", doc, [(oid, key)]) if doc is not None else ("removeIds", key, [(oid, key)])
                 )
@@ -259,9 +277,11 @@ class OutboxDrain:
     async def _call_fs(
         self, path: str, table: str, items: list[tuple[str, Any, list[tuple[int, str]]]]
     ) -> int:
-        args: dict[str, list[Any]] = {"upserts": [], "removeIds" if table == "projects" else "scopes": []}
+        args: dict[str, Any] = {"upserts": [], "removeIds" if table == "projects" else "scopes": []}
         for name, value, _keys in items:
             args[name].append(value)
+        if table == "projects" and self.stamp:
+            args["machineId"] = self.stamp["machineId"]  # removals name this machine's projects
         try:
             await self.client.mutation(path, args)
         except ConvexFunctionError as exc:
@@ -288,6 +308,7 @@ class OutboxDrain:
                 doc = messages.get(key)
             elif table == "threads":
                 doc = self.store.thread(key)
+                doc = {**doc, **self.stamp} if doc is not None else None
             else:
                 doc = None  # tables of later features: nothing to send yet
             if doc is not None:
@@ -300,7 +321,7 @@ class OutboxDrain:
         cur: list[_Item] = []
         size = 0
         for it in items:
-            if cur and (len(cur) >= self.max_rows or size + it.size > self.max_bytes):
+            if cur and (len(cur) >= self.size.rows or size + it.size > self.size.bytes):
                 out.append(cur)
                 cur, size = [], 0
             cur.append(it)
@@ -314,8 +335,18 @@ class OutboxDrain:
         messages = [it.doc for it in batch if it.table == "messages" and it.doc is not None]
         if not threads and not messages:
             return 0
+        started = time.monotonic()
         try:
             await self.client.mutation("sync:applyBatch", {"threads": threads, "messages": messages})
+        except ConvexTimeout:
+            # Resending the same batch would time out the same way: the retry sends smaller ones.
+            self.size.shrink()
+            log.warning(
+                "Convex did not answer a batch of %d row(s) in time; retrying with at most %d row(s)",
+                len(batch),
+                self.size.rows,
+            )
+            raise
         except ConvexFunctionError as exc:
             if len(batch) == 1:
                 self._quarantine(batch[0], exc)
@@ -329,6 +360,7 @@ class OutboxDrain:
             # Isolate the rows Convex refuses; the others still go through, in order.
             mid = len(batch) // 2
             return await self._send(batch[:mid]) + await self._send(batch[mid:])
+        self.size.success(time.monotonic() - started)
         self.status.record(len(threads) + len(messages))
         return len(threads) + len(messages)
 
@@ -354,11 +386,13 @@ class OutboxDrain:
             )
 
 
-async def resync(store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS) -> int:
+async def resync(
+    store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS, machine: Machine | None = None
+) -> int:
     """Replay the whole store (every thread, then every message) into a Convex deployment."""
-    drain = OutboxDrain(store, client, max_rows=max_rows)
+    drain = OutboxDrain(store, client, max_rows=max_rows, machine=machine)
     sent = 0
-    threads = [fit_document(t) for t in store.all_threads()]
+    threads = [fit_document({**t, **drain.stamp}) for t in store.all_threads()]
     for i in range(0, len(threads), max_rows):
         chunk = threads[i : i + max_rows]
         await client.mutation("sync:applyBatch", {"threads": chunk, "messages": []})

@@ -6,6 +6,7 @@ then feeds it committed rows (`publish_rows`, `publish_removed`) and run events 
 declared event, oa_actors/verbs/events.py). The verbs it accepts are oa_actors/verbs/catalog.py's.
 """
 
+from oa_actors.gateway.devices import DeviceRegistry
 from oa_actors.gateway.errors import (
     BadJson,
     BadRequest,
@@ -20,7 +21,7 @@ from oa_actors.gateway.errors import (
 )
 from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
 from oa_actors.gateway.server import BridgeServer
-from oa_actors.gateway.settings import GatewaySettings, load_or_create_token, token_path
+from oa_actors.gateway.settings import GatewaySettings
 
 __all__ = [
     "BadJson",
@@ -28,6 +29,7 @@ __all__ = [
     "BridgeServer",
     "Busy",
     "ClientInfo",
+    "DeviceRegistry",
     "GatewayError",
     "GatewaySettings",
     "HandlerTimeout",
@@ -38,6 +40,4 @@ __all__ = [
     "Unavailable",
     "UnknownVerb",
     "VerbHandler",
-    "load_or_create_token",
-    "token_path",
 ]

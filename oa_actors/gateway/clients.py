@@ -25,6 +25,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
+from oa_actors.gateway.auth import Principal
 from oa_actors.gateway.handler import ClientInfo
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Client:
         "closing",
         "inflight",
         "info",
+        "principal",
         "queue",
         "sending",
         "thread_subs",
@@ -66,6 +68,7 @@ class Client:
         self.thread_subs: set[str] = set()
         self.inflight: set[asyncio.Task[None]] = set()
         self.closing = False
+        self.principal: Principal | None = None  # who authenticated this connection (auth.py)
 
     def start(self) -> None:
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())

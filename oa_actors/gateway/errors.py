@@ -12,6 +12,7 @@ from a handler becomes an `internal` error (its text is logged, not sent to the 
     |   +-- BadRequest           "bad_request": a missing field, a wrong type, a bad value
     |   +-- UnknownVerb          "unknown_verb": `control` names no verb this server knows
     +-- NotFound                 "not_found": the run, thread or project does not exist
+    +-- Forbidden                "forbidden": the client's device may not do this (not an admin)
     +-- Unavailable              "unavailable": the actor, the store or Convex cannot answer now
     +-- Busy                     "busy": too many requests of this client still in flight
     +-- HandlerTimeout           "timeout": the handler did not answer within `handler_timeout`
@@ -68,6 +69,10 @@ class NotFound(GatewayError):
     code = ErrorCode.NOT_FOUND
 
 
+class Forbidden(GatewayError):
+    code = ErrorCode.FORBIDDEN
+
+
 class Unavailable(GatewayError):
     code = ErrorCode.UNAVAILABLE
 
@@ -83,7 +88,17 @@ class HandlerTimeout(GatewayError):
 #: The class of each code (the most specific one); every `ErrorCode` has one (a test checks).
 ERRORS: dict[ErrorCode, type[GatewayError]] = {
     cls.code: cls
-    for cls in (BadJson, TooLarge, BadRequest, UnknownVerb, NotFound, Unavailable, Busy, HandlerTimeout)
+    for cls in (
+        BadJson,
+        TooLarge,
+        BadRequest,
+        UnknownVerb,
+        NotFound,
+        Forbidden,
+        Unavailable,
+        Busy,
+        HandlerTimeout,
+    )
 }
 ERRORS[ErrorCode.INTERNAL] = GatewayError
 

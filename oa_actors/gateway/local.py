@@ -109,6 +109,20 @@ class LocalVerbs:
         page = self.server.queries.messages_page(thread_id, after, limit)
         return c.MessagesPage(**page, subscribed=thread_id in client.thread_subs)
 
+    @answers(c.THREADS_COUNTS)
+    def _threads_counts(self, client: Client, args: c.ThreadsCounts) -> c.ThreadCounts:
+        return c.ThreadCounts(counts=self.server.queries.message_counts(args.threadIds))
+
+    @answers(c.STATUS_WATCH)
+    def _status_watch(self, client: Client, args: c.StatusWatch) -> c.StatusHistory:
+        feed = self.server.status_feed
+        feed.watch(client, args.subscribe)
+        return c.StatusHistory(
+            intervalMs=int(feed.interval * 1000),
+            samples=list(feed.samples),
+            subscribed=client in feed.watchers,
+        )
+
     @answers(c.UNSUBSCRIBE)
     def _unsubscribe(self, client: Client, args: c.Unsubscribe) -> c.Unsubscribed:
         removed = 0

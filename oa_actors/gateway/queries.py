@@ -121,6 +121,22 @@ class LocalQueries:
             summary = summarize([], self.prices, by, since_ms)
         return summary
 
+    def message_counts(self, thread_ids: list[str]) -> dict[str, int]:
+        """How many messages each thread has (one index range count per thread).
+
+        Store.message_counts() counts every thread at once; a page needs only its own, so this
+        counts through the (thread_id, seq) index. It belongs in Store: move it there when the
+        store module is next changed."""
+
+        def query(store: Store) -> dict[str, int]:
+            q = "SELECT COUNT(*) FROM messages WHERE thread_id = ?"
+            return {
+                tid: int(store.conn.execute(q, (tid,)).fetchone()[0]) for tid in dict.fromkeys(thread_ids)
+            }
+
+        counts: dict[str, int] = self._run(query, {})
+        return {tid: counts.get(tid, 0) for tid in thread_ids}
+
     def threads_page(self, limit: int, before_updated: int | None) -> dict[str, Any]:
         """`{threads, hasMore, nextBeforeUpdatedAt}`: newest first by updatedAt (null counts as 0)."""
         fetch = limit + 1

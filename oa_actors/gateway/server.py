@@ -17,6 +17,7 @@ import itertools
 import logging
 import socket
 import time
+import weakref
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,13 +28,20 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from oa_actors.gateway import protocol
-from oa_actors.gateway.auth import token_matches, ws_log
+from oa_actors.gateway.access import open_devices, rate_limited, watch_devices
+from oa_actors.gateway.auth import Authenticator, Principal, same_origin, ws_log
 from oa_actors.gateway.clients import Client, client_info, fan_out
 from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout
 from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
 from oa_actors.gateway.local import LocalVerbs
 from oa_actors.gateway.queries import LocalQueries
-from oa_actors.gateway.settings import GatewaySettings
+from oa_actors.gateway.ratelimit import FailedAuthLimiter
+from oa_actors.gateway.sessions import WebSessions
+from oa_actors.gateway.settings import GatewaySettings, is_loopback
+from oa_actors.gateway.status_feed import Spawn, StatusFeed
+from oa_actors.gateway.tls import server_context
+from oa_actors.gateway.web import WebApp
+from oa_actors.runtime.tasks import spawn_supervised
 from oa_actors.verbs import events as ev
 from oa_actors.verbs.registry import Event, EventData, Verb
 
@@ -43,6 +51,7 @@ D = TypeVar("D", bound=EventData)
 CLOSE_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_TOO_MANY = 1013  # a burst got past the 503 check: over max_clients
 CLOSE_GOING_AWAY = 1001  # the server stops
+CLOSE_REVOKED = 1008  # policy violation: the client's credential or web session was revoked
 
 COUNTERS = (
     "connections",
@@ -55,7 +64,15 @@ COUNTERS = (
     "dropped",
     "slowDisconnects",
     "oversizedCloses",
+    "originRejected",
+    "httpRequests",
+    "logins",
+    "authLimited",
 )
+
+
+def _spawn_logged(coro: Any, name: str) -> asyncio.Task[Any]:
+    return spawn_supervised(coro, name, lambda exc: log.error("%s", exc, exc_info=exc))
 
 
 class BridgeServer:
@@ -67,16 +84,25 @@ class BridgeServer:
         handler: VerbHandler | None = None,
         store_path: str | Path | None = None,
         verbs: Mapping[str, Verb[Any, Any]] | None = None,
+        spawn: Spawn | None = None,
     ) -> None:
         """`handler` answers every verb not answered locally (None: they are `unavailable`);
         `store_path` is the local store (None or missing: the live queries return empty pages);
-        `verbs` replaces `protocol.PUBLIC_VERBS` (the verbs clients may send)."""
+        `verbs` replaces `protocol.PUBLIC_VERBS` (the verbs clients may send); `spawn` starts the
+        server's long-lived tasks supervised (the actor's `Context.spawn`; default: a failure is
+        logged)."""
         self.settings = settings
         self.handler: VerbHandler = handler or NullHandler()
         self.verbs = dict(verbs) if verbs is not None else protocol.PUBLIC_VERBS
         self.queries = LocalQueries(Path(store_path) if store_path else None, settings.max_reply_bytes)
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
-        self._token = settings.token.encode()
+        self.devices = open_devices(settings)
+        self.auth = Authenticator(self.devices, WebSessions(settings.sessions_path), secure=settings.secure)
+        self.limiter = FailedAuthLimiter()
+        self._spawn_supervised = spawn or _spawn_logged
+        self._device_watch: asyncio.Task[Any] | None = None
+        self.web = WebApp(self.auth, self.counters, on_logout=self.close_session)
+        self._principals: weakref.WeakKeyDictionary[ServerConnection, Principal] = weakref.WeakKeyDictionary()
         self._clients: dict[str, Client] = {}
         self._threads_subs: set[Client] = set()
         self._thread_subs: dict[str, set[Client]] = {}
@@ -85,6 +111,7 @@ class BridgeServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.started_at = 0.0
         self._local = LocalVerbs(self)
+        self.status_feed = StatusFeed(self, spawn or _spawn_logged)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -95,6 +122,7 @@ class BridgeServer:
             s.host,
             s.port,
             process_request=self._process_request,
+            ssl=server_context(s.tls_cert, s.tls_key) if s.tls_cert and s.tls_key else None,
             compression="deflate" if s.compression else None,
             max_size=s.max_frame,
             max_queue=16,
@@ -106,8 +134,20 @@ class BridgeServer:
             logger=ws_log,
         )
         self.started_at = time.time()
-        # The ws_gateway actor (or the start banner) says where the bridge listens, once.
-        log.debug("bridge listening on ws://%s:%s%s", s.host, self.port, s.path)
+        self._device_watch = self._spawn_supervised(watch_devices(self), "device watch")
+        ws, web = ("wss", "https") if s.secure else ("ws", "http")
+        if not s.secure and not is_loopback(s.host):
+            log.warning("the bridge link is unencrypted on the network (ws://): set OPENAGENTS_BRIDGE_TLS=1")
+        log.info(
+            "bridge listening on %s://%s:%s%s (web app on %s://%s:%s/)",
+            ws,
+            s.host,
+            self.port,
+            s.path,
+            web,
+            s.host,
+            self.port,
+        )
 
     async def stop(self) -> None:
         """Close every connection (1001), stop listening, cancel pending work, close the store."""
@@ -121,6 +161,11 @@ class BridgeServer:
                 for client in list(self._clients.values()):
                     client.ws.transport.abort()
             self._server = None
+        await self.status_feed.stop()
+        if self._device_watch is not None:
+            self._device_watch.cancel()
+            await asyncio.gather(self._device_watch, return_exceptions=True)
+            self._device_watch = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -145,6 +190,10 @@ class BridgeServer:
     def clients(self) -> int:
         return len(self._clients)
 
+    def connected(self) -> list[Client]:
+        """The connected clients."""
+        return list(self._clients.values())
+
     def client_infos(self) -> list[ClientInfo]:
         return [c.info for c in self._clients.values()]
 
@@ -166,6 +215,10 @@ class BridgeServer:
         """Send an event to one client (False if it is gone or too slow)."""
         client = self._clients.get(client_id)
         return client is not None and self._send(client, protocol.event(event, data), is_event=True)
+
+    def fan_out_event(self, clients: Collection[Client], event: Event[D], data: D) -> int:
+        """Send one event to some clients (never waits)."""
+        return self._fan_out(clients, protocol.event(event, data))
 
     def publish_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
         """Committed rows -> the clients subscribed to them; returns the number of frames sent.
@@ -252,11 +305,23 @@ class BridgeServer:
 
     # -- connections ------------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Before the upgrade: 404 for another path, 401 without the token, 503 when full."""
+        """Before the upgrade: 429 for an address over its failed-auth limit (access.py); pages
+        and assets (web.py) for other paths; 401 without a token or session; 403 for a cookie from
+        another origin; 503 when full."""
+        return rate_limited(self.limiter, self.counters, connection, request, self._authorize)
+
+    def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
         if path != self.settings.path:
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
-        if not token_matches(request.headers, query, self._token):
+            return self.web.respond(request, path, query)
+        principal = self.auth.bearer(request.headers, query)
+        if principal is None:
+            principal = self.auth.cookie(request.headers)
+            if principal is not None and not same_origin(request.headers, self.auth.secure):
+                # Cross-site WebSocket hijacking: another site's page opening /ws with our cookie.
+                self.counters["originRejected"] += 1
+                return connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden: Origin is not this server\n")
+        if principal is None:
             self.counters["authFailures"] += 1
             response = connection.respond(
                 http.HTTPStatus.UNAUTHORIZED, "Unauthorized: a valid bridge token is required\n"
@@ -266,7 +331,25 @@ class BridgeServer:
         if len(self._clients) >= self.settings.max_clients:
             self.counters["rejectedFull"] += 1
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many clients\n")
+        self._principals[connection] = principal
         return None
+
+    def revoke_credential(self, credential: str) -> int:
+        """End every web session of a credential and close its connections (1008); returns how
+        many connections were closed (a revoked or expired device is out)."""
+        self.auth.revoke(credential)
+        return self._close_where(lambda p: p.credential == credential, "credential revoked")
+
+    def close_session(self, session: str) -> int:
+        """Close the connections of one web session (the browser signed out)."""
+        return self._close_where(lambda p: p.session == session, "signed out")
+
+    def _close_where(self, match: Any, reason: str) -> int:
+        doomed = [c for c in self._clients.values() if c.principal is not None and match(c.principal)]
+        for client in doomed:
+            if not client.closing:
+                self._kick(client, CLOSE_REVOKED, reason)
+        return len(doomed)
 
     async def _serve_client(self, ws: ServerConnection) -> None:
         info = client_info(ws, f"c{next(self._ids)}")
@@ -280,6 +363,7 @@ class BridgeServer:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.socket_send_buffer)
         s = self.settings
         client = Client(ws, info, s.send_queue, s.write_limit)
+        client.principal = self._principals.pop(ws, None)
         self._clients[info.id] = client
         self.counters["connections"] += 1
         client.start()
@@ -313,6 +397,7 @@ class BridgeServer:
 
     def _forget_subs(self, client: Client) -> None:
         self._threads_subs.discard(client)
+        self.status_feed.forget(client)
         for tid in client.thread_subs:
             subs = self._thread_subs.get(tid)
             if subs is not None:

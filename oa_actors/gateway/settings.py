@@ -1,68 +1,33 @@
-"""`GatewaySettings`: where the bridge listens, its token, and its limits (docs/protocol.md, "Limits").
+"""`GatewaySettings`: where the bridge listens, who may connect, and its limits (docs/protocol.md).
 
-The token comes from `Config.bridge_token` (`OPENAGENTS_BRIDGE_TOKEN`) or else from
-`$OPENAGENTS_HOME/bridge.json` (`{"token": "..."}`, mode 0600), which is created once with 32 random
-bytes (urlsafe base64). The token is never logged and is hidden from `repr()`.
+Who may connect: the paired devices of `$OPENAGENTS_HOME/devices.json` (devices.py; tokens stored
+hashed). `token` (from `OPENAGENTS_BRIDGE_TOKEN`) is the "desktop" device's token, migrated into
+the devices file on start; without a devices file (tests, benchmarks) it is the only device.
+TLS: `tls_cert`/`tls_key` serve `wss://` and `https://` (tls.py). Secrets are hidden from `repr()`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import secrets
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from oa_actors.config import Config, write_secret
+from oa_actors.config import Config
 
 log = logging.getLogger(__name__)
 
-TOKEN_FILE = "bridge.json"
+SESSIONS_FILE = "web_sessions.json"
 MIN_TOKEN_LENGTH = 16
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 KIB = 1024
 MIB = 1024 * KIB
 
 
-def token_path(config: Config) -> Path:
-    """`$OPENAGENTS_HOME/bridge.json`."""
-    return config.home / TOKEN_FILE
-
-
-def _read_token(path: Path) -> str | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    token = data.get("token") if isinstance(data, dict) else None
-    return token if isinstance(token, str) and len(token) >= MIN_TOKEN_LENGTH else None
-
-
-def load_or_create_token(config: Config) -> str:
-    """The bridge token: `config.bridge_token`, else the token file, created once if missing or invalid.
-
-    A token file readable by others is narrowed to 0600 (with a warning that does not show the token).
-    """
-    if config.bridge_token:
-        return config.bridge_token
-    path = token_path(config)
-    token = _read_token(path)
-    if token is not None:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("%s was readable by others (mode %o); narrowing it to 0600", path, mode)
-            os.chmod(path, 0o600)
-        return token
-    write_secret(path, json.dumps({"token": secrets.token_urlsafe(32)}) + "\n")
-    log.info("created a new bridge token in %s", path)
-    # Read back: if another process created it at the same moment, both use the file's token.
-    token = _read_token(path)
-    if token is None:  # pragma: no cover - the file we just wrote is unreadable
-        raise OSError(f"cannot read back the bridge token file {path}")
-    return token
+def is_loopback(host: str) -> bool:
+    """Whether a bind host is reachable from this machine only."""
+    return host in LOOPBACK or host.startswith("127.")
 
 
 @dataclass(frozen=True)
@@ -73,7 +38,12 @@ class GatewaySettings:
     host: str = "0.0.0.0"
     port: int = 8787
     path: str = "/ws"
-    token: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)  # the "desktop" device's token ("" : none)
+    sessions_path: Path | None = None  # web sessions file (sessions.py); None: in memory only
+    devices_path: Path | None = None  # paired devices (devices.py); None: `token` is the only one
+    tls_cert: Path | None = None  # PEM certificate chain: serve wss:// and https://
+    tls_key: Path | None = None  # its PEM private key (mode 0600)
+    device_poll: float = 0.25  # how often the devices file is checked for revocations and expiry
     # -- frames --
     max_frame: int = 1 * MIB  # hard limit of an incoming message: the library closes with 1009 above it
     max_request: int = 256 * KIB  # soft limit: a request above it gets a `too_large` error reply
@@ -100,8 +70,10 @@ class GatewaySettings:
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/': {self.path!r}")
-        if len(self.token) < MIN_TOKEN_LENGTH:
+        if (self.token or self.devices_path is None) and len(self.token) < MIN_TOKEN_LENGTH:
             raise ValueError(f"the bridge token must have at least {MIN_TOKEN_LENGTH} characters")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate and its key")
         for name in ("max_frame", "max_request", "max_clients", "send_queue", "max_inflight", "write_limit"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -110,14 +82,27 @@ class GatewaySettings:
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> GatewaySettings:
-        """Host and port from `OPENAGENTS_BRIDGE_BIND`, the token as `load_or_create_token`.
+        """Host and port from `OPENAGENTS_BRIDGE_BIND`, the devices of `OPENAGENTS_HOME`, TLS as
+        configured (the self-signed certificate is made here on first use); `overrides` win."""
+        from oa_actors.gateway.devices import DEVICES_FILE
+        from oa_actors.gateway.tls import tls_files
 
-        `overrides` win."""
-        values: dict[str, Any] = {"host": config.bridge_host, "port": config.bridge_port}
-        if "token" not in overrides:
-            values["token"] = load_or_create_token(config)
+        values: dict[str, Any] = {
+            "host": config.bridge_host,
+            "port": config.bridge_port,
+            "sessions_path": config.home / SESSIONS_FILE,
+            "devices_path": config.home / DEVICES_FILE,
+            "token": config.bridge_token or "",
+        }
+        if "tls_cert" not in overrides:
+            values["tls_cert"], values["tls_key"] = tls_files(config) or (None, None)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def secure(self) -> bool:
+        """Served over TLS."""
+        return self.tls_cert is not None
 
     def with_overrides(self, **kwargs: Any) -> GatewaySettings:
         """A copy with some fields replaced."""

@@ -25,8 +25,15 @@ POLL_SECONDS = 2.0
 class ConvexRuns:
     """Claims pending Convex runs and mirrors the states of runs that have a Convex id."""
 
-    def __init__(self, client: ConvexHttpClient, start: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client: ConvexHttpClient,
+        start: Callable[[dict[str, Any]], Awaitable[None]],
+        machine_id: str | None = None,
+    ) -> None:
+        """`machine_id`: list and claim only the runs enqueued for this machine (or for none)."""
         self.client = client
+        self.machine_id = machine_id
         self._start = start
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.claimed = 0
@@ -44,13 +51,15 @@ class ConvexRuns:
             await asyncio.sleep(POLL_SECONDS)
 
     async def poll_once(self) -> int:
-        pending = await self.client.query("runs:listPending", {"limit": 20}) or []
+        pending = (
+            await self.client.query("runs:listPending", {"limit": 20, "machineId": self.machine_id}) or []
+        )
         started = 0
         for run in pending:
             rid = run.get("_id")
             if not isinstance(rid, str) or rid in self.known:
                 continue
-            claimed = await self.client.mutation("runs:claim", {"workerId": self.worker_id, "runId": rid})
+            claimed = await self.client.mutation("runs:claim", self._claim_args(rid))
             if not claimed or claimed.get("workerId") != self.worker_id:
                 continue  # another worker got it
             self.known.add(rid)
@@ -58,6 +67,9 @@ class ConvexRuns:
             started += 1
             await self._start(claimed)
         return started
+
+    def _claim_args(self, run_id: str) -> dict[str, Any]:
+        return {"workerId": self.worker_id, "runId": run_id, "machineId": self.machine_id}
 
     async def mirror(self, run: dict[str, Any]) -> None:
         """Report a state change of a run that has a Convex id (others are local only)."""
@@ -94,7 +106,7 @@ class ConvexRuns:
         if run_id in self.known:
             return True
         try:
-            claimed = await self.client.mutation("runs:claim", {"workerId": self.worker_id, "runId": run_id})
+            claimed = await self.client.mutation("runs:claim", self._claim_args(run_id))
         except ConvexError:
             return False
         if claimed and claimed.get("workerId") == self.worker_id:

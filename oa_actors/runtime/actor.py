@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -93,6 +94,12 @@ class Context:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Message]] = {}
         self._seq: dict[str, int] = {}
+        # DATA seqs start at the wall clock in microseconds, not at 1, so no two incarnations of an
+        # actor use the same seqs: an ack the receiver still owed a dead incarnation (for frames
+        # that incarnation sent) would otherwise release the new incarnation's unsent frames of the
+        # same numbers, and a receiver crash then lost them. (An incarnation would have to send
+        # more than a message per microsecond, on average, to reach its successor's range.)
+        self._seq_base = time.time_ns() // 1000
         self._unacked: dict[str, OrderedDict[int, bytes]] = {}
         self._max_unacked = max_unacked
         self._ack_event = asyncio.Event()
@@ -150,7 +157,7 @@ class Context:
         while len(pending) >= self._max_unacked:
             self._ack_event.clear()
             await self._ack_event.wait()
-        seq = self._seq.get(actor, 0) + 1
+        seq = self._seq.get(actor, self._seq_base) + 1
         self._seq[actor] = seq
         frame = encode_frame(Kind.DATA, actor, self.name, seq, msg)
         pending[seq] = frame

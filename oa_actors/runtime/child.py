@@ -273,6 +273,7 @@ class ActorRuntime:
 
     def _ship_logs(self) -> None:
         loop = asyncio.get_running_loop()
+        loop_thread = threading.get_ident()
 
         def send(line: codec.LogLine) -> None:
             if not self.conn.closed:
@@ -280,14 +281,14 @@ class ActorRuntime:
 
         def ship(level: int, logger: str, msg: str, created: float, exc: str) -> None:
             line = codec.LogLine(level=level, logger=logger, msg=msg, created=created, exc=exc)
-            try:
-                on_loop = asyncio.get_running_loop() is loop
-            except RuntimeError:
-                on_loop = False
-            if on_loop:
+            if threading.get_ident() == loop_thread:
                 send(line)
-            elif not loop.is_closed():
-                # A worker thread (run_in_executor) logged: the connection belongs to the loop.
+                return
+            # Logged from another thread (a `to_thread` worker, a watch or checkpoint thread): the
+            # connection belongs to the loop. Writing to it from here raced with the loop's own
+            # writes (frames could be sent twice or lost) and failed outright when no flush was
+            # pending ("no running event loop"): the line was lost.
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the process is ending
                 loop.call_soon_threadsafe(send, line)
 
         root = logging.getLogger()

@@ -42,13 +42,19 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--grace-period", type=float, default=5.0, help="seconds before SIGKILL on shutdown")
     run.add_argument(
-        "--max-restarts", type=int, default=5, help="restart intensity per actor: restarts allowed ..."
+        "--max-restarts", type=int, default=5, help="restart intensity per actor: quick failures allowed ..."
     )
     run.add_argument(
         "--restart-window",
         type=float,
         default=30.0,
         help="... within this many seconds; beyond it the actor is `failed` and retried later",
+    )
+    run.add_argument(
+        "--quick-failure",
+        type=float,
+        default=3.0,
+        help="a failure counts towards --max-restarts if the actor ran less than this many seconds",
     )
     run.add_argument(
         "--failed-retry", type=float, default=30.0, help="seconds before a failed actor is retried ..."
@@ -122,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         grace_period=args.grace_period,
         max_restarts=args.max_restarts,
         restart_window=args.restart_window,
+        quick_failure=args.quick_failure,
         backoff_base=args.backoff_base,
         backoff_max=args.backoff_max,
         backoff_reset=args.backoff_reset,

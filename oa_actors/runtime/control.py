@@ -9,6 +9,7 @@ supervisor dies, so a stale file never blocks a restart).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -128,6 +129,31 @@ def supervisor_running(run_dir: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the shared lock if we got it
     return False
+
+
+async def request_status_async(run_dir: Path, timeout: float = 5.0) -> codec.StatusReply:
+    """`request_status` for an event loop (the gateway's `supervisor.status`)."""
+    path = socket_path(run_dir)
+    async with asyncio.timeout(timeout):
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(path))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise ConnectionError(f"no supervisor is running for OPENAGENTS_HOME={run_dir.parent}") from exc
+        try:
+            writer.write(encode_frame(Kind.SYS, codec.SUPERVISOR, "gateway", 1, codec.StatusRequest()))
+            head = await reader.readexactly(4)
+            size = frame_length(head)
+            if size > codec.MAX_FRAME:
+                raise ConnectionError("oversized reply")
+            frame = head + await reader.readexactly(size)
+        except asyncio.IncompleteReadError as exc:
+            raise ConnectionError("control socket closed") from exc
+        finally:
+            writer.close()
+    reply = decode_payload(decode_header(frame).payload)
+    if not isinstance(reply, codec.StatusReply):
+        raise ConnectionError(f"unexpected reply {type(reply).__name__}")
+    return reply
 
 
 def wait_for_status(run_dir: Path, deadline: float = 30.0) -> codec.StatusReply:

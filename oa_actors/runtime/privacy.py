@@ -27,8 +27,18 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 # Our entries directly in the home (files and folders), and the folders whose files are ours.
-_HOME_ENTRIES = ("store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm", "bridge.json", "logs", "run")
-_OWN_FOLDERS = ("logs", "run", "convex")
+_HOME_ENTRIES = (
+    "store.sqlite3",
+    "store.sqlite3-wal",
+    "store.sqlite3-shm",
+    "bridge.json",
+    "devices.json",
+    "devices.json.lock",
+    "machine.json",
+    "logs",
+    "run",
+)
+_OWN_FOLDERS = ("logs", "run", "convex", "tls")
 
 
 _user_umask: int | None = None  # the umask this process started with (before ours)

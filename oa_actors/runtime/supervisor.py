@@ -7,7 +7,8 @@ actors, so there are no races between a crash, a health timeout and a Ctrl-C.
 Policy: OTP restart types (permanent / transient / temporary) and exponential backoff between
 restarts of one actor (the first is immediate); health pings, and an actor silent for
 `health_timeout` seconds is killed and restarted. The restart intensity is *per actor*: an actor
-restarted more than `max_restarts` times within `restart_window` seconds is marked `failed` and
+that failed quickly (never ready, or within `quick_failure` seconds of it) more than `max_restarts`
+times within `restart_window` seconds is marked `failed` and
 retried after `failed_retry` seconds (doubling up to `failed_retry_max`), while every other actor
 keeps running. OTP's intensity limit escalates to a parent supervisor; on a desktop there is none,
 so the supervisor itself never exits because of a failing actor, only when asked to (a signal).
@@ -45,8 +46,12 @@ class Policy:
     """Supervision settings (CLI flags override the defaults)."""
 
     grace_period: float = 5.0
-    max_restarts: int = 5  # per actor: more restarts than this within `restart_window` -> failed
+    max_restarts: int = 5  # per actor: more quick failures than this within `restart_window` -> failed
     restart_window: float = 30.0
+    # A failure counts towards the budget when the incarnation was never ready or ran less than
+    # this: a crash loop (dies right after start) is `failed` within seconds, while kill -9 of a
+    # random actor every 2 s (one kill per actor per ~12 s, most of them later in its life) is not.
+    quick_failure: float = 3.0
     backoff_base: float = 0.1
     backoff_max: float = 5.0
     backoff_reset: float = 10.0  # an actor that ran this long before failing restarts without delay
@@ -217,7 +222,8 @@ class Supervisor:
             actor.consecutive_failures = 0
             actor.failed_times = 0
         times = actor.restart_times
-        times.append(now)
+        if not actor.ready_at or now - actor.ready_at < p.quick_failure:
+            times.append(now)
         while times and now - times[0] > p.restart_window:
             times.popleft()
         actor.restarts += 1
@@ -241,7 +247,7 @@ class Supervisor:
         actor.restart_times.clear()
         actor.consecutive_failures = 0
         log.error(
-            "%s failed: more than %d restarts in %gs (last error: %s); the other actors keep running; "
+            "%s failed: more than %d quick failures in %gs (last error: %s); the other actors keep running; "
             "retrying it in %.0fs",
             actor.name,
             p.max_restarts,

@@ -27,6 +27,13 @@ log = logging.getLogger("oa.tailer")
 NEWEST_FIRST = 20
 RESCAN_SECONDS = 2.0
 IDLE_CLOSE_SECONDS = 30.0
+# Folder events are coalesced and their folders listed at most this often. Every file created,
+# moved or deleted also reports its folder as modified, and listing the folder each time made
+# ingestion quadratic: 2,500 files created in one day folder meant millions of `stat` calls in
+# event callbacks that ran ahead of the read loop, so nothing was read for minutes while status
+# said "running". The files themselves arrive as file events; the listing only catches files
+# created before a new folder was watched.
+DIR_SCAN_SECONDS = 0.5
 
 
 def _under(path: str, root: str) -> bool:
@@ -76,6 +83,9 @@ class TailerService:
         self._failure: BaseException | None = None  # raised by the read loop (the actor crashes)
         self.rescan_seconds = rescan_seconds
         self._live: dict[str, None] = {}  # ordered set of paths to read soon
+        self._dirs: dict[str, None] = {}  # folders to list soon (coalesced, see DIR_SCAN_SECONDS)
+        self._last_dir_scan = 0.0
+        self.folder_scans = 0  # folder listings done for folder events (status: folderScans)
         self._backlog: list[str] = []  # backfill order (newest first), consumed from the front
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -135,8 +145,11 @@ class TailerService:
                 # A root (or a folder above it) appeared, went or was replaced: watch it now.
                 self._sync_watch()
             if any(_under(path, r) for r in roots):
-                # A new folder (a new day): files in it may predate the watch.
-                self._mark_files([Path(path)])
+                # A new folder (a new day) may hold files that predate its watch: list it soon,
+                # once for however many events it gets meanwhile.
+                self._dirs[path] = None
+                self._idle.clear()
+                self._wake.set()
         elif any(_under(path, r) for r in roots):
             self.mark(path)
 
@@ -153,8 +166,20 @@ class TailerService:
 
     def _mark_files(self, folders: list[Path]) -> None:
         if folders:
-            for p, _size, _mtime in list_session_files(folders, self.core.skipped):
-                self.mark(p)
+            for p, size, _mtime in list_session_files(folders, self.core.skipped):
+                if self.core.pending(p, size):
+                    self.mark(p)
+
+    def _scan_dirs(self) -> None:
+        """List the folders that had events since the last listing (one walk per subtree)."""
+        kept: list[str] = []
+        for d in sorted(self._dirs):
+            if not (kept and _under(d, kept[-1])):
+                kept.append(d)
+        self._dirs.clear()
+        self._last_dir_scan = time.monotonic()
+        self.folder_scans += 1
+        self._mark_files([Path(d) for d in kept])
 
     def mark(self, path: str) -> None:
         """Read this file soon (live priority)."""
@@ -199,6 +224,17 @@ class TailerService:
         while True:
             if self._failure is not None:
                 raise self._failure
+            if self._dirs:
+                wait = self._last_dir_scan + DIR_SCAN_SECONDS - time.monotonic()
+                if wait <= 0:
+                    self._scan_dirs()
+                    continue
+                if not self._live and not self._backlog:
+                    self._wake.clear()  # nothing else to do until the next listing or an event
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await self._wake.wait()
+                    continue
             if not self._live and not self._backlog:
                 self._idle.set()
                 self._wake.clear()

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
-from oa_actors.messages import BACKEND, FS, RUNNER, TAILER, WRITER
-from oa_actors.verbs.events import BackfillProgress, RunState
+from oa_actors.messages import BACKEND, FS, GATEWAY, RUNNER, TAILER, WRITER
+from oa_actors.verbs.events import BackfillProgress, RunState, StatusSample
 from oa_actors.verbs.registry import (
     LOCAL,
     Args,
@@ -147,6 +147,76 @@ BRIDGE_STATUS: Verb[NoArgs, BridgeStatus] = VERBS.declare(
     "bridge.status", NoArgs, BridgeStatus, LOCAL, "clients, uptime, counters, limits"
 )
 PING: Verb[NoArgs, Pong] = VERBS.declare("ping", NoArgs, Pong, LOCAL, "application-level round trip")
+
+
+class ThreadsCounts(Args):
+    threadIds: Annotated[list[str], Meta(min_length=1, max_length=500, description="at most 500")]
+
+
+class ThreadCounts(Reply):
+    counts: Annotated[dict[str, int], Meta(description="threadId -> messages stored (0: none or unknown)")]
+
+
+class StatusWatch(Args):
+    subscribe: Annotated[bool, Meta(description="true: receive status.sample events; false: stop")]
+
+
+class StatusHistory(Reply):
+    intervalMs: int
+    samples: Annotated[list[StatusSample], Meta(description="the recent samples, oldest first")]
+    subscribed: bool
+
+
+THREADS_COUNTS: Verb[ThreadsCounts, ThreadCounts] = VERBS.declare(
+    "threads.counts", ThreadsCounts, ThreadCounts, LOCAL, "how many messages each thread has"
+)
+STATUS_WATCH: Verb[StatusWatch, StatusHistory] = VERBS.declare(
+    "status.watch",
+    StatusWatch,
+    StatusHistory,
+    LOCAL,
+    "the recent status samples; with subscribe, status.sample events (sampled only while watched)",
+)
+
+# -- the supervisor's own status (answered by ws_gateway through the supervisor's control socket) ------
+
+
+class ActorRow(Reply):
+    """One actor, as `oa-supervisor status` shows it."""
+
+    name: str
+    state: Annotated[str, Meta(description="starting, running, backoff, failed, stopped, ...")]
+    pid: int | None
+    restarts: int
+    uptime: Annotated[float, Meta(description="seconds")]
+    inbox: int
+    msgsIn: int
+    msgsOut: int
+    handled: int
+    dropped: int
+    pubDropped: int
+    undeliverable: int
+    restartType: str
+    lastError: str
+    retryAt: Annotated[float, Meta(description="epoch s of the next restart; 0: none")]
+    health: Annotated[Object, Meta(title="the actor's own details")]
+
+
+class SupervisorStatus(Reply):
+    pid: int
+    uptime: float
+    home: str
+    actors: list[ActorRow]
+    badFrames: int
+
+
+SUPERVISOR_STATUS: Verb[NoArgs, SupervisorStatus] = VERBS.declare(
+    "supervisor.status",
+    NoArgs,
+    SupervisorStatus,
+    GATEWAY,
+    "every actor: state, restarts, uptime, inbox, last error, health (`oa-supervisor status`)",
+)
 
 # -- runs (codex_runner) -------------------------------------------------------------------------------
 
@@ -497,4 +567,46 @@ SKILLS: Verb[Skills, SkillsListed] = VERBS.declare(
 )
 PROJECT_GET: Verb[ProjectGet, ProjectFound] = VERBS.declare(
     "project.get", ProjectGet, ProjectFound, FS, "one project (the runner: its working dir)", public=False
+)
+
+# -- paired devices (the gateway; admin devices only: docs/protocol.md, "Pairing and devices") -------
+
+
+class DevicesList(NoArgs):
+    pass
+
+
+class DeviceInfo(Reply):
+    name: str
+    admin: bool
+    state: Literal["active", "expired", "revoked"]
+    createdAt: Annotated[int, Meta(description="ms since the epoch")]
+    lastSeenAt: int | None
+    expiresAt: int | None
+    revokedAt: int | None
+
+
+class DeviceList(Reply):
+    devices: list[DeviceInfo]
+    you: Annotated[str | None, Meta(description="the asking device's name")]
+
+
+class DevicesRevoke(Args):
+    name: NonBlank
+
+
+class DeviceRevoked(Reply):
+    name: str
+    closed: Annotated[int, Meta(description="its connections closed now (1008)")]
+
+
+DEVICES_LIST: Verb[DevicesList, DeviceList] = VERBS.declare(
+    "devices.list", DevicesList, DeviceList, LOCAL, "the paired devices, never their tokens (admin devices)"
+)
+DEVICES_REVOKE: Verb[DevicesRevoke, DeviceRevoked] = VERBS.declare(
+    "devices.revoke",
+    DevicesRevoke,
+    DeviceRevoked,
+    LOCAL,
+    "lock a device out now: its connections and web sessions close, its token gets 401 (admin devices)",
 )

@@ -88,6 +88,17 @@ class BackfillProgress(EventData):
     files_up_to_date: int = 0  # files found with nothing new to read (not counted in files_total)
 
 
+class StatusSample(EventData):
+    """One sample of the whole system's state (the web app's status page and its charts)."""
+
+    t: Annotated[int, msgspec.Meta(description="ms since the epoch")]
+    supervisor: Annotated[Object | None, msgspec.Meta(title="supervisor.status reply")]
+    tailer: Annotated[Object | None, msgspec.Meta(title="sessions.watch_status reply")]
+    convex: Annotated[Object | None, msgspec.Meta(title="convex.status reply")]
+    bridge: Annotated[Object, msgspec.Meta(title="bridge.status reply without you")]
+    errors: Annotated[dict[str, str], msgspec.Meta(description="the parts that could not answer, why")]
+
+
 HELLO: Event[Hello] = EVENTS.declare(
     "bridge.hello", Hello, "the new client", "sent once on connect: the protocol version and the verbs"
 )
@@ -123,6 +134,12 @@ RUN_STATE: Event[RunState] = EVENTS.declare(
 )
 BACKFILL_PROGRESS: Event[BackfillProgress] = EVENTS.declare(
     "backfill.progress", BackfillProgress, "every client", "progress of a backfill of the session files"
+)
+STATUS_SAMPLE: Event[StatusSample] = EVENTS.declare(
+    "status.sample",
+    StatusSample,
+    "`status.watch` subscribers",
+    "the system's state, every `intervalMs` while someone watches",
 )
 
 

@@ -43,6 +43,7 @@ class ErrorCode(enum.StrEnum):
         ("`control` is not a verb of this server (between actors: a verb the asked actor does not serve)"),
     )
     NOT_FOUND = "not_found", "the run, thread or project does not exist"
+    FORBIDDEN = "forbidden", "the client's device may not use this verb (`devices.*`: admin devices only)"
     UNAVAILABLE = "unavailable", "the answering actor, the store or Convex cannot answer now"
     BUSY = "busy", "too many requests of this client in flight (`max_inflight`), or too many subscriptions"
     TIMEOUT = "timeout", "the answer did not come within `handler_timeout` (30 s)"

@@ -6,6 +6,11 @@
  * (public_api.rs, router.rs) and convex-js's browser/http_client.ts.
  *
  *   npx tsx tests/convex_emulator/server.ts --port 0 --admin-key KEY [--state FILE]
+ *       [--slow-batch-rows N --slow-batch-ms MS]
+ *
+ * `--slow-batch-rows N --slow-batch-ms MS`: a `sync:applyBatch` call with more than N rows
+ * (threads + messages) is applied at once but answered only MS ms later, as a Convex under load
+ * answers a big batch late (the writer's timeout and batch shrinking are tested with it).
  *
  * Prints `LISTENING <port>` on stdout when ready; exits 0 on SIGTERM/SIGINT
  * after finishing the request in flight.
@@ -32,6 +37,8 @@ interface Options {
   statePath: string | null;
   instanceName: string;
   allowAnonymous: boolean;
+  slowBatchRows: number;
+  slowBatchMs: number;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -42,6 +49,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     statePath: env.CONVEX_EMULATOR_STATE ?? null,
     instanceName: env.CONVEX_EMULATOR_INSTANCE_NAME ?? "oa-emulator",
     allowAnonymous: env.CONVEX_EMULATOR_ALLOW_ANONYMOUS === "1",
+    slowBatchRows: Infinity,
+    slowBatchMs: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -55,6 +64,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (a === "--state") opt.statePath = next();
     else if (a === "--instance-name") opt.instanceName = next();
     else if (a === "--allow-anonymous") opt.allowAnonymous = true;
+    else if (a === "--slow-batch-rows") opt.slowBatchRows = Number(next());
+    else if (a === "--slow-batch-ms") opt.slowBatchMs = Number(next());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(opt.port) || opt.port < 0 || opt.port > 65535) {
@@ -214,6 +225,8 @@ export async function startEmulator(opt: Options) {
       }
       checkAuth(req);
       const result = await serial(() => callFunction(m[1] as Kind, body));
+      const delay = slowAnswerMs(opt, body);
+      if (delay > 0) await new Promise((ok) => setTimeout(ok, delay));
       send(res, 200, result);
     } catch (e: any) {
       if (e instanceof HttpError) send(res, e.status, { code: e.code, message: e.message });
@@ -229,6 +242,13 @@ export async function startEmulator(opt: Options) {
     await queue; // the request in flight commits and persists first
   }
   return { port, stop, server };
+}
+
+/** How long to hold the answer to this call back (`--slow-batch-rows`, `--slow-batch-ms`). */
+function slowAnswerMs(opt: Options, body: any): number {
+  if (!opt.slowBatchMs || body?.path !== "sync:applyBatch") return 0;
+  const rows = (body.args?.threads?.length ?? 0) + (body.args?.messages?.length ?? 0);
+  return rows > opt.slowBatchRows ? opt.slowBatchMs : 0;
 }
 
 async function main() {

@@ -181,8 +181,8 @@ def test_the_start_banner_says_each_fact_once(sup: Supervisor) -> None:
     for fact in ("JSONL hot path:", "store:", "log file:", "watching:", "bridge:", "Convex:"):
         assert log.count(fact) == 1, fact
     assert str(sup.home / "store.sqlite3") in log and str(sup.home / "logs" / "supervisor.log") in log
-    assert log.count("bridge WebSocket on ws://127.0.0.1:") == 1  # a free port: said once it listens
-    assert "bridge listening" not in log and "server listening" not in log
+    assert log.count("bridge listening on ws://127.0.0.1:") == 1  # a free port: said once it listens
+    assert "bridge WebSocket on" not in log and "server listening" not in log
     assert "Logging error" not in log and "Traceback" not in log
 
 

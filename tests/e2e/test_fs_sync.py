@@ -110,11 +110,18 @@ def store_view(sup: Supervisor) -> dict[str, Any]:
         }
 
 
+def _unstamped(project: dict[str, Any]) -> dict[str, Any]:
+    """A Convex project without the machine the writer stamps on it (docs/convex.md, "Several
+    desktops"): the store's rows are this machine's, so they carry none."""
+    assert project.get("machineId") and project.get("machineName"), project
+    return {k: v for k, v in project.items() if k not in ("machineId", "machineName")}
+
+
 async def convex_view(client: ConvexHttpClient) -> dict[str, Any]:
     projects = await client.query("projects:list", {})
     skills = await client.query("skills:listAll", {})
     return {
-        "projects": {p["id"]: _clean(p) for p in projects},
+        "projects": {p["id"]: _unstamped(_clean(p)) for p in projects},
         "skills": {skey(s): _clean(s) for s in skills},
     }
 

@@ -1,18 +1,16 @@
-"""Auth before the upgrade (401/404/503), the token file, and that the token is never logged."""
+"""Auth before the upgrade (401/404/503), the settings, and that the token is never logged."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import stat
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from oa_actors.config import Config
-from oa_actors.gateway import GatewaySettings, load_or_create_token, token_path
+from oa_actors.gateway import GatewaySettings
 from tests.gateway.conftest import TOKEN, call, open_client, url
 
 
@@ -83,21 +81,6 @@ async def test_token_never_logged(make_server, caplog):
     assert TOKEN not in repr(server.settings)
 
 
-def test_token_file_created_once_with_mode_0600(tmp_path):
-    cfg = Config.from_env({"OPENAGENTS_HOME": str(tmp_path / "home")})
-    token = load_or_create_token(cfg)
-    path = token_path(cfg)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text())["token"] == token and len(token) >= 43  # 32 bytes, urlsafe base64
-    assert load_or_create_token(cfg) == token
-    os.chmod(path, 0o644)
-    assert load_or_create_token(cfg) == token
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    path.write_text("{not json")
-    fresh = load_or_create_token(cfg)
-    assert fresh != token and json.loads(path.read_text())["token"] == fresh
-
-
 def test_settings_from_config(tmp_path):
     env = {
         "OPENAGENTS_HOME": str(tmp_path),
@@ -106,7 +89,7 @@ def test_settings_from_config(tmp_path):
     }
     s = GatewaySettings.from_config(Config.from_env(env))
     assert (s.host, s.port, s.path, s.token) == ("127.0.0.1", 9999, "/ws", "env-token-env-token-1234")
-    assert not token_path(Config.from_env(env)).exists()
+    assert s.devices_path == tmp_path / "devices.json" and not (tmp_path / "bridge.json").exists()
     assert "env-token" not in repr(s)
     s2 = GatewaySettings.from_config(Config.from_env({"OPENAGENTS_HOME": str(tmp_path)}), max_clients=3)
     assert (s2.host, s2.port, s2.max_clients) == ("0.0.0.0", 8787, 3)

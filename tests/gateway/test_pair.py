@@ -1,42 +1,93 @@
-"""`oa-supervisor pair`: the URL with the token, the QR code, the token file created once."""
+"""`oa-supervisor pair` and `devices` as subprocesses: one token per device, stored hashed, the
+link and QR code, warnings (loopback, no supervisor, unencrypted), JSON keys matching --help."""
 
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
-from oa_actors.cli import main
-from oa_actors.commands.pair import pair_url
+from oa_actors.commands.pair import JSON_KEYS, pair_url, web_url
 
-
-def test_pair_prints_url_and_qr(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("OPENAGENTS_HOME", str(tmp_path))
-    monkeypatch.delenv("OPENAGENTS_BRIDGE_TOKEN", raising=False)
-    monkeypatch.delenv("OPENAGENTS_BRIDGE_BIND", raising=False)
-    assert main(["pair", "--host", "192.168.1.20"]) == 0
-    out = capsys.readouterr().out
-    token = json.loads((tmp_path / "bridge.json").read_text())["token"]
-    assert stat.S_IMODE((tmp_path / "bridge.json").stat().st_mode) == 0o600
-    assert f"ws://192.168.1.20:8787/ws?token={token}" in out
-    assert "█" in out or "▀" in out  # the QR code
-    assert main(["pair", "--no-qr", "--host", "h", "--port", "9000"]) == 0
-    out = capsys.readouterr().out
-    assert out.strip().splitlines()[-1] == f"ws://h:9000/ws?token={token}"  # same token: created once
-    assert "█" not in out
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pair_json_and_bind_host(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("OPENAGENTS_HOME", str(tmp_path))
-    monkeypatch.setenv("OPENAGENTS_BRIDGE_BIND", "10.0.0.7:8800")
-    monkeypatch.setenv("OPENAGENTS_BRIDGE_TOKEN", "env-token-env-token-1234")
-    assert main(["pair", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["url"] == "ws://10.0.0.7:8800/ws?token=env-token-env-token-1234"
-    assert data["tokenSource"] == "OPENAGENTS_BRIDGE_TOKEN" and not (tmp_path / "bridge.json").exists()
-    monkeypatch.setenv("OPENAGENTS_BRIDGE_BIND", "0.0.0.0:8787")
-    assert main(["pair", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["host"] not in ("0.0.0.0", "")
+def cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAGENTS_")}
+    base.update({"OPENAGENTS_HOME": str(home), "HOME": str(home.parent), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "oa_actors", *args],
+        env=base,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_pair_prints_links_and_qr_and_stores_only_a_hash(tmp_path):
+    home = tmp_path / "home"
+    out = cli(home, "pair", "--device", "phone", "--host", "192.168.1.20")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if "ws://" in x)
+    token = line.split("token=", 1)[1]
+    assert line.strip() == f"app:     ws://192.168.1.20:8787/ws?token={token}"
+    assert f"http://192.168.1.20:8787/?token={token}" in out.stdout
+    assert "Scan" in out.stdout and ("█" in out.stdout or "▀" in out.stdout)
+    # The default bind is 0.0.0.0 without TLS: unencrypted; no supervisor runs here.
+    assert "unencrypted" in out.stderr and "no supervisor is running" in out.stderr
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert files and all(token not in p.read_text(errors="replace") for p in files)
+    devices = home / "devices.json"
+    assert stat.S_IMODE(devices.stat().st_mode) == 0o600
+    assert not (home / "bridge.json").exists()
+    # Pairing the same name again is refused (exit 2) unless --replace.
+    again = cli(home, "pair", "--device", "phone", "--no-qr")
+    assert again.returncode == 2 and "already paired" in again.stderr
+    replaced = cli(home, "pair", "--device", "phone", "--no-qr", "--replace")
+    assert replaced.returncode == 0 and token not in replaced.stdout
+    assert "Scan" not in replaced.stdout and "█" not in replaced.stdout
+
+
+def test_pair_json_keys_match_help_and_loopback_warns(tmp_path):
+    home = tmp_path / "home"
+    helptext = " ".join(cli(home, "pair", "--help").stdout.split())
+    assert "{" + ", ".join(JSON_KEYS) + "}" in helptext
+    out = cli(home, "pair", "--json", "--expires", "30d", "--admin", OPENAGENTS_BRIDGE_BIND="127.0.0.1:8800")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert tuple(data) == JSON_KEYS
+    assert data["device"] == "device-1" and data["admin"] is True and data["tls"] is False
+    assert data["url"] == f"ws://127.0.0.1:8800/ws?token={data['token']}"
+    assert data["expiresAt"] is not None and any("127.0.0.1 only" in w for w in data["warnings"])
+    assert "127.0.0.1 only" in out.stderr
+    listed = cli(home, "devices", "--json")
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["admin"], r["state"]) for r in rows] == [("device-1", True, "active")]
+    assert data["token"] not in listed.stdout
+    assert cli(home, "pair", "--expires", "soon").returncode == 2
+    assert cli(home, "pair", "--device", "bad name!").returncode == 2
+    assert cli(home, "devices", "revoke", "nobody").returncode == 2
+    revoked = cli(home, "devices", "revoke", "device-1")
+    assert revoked.returncode == 0
+    assert json.loads(cli(home, "devices", "--json").stdout)[0]["state"] == "revoked"
+
+
+def test_legacy_token_file_migrates_to_desktop(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    legacy = "legacy-token-legacy-token-0123"
+    (home / "bridge.json").write_text(json.dumps({"token": legacy}))
+    rows = json.loads(cli(home, "devices", "--json").stdout)
+    assert [(r["name"], r["admin"]) for r in rows] == [("desktop", True)]
+    assert not (home / "bridge.json").exists()
+    assert all(legacy not in p.read_text() for p in home.rglob("*") if p.is_file())
 
 
 def test_pair_url_quotes_and_brackets():
     assert pair_url("::1", 1, "a+b/c") == "ws://[::1]:1/ws?token=a%2Bb%2Fc"
+    assert pair_url("h", 2, "t", tls=True, cert_sha256="ab") == "wss://h:2/ws?token=t&certSha256=ab"
+    assert web_url("::1", 1, "a+b/c") == "http://[::1]:1/?token=a%2Bb%2Fc"

@@ -16,6 +16,7 @@ from oa_actors.actors.convex_backend import ConvexBackend
 from oa_actors.actors.convex_writer import ConvexWriter
 from oa_actors.actors.fs_syncer import FsSyncer
 from oa_actors.actors.sessions_tailer import SessionsTailer
+from oa_actors.actors.ws_gateway import WsGateway
 from oa_actors.gateway import protocol
 from oa_actors.gateway.errors import GatewayError, error_for
 from oa_actors.gateway.local import local_verbs_answered
@@ -33,6 +34,7 @@ TABLES: dict[str, VerbTable[Any]] = {
     m.WRITER: ConvexWriter.verbs,
     m.FS: FsSyncer.verbs,
     m.TAILER: SessionsTailer.verbs,
+    m.GATEWAY: WsGateway.verbs,
 }
 
 

@@ -12,6 +12,8 @@ behaviour.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import threading
 import types
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
@@ -39,10 +41,24 @@ class InjectFault(Message, tag="test.inject_fault"):
 
 
 class ListTasks(Message, tag="test.list_tasks"):
-    """Ask for the running tasks: `supervised` (started with ctx.spawn) and `other` (every other)."""
+    """Ask for the running tasks: `supervised` (started with ctx.spawn) and `other` (every other);
+    and the names of the live threads."""
 
     supervised: list[str] = []
     other: list[str] = []
+    threads: list[str] = []
+
+
+def _raise_in_thread(name: str) -> bool:
+    """Raise `InjectedFault` inside the live thread named `name` (at its next Python bytecode, e.g.
+    when its wait times out), as if what it called had raised. False if there is no such thread."""
+    for t in threading.enumerate():
+        if t.name == name and t.is_alive() and t.ident is not None:
+            done = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(t.ident), ctypes.py_object(InjectedFault)
+            )
+            return bool(done == 1)
+    return False
 
 
 @types.coroutine
@@ -92,6 +108,8 @@ class FaultInjection(Actor):
 
     async def on_message(self, msg: Message, sender: str) -> Message | None:
         if isinstance(msg, InjectFault):
+            if msg.task not in self._spawned:  # a long-lived thread (the store's, a watch's)
+                return InjectFault(task=msg.task, found=_raise_in_thread(msg.task))
             task = self._spawned.get(msg.task)
             if task is None or task.done():
                 return InjectFault(task=msg.task, found=False)
@@ -103,6 +121,7 @@ class FaultInjection(Actor):
             return ListTasks(
                 supervised=sorted(t.get_name() for t in mine),
                 other=sorted(t.get_name() for t in asyncio.all_tasks() if t not in mine),
+                threads=sorted(t.name for t in threading.enumerate()),
             )
         return await super().on_message(msg, sender)
 

@@ -201,8 +201,21 @@ async def _publish(ctx: Context, msg: Cmd) -> Cmd:
     return Cmd(op="published", n=msg.n)
 
 
+async def _log_from_threads(ctx: Context, msg: Cmd) -> Cmd:
+    """`msg.n` log lines from worker threads, interleaved with lines from the loop."""
+
+    def worker(i: int) -> None:
+        ctx.log.warning("line %d from a worker thread", i)
+
+    await asyncio.gather(*(asyncio.to_thread(worker, i) for i in range(msg.n)))
+    for i in range(msg.n):
+        ctx.log.warning("line %d from the loop", i)
+    return Cmd(op="logged", n=msg.n)
+
+
 _tasks: set[asyncio.Task[Any]] = set()
 SCENARIOS = {
+    "log_from_threads": _log_from_threads,
     "ask_timeout": _ask_timeout,
     "ask_unknown": _ask_unknown,
     "bad_frames": _bad_frames,

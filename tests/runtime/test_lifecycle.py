@@ -149,6 +149,22 @@ def test_json_logs_name_the_actor(start_sup: Callable[..., Sup]) -> None:
     assert all(json.loads(x)["actor"] for x in file_lines)
 
 
+def test_log_lines_from_worker_threads_all_reach_the_log(start_sup: Callable[..., Sup]) -> None:
+    """A line logged from a thread (to_thread workers, watch and checkpoint threads) used to be
+    written to the loop's connection from that thread: it raced with the loop's writes, and when no
+    flush was pending it failed ("no running event loop", a "Logging error" on stderr) and was lost."""
+    sup = start_sup("alpha,prober")
+    assert sup.ask("prober", Cmd(op="log_from_threads", n=200), timeout=60) == Cmd(op="logged", n=200)
+    assert sup.ask("prober", Echo(n=1)) == Echo(n=1)
+    wait_until(lambda: "line 199 from the loop" in sup.log(), 30, "the last line logged")
+    log = sup.log()
+    for i in range(200):
+        assert f"line {i} from a worker thread" in log and f"line {i} from the loop" in log
+    assert "Logging error" not in log and "no running event loop" not in log
+    sup.proc.send_signal(signal.SIGTERM)
+    assert sup.wait_exit() == 0
+
+
 def test_spawn_start_method(start_sup: Callable[..., Sup]) -> None:
     sup = start_sup("alpha,beta", "--start-method", "spawn")
     pid = sup.actor("alpha").pid

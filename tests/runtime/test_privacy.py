@@ -133,7 +133,8 @@ def test_nothing_the_running_product_creates_is_readable_by_others(tmp_path: Pat
         assert isinstance(reply, VerbReply) and reply.ok, reply
         assert (home / "projects" / "p1" / "PROJECT.md").exists()
         assert (home / "store.sqlite3-wal").exists() and (home / "logs" / "supervisor.log").exists()
-        assert (home / "convex" / "admin_key").exists() and (home / "bridge.json").exists()
+        assert (home / "convex" / "admin_key").exists() and (home / "devices.json").exists()
+        assert (home / "machine.json").exists() and not (home / "bridge.json").exists()
         assert (home / "run" / "supervisor.sock").exists()
         assert shared(home) == []
     finally:

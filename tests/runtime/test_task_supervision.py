@@ -4,7 +4,8 @@ The whole product runs (`oa-supervisor run`, every actor, Convex in remote mode 
 emulator) with the actors of `tests/runtime/faulty_actors.py`: the real actors plus a test-only
 hook that makes one named task fail inside its own loop. For each long-lived task of each actor
 the test injects a failure and sees the actor crash and restart, with the task and the error in
-`status` and one traceback in the log; it also checks that no other long-lived task runs
+`status` and one traceback in the log; the same for the long-lived threads (the store's WAL
+checkpointer, the folder watches); it also checks that no other long-lived task runs
 unsupervised. Then the restarted product still mirrors a new session.
 """
 
@@ -28,17 +29,24 @@ pytestmark = [
     pytest.mark.skipif(not convex_emulator.available(), reason="node_modules missing: run `make test`"),
 ]
 
-# Every long-lived task each actor starts (with ctx.spawn). The gateway has none of its own: its
-# per-client and per-request tasks report errors to their client (docs/runtime.md).
+# Every long-lived task each actor starts (with ctx.spawn). The gateway's only one is the device
+# watch (revocations and expiry); its per-client and per-request tasks report errors to their
+# client (docs/runtime.md).
 LONG_LIVED = {
     "convex_backend": ["convex-remote"],
     "convex_writer": ["convex-drain"],
     "sessions_tailer": ["tailer-read", "tailer-rescan"],
     "fs_syncer": ["fs-syncer-debounce", "fs-syncer-rescan"],
     "codex_runner": ["convex-runs"],
-    "ws_gateway": [],
+    "ws_gateway": ["device watch"],
 }
 RUNTIME_TASKS = {"oa-actor", "oa-consume", "oa-stop"}  # the runtime's own (main, messages, stop)
+# Long-lived threads of the actors: a failure there crashes the actor too (catch_stray_errors).
+LONG_LIVED_THREADS = {
+    "convex_writer": ["store-checkpoint"],
+    "sessions_tailer": ["folder-watch"],
+    "fs_syncer": ["folder-watch"],
+}
 
 
 def wait_for(fn: Any, timeout: float, what: str) -> Any:
@@ -105,6 +113,29 @@ def test_a_failure_in_any_long_lived_task_crashes_and_restarts_its_actor(tmp_pat
                     # Back with every task running again.
                     wait_for(lambda a=actor: tasks_of(sup, a).supervised == sorted(LONG_LIVED[a]), 30, actor)
 
+            for actor, names in LONG_LIVED_THREADS.items():
+                for thread in names:
+                    assert thread in tasks_of(sup, actor).threads, (actor, thread)
+                    before = sup.actor(actor)
+                    reply = control.ask(sup.home / "run", actor, InjectFault(task=thread), timeout=20)
+                    assert reply == InjectFault(task=thread, found=True)
+                    if thread == "folder-watch":
+                        # A watch thread sleeps until an event: give it one, so it steps (and fails).
+                        folder = sessions if actor == "sessions_tailer" else sup.home / "skills"
+                        (folder / f"poke-{actor}").write_text("x")
+                    after = wait_for(
+                        lambda a=actor, b=before: (
+                            (s := sup.actor(a))["restarts"] == b["restarts"] + 1
+                            and s["state"] == "running"
+                            and s["pid"] != b["pid"]
+                            and s
+                        ),
+                        60,
+                        f"{actor} restarted after a fault in its thread {thread}",
+                    )
+                    assert f"TaskFailed: thread '{thread}' failed: InjectedFault" in after["last_error"]
+                    wait_for(lambda a=actor, n=thread: n in tasks_of(sup, a).threads, 30, "thread back")
+
             log = sup.log.read_text(errors="replace")
             for names in LONG_LIVED.values():
                 for task in names:
@@ -115,7 +146,8 @@ def test_a_failure_in_any_long_lived_task_crashes_and_restarts_its_actor(tmp_pat
                     assert f"InjectedFault: fault injected into {task}" in tb[:4000]
             statuses = (sup.status() or {})["actors"]
             assert {a["name"]: a["restarts"] for a in statuses} == {
-                actor: len(names) for actor, names in LONG_LIVED.items()
+                actor: len(names) + len(LONG_LIVED_THREADS.get(actor, []))
+                for actor, names in LONG_LIVED.items()
             }
 
             # Everything restarted still works together: a new session is mirrored.

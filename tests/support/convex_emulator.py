@@ -25,10 +25,18 @@ def available() -> bool:
 class ConvexEmulator:
     """One emulator process; `url` and `admin_key` are what the writer needs."""
 
-    def __init__(self, admin_key: str = "test-admin-key", state: Path | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        admin_key: str = "test-admin-key",
+        state: Path | None = None,
+        port: int = 0,
+        slow_batch: tuple[int, int] | None = None,
+    ) -> None:
         self.admin_key = admin_key
         self.state = state
         self.port = port
+        # (rows, ms): an applyBatch with more rows than this is answered ms later (server.ts).
+        self.slow_batch = slow_batch
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -39,6 +47,8 @@ class ConvexEmulator:
         args = [str(TSX), str(SERVER), "--port", str(self.port), "--admin-key", self.admin_key]
         if self.state is not None:
             args += ["--state", str(self.state)]
+        if self.slow_batch is not None:
+            args += ["--slow-batch-rows", str(self.slow_batch[0]), "--slow-batch-ms", str(self.slow_batch[1])]
         self.proc = subprocess.Popen(
             args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
         )

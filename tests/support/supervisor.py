@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,6 +38,8 @@ class Supervisor:
             "CODEX_HOME": str(self.codex_home),
             "OPENAGENTS_BRIDGE_BIND": "127.0.0.1:0",
             "HOME": str(tmp),  # nothing may fall back to the real ~/.openagents or ~/.claude
+            # The admin device "desktop": tokens rest hashed in devices.json, so tests know it here.
+            "OPENAGENTS_BRIDGE_TOKEN": secrets.token_urlsafe(24),
             **(env or {}),
         }
         self.args = args or []
@@ -102,7 +105,8 @@ class Supervisor:
 
     @property
     def token(self) -> str:
-        return str(json.loads((self.home / "bridge.json").read_text())["token"])
+        """The "desktop" device's token (OPENAGENTS_BRIDGE_TOKEN of the supervisor)."""
+        return self.env["OPENAGENTS_BRIDGE_TOKEN"]
 
     def store(self) -> Store:
         return Store.open(self.home / "store.sqlite3", readonly=True)

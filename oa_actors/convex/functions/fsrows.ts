@@ -22,17 +22,23 @@ function sameFields(existing: Record<string, unknown>, clean: Record<string, unk
   return true;
 }
 
-export async function projectById(ctx: QueryCtx, id: string) {
+/**
+ * A project by its id; with `machineId` (null: rows without a machine) only
+ * that machine's: two desktops may both have a project "web".
+ */
+export async function projectById(ctx: QueryCtx, id: string, machineId?: string | null) {
   return await ctx.db
     .query("projects")
-    .withIndex("by_projectId", (q) => q.eq("id", id))
+    .withIndex("by_projectId", (q) =>
+      machineId === undefined ? q.eq("id", id) : q.eq("id", id).eq("machineId", machineId ?? undefined),
+    )
     .first();
 }
 
 export async function upsertProject(ctx: MutationCtx, row: ProjectRow): Promise<Outcome> {
   const clean = stripNulls(row);
   assertDocumentSize("projects", row.id, clean);
-  const existing = await projectById(ctx, row.id);
+  const existing = await projectById(ctx, row.id, row.machineId ?? null);
   if (existing === null) {
     await ctx.db.insert("projects", clean);
     return "inserted";
@@ -43,8 +49,12 @@ export async function upsertProject(ctx: MutationCtx, row: ProjectRow): Promise<
   return "updated";
 }
 
-export async function removeProject(ctx: MutationCtx, id: string): Promise<boolean> {
-  const existing = await projectById(ctx, id);
+export async function removeProject(
+  ctx: MutationCtx,
+  id: string,
+  machineId?: string | null,
+): Promise<boolean> {
+  const existing = await projectById(ctx, id, machineId);
   if (existing === null) return false;
   await ctx.db.delete(existing._id);
   return true;

@@ -17,9 +17,9 @@ export const list = query({
 });
 
 export const byId = query({
-  args: { id: v.string() },
+  args: { id: v.string(), machineId: v.optional(v.string()) },
   returns: v.union(projectDoc, v.null()),
-  handler: async (ctx, { id }) => await projectById(ctx, id),
+  handler: async (ctx, { id, machineId }) => await projectById(ctx, id, machineId),
 });
 
 /** Insert or replace by `id`; a replay returns "unchanged" and writes nothing. */
@@ -31,7 +31,7 @@ export const upsertFromFs = mutation({
 
 /** The project's folder was deleted: remove it. Returns whether it existed. */
 export const remove = mutation({
-  args: { id: v.string() },
+  args: { id: v.string(), machineId: v.optional(v.string()) },
   returns: v.boolean(),
-  handler: async (ctx, { id }) => await removeProject(ctx, id),
+  handler: async (ctx, { id, machineId }) => await removeProject(ctx, id, machineId ?? null),
 });

@@ -6,8 +6,9 @@
  */
 import { v } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
-import { mutation, query, type MutationCtx } from "./_generated/server";
+import { mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
+import { projectById } from "./fsrows";
 import { insertAppMessage, normalizeText, threadByThreadId } from "./lib";
 import { nullable, runDoc, runStatus } from "./validators";
 
@@ -42,7 +43,9 @@ async function getRun(ctx: MutationCtx, id: Id<"runs">) {
 
 /**
  * The app's send: writes the user message at once (optimistic, `pending`
- * until the rollout copy is reconciled) and a pending run.
+ * until the rollout copy is reconciled) and a pending run. The run targets a
+ * machine: `machineId` if given, else the project's, else the thread's; only
+ * that machine's runner lists and claims it (a run with no machine: any one).
  */
 export const enqueue = mutation({
   args: {
@@ -50,8 +53,13 @@ export const enqueue = mutation({
     text: v.string(),
     projectId: nullable(v.string()),
     resumeId: nullable(v.string()),
+    machineId: nullable(v.string()),
   },
-  returns: v.object({ runId: v.id("runs"), messageId: v.id("messages") }),
+  returns: v.object({
+    runId: v.id("runs"),
+    messageId: v.id("messages"),
+    machineId: v.union(v.string(), v.null()),
+  }),
   handler: async (ctx, args) => {
     const thread = await ctx.db.get(args.threadDocId);
     if (thread === null) {
@@ -66,8 +74,12 @@ export const enqueue = mutation({
     // A linked thread resumes its own Codex session unless told otherwise.
     const linked = thread.threadId !== thread._id ? thread.threadId : undefined;
     const resumeId = args.resumeId ?? linked;
+    const projectId = args.projectId ?? thread.projectId;
+    const project = projectId ? await projectById(ctx, projectId, thread.machineId) : null;
+    const machineId = args.machineId ?? project?.machineId ?? thread.machineId ?? null;
     const now = Date.now();
     const runId = await ctx.db.insert("runs", {
+      ...(machineId ? { machineId } : {}),
       threadDocId: args.threadDocId,
       text: args.text,
       ...(args.projectId ? { projectId: args.projectId } : {}),
@@ -77,21 +89,41 @@ export const enqueue = mutation({
       createdAt: now,
       updatedAt: now,
     });
-    return { runId, messageId };
+    return { runId, messageId, machineId };
   },
 });
 
-/** Claim a given pending run, or the oldest one. Null when none is pending. */
+/** Pending runs `machineId` may take, oldest first: its own, then those with no machine. */
+async function pendingFor(ctx: QueryCtx, machineId: string | null | undefined, limit: number) {
+  if (!machineId) {
+    return await ctx.db
+      .query("runs")
+      .withIndex("by_status", (q) => q.eq("status", "pending"))
+      .take(limit);
+  }
+  const own = await ctx.db
+    .query("runs")
+    .withIndex("by_machine_status", (q) => q.eq("machineId", machineId).eq("status", "pending"))
+    .take(limit);
+  const anyone = await ctx.db
+    .query("runs")
+    .withIndex("by_machine_status", (q) => q.eq("machineId", undefined).eq("status", "pending"))
+    .take(limit);
+  return [...own, ...anyone].sort((a, b) => a.createdAt - b.createdAt).slice(0, limit);
+}
+
+/**
+ * Claim a given pending run, or the oldest one `machineId` may take. Null
+ * when none is pending, or when the run belongs to another machine.
+ */
 export const claim = mutation({
-  args: { workerId: v.string(), runId: v.optional(v.id("runs")) },
+  args: { workerId: v.string(), runId: v.optional(v.id("runs")), machineId: nullable(v.string()) },
   returns: v.union(runDoc, v.null()),
-  handler: async (ctx, { workerId, runId }) => {
-    const run = runId
-      ? await ctx.db.get(runId)
-      : await ctx.db
-          .query("runs")
-          .withIndex("by_status", (q) => q.eq("status", "pending"))
-          .first();
+  handler: async (ctx, { workerId, runId, machineId }) => {
+    const run = runId ? await ctx.db.get(runId) : ((await pendingFor(ctx, machineId, 1))[0] ?? null);
+    if (run !== null && run.machineId && machineId && run.machineId !== machineId) {
+      return null; // another desktop's run: its disk has the project, this one may not
+    }
     if (run === null || run.status !== "pending") {
       // Idempotent retry by the same worker returns its claim.
       return run !== null && run.status === "claimed" && run.workerId === workerId ? run : null;
@@ -154,14 +186,12 @@ export const finish = mutation({
   },
 });
 
+/** Pending runs, oldest first; with `machineId` only the ones that machine may run. */
 export const listPending = query({
-  args: { limit: nullable(v.number()) },
+  args: { limit: nullable(v.number()), machineId: nullable(v.string()) },
   returns: v.array(runDoc),
-  handler: async (ctx, { limit }) =>
-    await ctx.db
-      .query("runs")
-      .withIndex("by_status", (q) => q.eq("status", "pending"))
-      .take(Math.max(1, Math.min(500, limit ?? 50))),
+  handler: async (ctx, { limit, machineId }) =>
+    await pendingFor(ctx, machineId, Math.max(1, Math.min(500, limit ?? 50))),
 });
 
 export const byId = query({

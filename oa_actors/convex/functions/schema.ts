@@ -51,7 +51,7 @@ export default defineSchema({
    * projects:remove, sync:applyProjects) from ~/.openagents/projects, which is
    * canonical; read by the apps (projects:list/byId) and `codex_runner`.
    */
-  projects: defineTable(projectRowFields).index("by_projectId", ["id"]),
+  projects: defineTable(projectRowFields).index("by_projectId", ["id", "machineId"]),
 
   /**
    * skills: written by `fs_syncer` through the writer (skills:upsertFromFs,
@@ -69,5 +69,6 @@ export default defineSchema({
    */
   runs: defineTable(runFields)
     .index("by_status", ["status", "createdAt"])
+    .index("by_machine_status", ["machineId", "status", "createdAt"])
     .index("by_thread", ["threadDocId", "createdAt"]),
 });

@@ -87,13 +87,17 @@ export const applyProjects = mutation({
   args: {
     upserts: v.optional(v.array(projectRow)),
     removeIds: v.optional(v.array(v.string())),
+    /** The machine whose projects `removeIds` name (omitted: rows without a machine). */
+    machineId: v.optional(v.string()),
   },
   returns: fsCounts,
-  handler: async (ctx, { upserts = [], removeIds = [] }) => {
+  handler: async (ctx, { upserts = [], removeIds = [], machineId }) => {
     checkBatch([...upserts, ...removeIds]);
     const result = { inserted: 0, updated: 0, unchanged: 0, removed: 0 };
     for (const p of upserts) result[await upsertProject(ctx, p)] += 1;
-    for (const id of removeIds) if (await removeProject(ctx, id)) result.removed += 1;
+    for (const id of removeIds) {
+      if (await removeProject(ctx, id, machineId ?? null)) result.removed += 1;
+    }
     return result;
   },
 });

@@ -49,8 +49,18 @@ export const usage = v.object({
   totalTokens: nullable(v.number()),
 });
 
+/**
+ * The installation a row lives on (docs/convex.md, "Several desktops"): its
+ * stable id and its name. Absent on rows written before machines existed.
+ */
+export const machineFields = {
+  machineId: nullable(v.string()),
+  machineName: nullable(v.string()),
+};
+
 /** A thread row exactly as docs/rows.md defines it (what the writer sends). */
 export const threadRowFields = {
+  ...machineFields,
   threadId: v.string(),
   source: threadSource,
   rolloutPath: nullable(v.string()),
@@ -122,6 +132,7 @@ export const projectRepo = v.object({
 });
 
 export const projectRowFields = {
+  ...machineFields,
   id: v.string(),
   name: v.string(),
   workingDir: v.string(),
@@ -168,6 +179,8 @@ export const runStatus = v.union(
 );
 
 export const runFields = {
+  /** The machine that runs it (the project's or the thread's); only its runner claims it. */
+  machineId: nullable(v.string()),
   /** Convex `_id` of the thread document the app shows. */
   threadDocId: v.id("threads"),
   text: v.string(),
