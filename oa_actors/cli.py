@@ -1,9 +1,5 @@
-"""The `oa-supervisor` command line.
-
-Each subsystem registers its own subcommands (a module with `register(subparsers)`), so this file
-stays a thin dispatcher: `run` and `status` come from the runtime, `parse` from the JSONL hot path,
-and later `backfill`, `export`, `pair` and `convex` from their actors.
-"""
+"""The `oa-supervisor` command line: a dispatcher to the modules that register subcommands
+(each has `register(subparsers)`; the order below is the order `--help` lists them)."""
 
 from __future__ import annotations
 
@@ -16,22 +12,36 @@ from oa_actors import __version__
 from oa_actors.config import ConfigError
 from oa_actors.runtime.privacy import use_private_umask
 
+DESCRIPTION = (
+    "Mirror your coding-agent sessions (Codex, Claude Code) into a local store, read them, see what they "
+    "cost, and reach them from your phone. Start with `oa-supervisor run` (or `service install`), then "
+    "`threads`, `show ID`, `search WORDS` and `usage`."
+)
+
 # Modules that add subcommands; each exposes `register(subparsers) -> None`.
 COMMAND_MODULES = (
     "oa_actors.runtime.commands",
-    "oa_actors.commands.parse",
-    "oa_actors.commands.store",
+    "oa_actors.commands.service",
+    "oa_actors.commands.threads",
     "oa_actors.commands.search",
+    "oa_actors.commands.usage",
+    "oa_actors.commands.store",
+    "oa_actors.commands.parse",
+    "oa_actors.commands.config",
+    "oa_actors.commands.convex",
     "oa_actors.commands.pair",
     "oa_actors.commands.devices",
-    "oa_actors.commands.convex",
-    "oa_actors.commands.config",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(prog="oa-supervisor", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="oa-supervisor",
+        description=DESCRIPTION,
+        epilog="`oa-supervisor COMMAND --help` explains a command. Settings: `oa-supervisor config` "
+        "(environment variables and $OPENAGENTS_HOME/config.toml). Docs: README.md and docs/.",
+    )
     parser.add_argument("--version", action="version", version=f"oa-supervisor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -79,7 +79,7 @@ class ConvexBackend(LifecycleActor):
                     "store's outbox"
                 )
             self.deploy_state = "none"
-            ctx.log.info("convex backend: %s", self.detail)
+            ctx.log.debug("convex backend: %s", self.detail)  # the start banner says so once
 
     async def on_stop(self) -> None:
         if self._task is not None:

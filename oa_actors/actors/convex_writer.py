@@ -68,7 +68,8 @@ class ConvexWriter(LifecycleActor):
             self._drain_task = ctx.spawn(self.drain.run(), "convex-drain")
             ctx.log.info("draining the outbox to Convex at %s (%s)", self.target.url, self.target.mode)
         else:
-            ctx.log.info("no Convex deployment configured: rows stay in the local store's outbox")
+            # The start banner says so once (runtime/banner.py).
+            ctx.log.debug("no Convex deployment configured: rows stay in the local store's outbox")
 
     async def _current_target(self) -> tuple[str, str | None] | None:
         """The URL and key configured now (a paused drain calls this to notice a fixed key)."""

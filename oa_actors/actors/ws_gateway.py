@@ -23,6 +23,7 @@ from oa_actors.gateway.settings import GatewaySettings
 from oa_actors.runtime import control
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message, StatusReply
+from oa_actors.usage.prices import PriceTable
 from oa_actors.verbs import catalog as c
 from oa_actors.verbs import events as ev
 from oa_actors.verbs.catalog import VERBS
@@ -128,10 +129,12 @@ class WsGateway(LifecycleActor):
     async def setup(self, ctx: Context) -> None:
         settings = GatewaySettings.from_config(ctx.config)
         self.server = BridgeServer(settings, ActorVerbs(ctx, self), ctx.config.store_path, spawn=ctx.spawn)
+        self.server.queries.prices = PriceTable(ctx.config.price_overrides)  # usage.summary's costs
         await self.server.start()
         for topic in TOPICS:
             await ctx.subscribe(topic)
-        ctx.log.info(
+        # With a fixed port the start banner already showed the URL; a free port (0) is known now.
+        ctx.log.debug(  # the bridge server logs where it listens (with the web app), once
             "bridge WebSocket on ws://%s:%d%s (token required; `oa-supervisor pair` shows it)",
             settings.host,
             self.server.port,

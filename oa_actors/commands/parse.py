@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -22,7 +23,12 @@ def register(sub: Any) -> None:
         "parse", help="print the rows of session logs (rollouts, exec streams, folders) as JSON lines"
     )
     p.add_argument("paths", nargs="+", help="JSONL files or folders of them")
-    p.add_argument("--max-line-bytes", type=int, default=jsonl.DEFAULT_MAX_LINE)
+    p.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=jsonl.DEFAULT_MAX_LINE,
+        help="longer lines are skipped and counted",
+    )
     p.set_defaults(handler=run)
 
 
@@ -38,7 +44,8 @@ def rows_of(
         if b.threads:
             thread = b.threads[-1]
     # Rows come in file order; a Claude Code record written late sorts before rows read earlier.
-    rows.sort(key=lambda r: r["seq"])
+    # Equal seqs (a token usage row beside a placed row, docs/rows.md) sort by key, as `export` does.
+    rows.sort(key=lambda r: (r["seq"], r["key"]))
     if thread is not None:
         rows.append({"table": "threads", **thread})
     return rows, tail.errors
@@ -48,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     totals = dict.fromkeys(jsonl.ERROR_KINDS, 0)
     status = 0
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"oa-supervisor parse: no such file or folder: {missing[0]}", file=sys.stderr)
+        return 2
+    files = messages = 0
     for path in iter_jsonl_files(args.paths):
         try:
             rows, errors = rows_of(path, args.max_line_bytes)
@@ -55,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"oa-supervisor parse: {path}: {exc.strerror or exc}", file=sys.stderr)
             status = 1
             continue
+        files += 1
+        messages += sum(1 for r in rows if r["table"] == "messages")
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         for k, v in errors.items():
@@ -63,4 +77,8 @@ def run(args: argparse.Namespace) -> int:
         summary = ", ".join(f"{k}={v}" for k, v in totals.items() if v)
         print(f"oa-supervisor parse: skipped lines: {summary}", file=sys.stderr)
     out.flush()
+    if files == 0:
+        print(f"oa-supervisor parse: no .jsonl files in {' '.join(args.paths)}", file=sys.stderr)
+    elif messages == 0:
+        print(f"oa-supervisor parse: {files} files read, no messages in them", file=sys.stderr)
     return status

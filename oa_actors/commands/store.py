@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -31,14 +32,25 @@ R = TypeVar("R", bound=Reply)
 
 
 def register(sub: Any) -> None:
-    b = sub.add_parser("backfill", help="import every session file now, with progress, and exit when done")
-    b.add_argument("--sessions", help="folder of session files (default: $CODEX_HOME/sessions)")
+    b = sub.add_parser(
+        "backfill",
+        help="import every session file now, with progress, and exit when done",
+        description="Import every session file now (through the running supervisor when there is one, "
+        "else directly into the store) and exit when done. Files already imported are not read again.",
+    )
+    b.add_argument(
+        "--sessions",
+        help="a folder of session files, relative to where you are (default: $CODEX_HOME/sessions and "
+        "the Claude Code projects folder as the supervisor watches them)",
+    )
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(handler=run_backfill)
     e = sub.add_parser("export", help="print the store's rows as JSON lines (same format as `parse`)")
-    e.add_argument("--thread", help="only this thread id")
+    e.add_argument("--thread", help="only this thread: its id or a unique prefix (6+ characters)")
     e.add_argument(
-        "--since", help="only rows at or after this time (ISO 8601, a duration like 7d, or ms since epoch)"
+        "--since",
+        help="only rows at or after this time: ISO 8601 (no zone = local time), a duration like 1h or 7d, "
+        "or ms since the epoch",
     )
     e.set_defaults(handler=run_export)
 
@@ -53,14 +65,24 @@ def run_export(args: argparse.Namespace) -> int:
     except TimeSpecError as exc:
         print(f"oa-supervisor export: --since {exc}", file=sys.stderr)
         return 2
+    from oa_actors.commands.threads import CommandError, resolve
+
     store = Store.open(cfg.store_path, readonly=True)
+    counts = {"messages": 0, "threads": 0}
     try:
+        thread = None if args.thread is None else resolve(store, args.thread)
         out = sys.stdout
-        for row in store.export(thread_id=args.thread, since_ms=since):
+        for row in store.export(thread_id=thread, since_ms=since):
+            counts[row["table"]] = counts.get(row["table"], 0) + 1
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         out.flush()
+    except CommandError as exc:
+        print(f"oa-supervisor export: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.close()
+    if not counts["threads"]:
+        print("oa-supervisor export: nothing to export (no thread matches)", file=sys.stderr)
     return 0
 
 
@@ -81,16 +103,46 @@ class ProgressBar:
         line = (
             f"[{bar:<30}] {p.files_done}/{p.files_total} files  "
             f"{p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB  "
-            f"{p.rows} rows  {p.bytes_done / 1e6 / secs:.1f} MB/s"
+            f"{p.rows} messages  {p.bytes_done / 1e6 / secs:.1f} MB/s"
         )
-        self.out.write(("\r" if self.enabled else "") + line + ("\n" if final else ""))
+        if final:
+            line = summary_line(p)
+        self.out.write(("\r\x1b[K" if self.enabled else "") + line + ("\n" if final else ""))
         self.out.flush()
+
+
+def summary_line(p: BackfillProgress) -> str:
+    """What a finished backfill did, each count naming what it counts."""
+    up = f"{p.files_up_to_date} files already up to date"
+    if p.files_total == 0 and p.files_up_to_date == 0:
+        return "no session files found"
+    if p.files_total == 0:
+        return f"nothing new: {up}"
+    read = f"{p.files_done} files read ({p.bytes_done / 1e6:.1f} MB), {p.rows} new messages"
+    return read + (f"; {up}" if p.files_up_to_date else "")
+
+
+def store_totals(store: Store) -> str | None:
+    """The line "the store holds N messages in M threads" (None when it cannot be read)."""
+    try:
+        return f"the store holds {store.count('messages')} messages in {store.count('threads')} threads"
+    except sqlite3.Error:  # only a courtesy line: the import itself succeeded
+        return None
 
 
 def run_backfill(args: argparse.Namespace) -> int:
     cfg = Config.from_env()
-    sessions = Path(args.sessions).expanduser() if args.sessions else cfg.sessions_dir
+    # Resolved here, where the user typed it: the supervisor runs in another working directory.
+    sessions = Path(os.path.abspath(Path(args.sessions).expanduser())) if args.sessions else cfg.sessions_dir
+    if args.sessions and not sessions.is_dir():
+        why = "is not a folder" if sessions.exists() else "does not exist"
+        print(f"oa-supervisor backfill: {args.sessions} ({sessions}) {why}", file=sys.stderr)
+        return 2
     bar = ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
+    return _backfill(cfg, sessions, bar)
+
+
+def _backfill(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
     from oa_actors.runtime import control
 
     if control.socket_path(cfg.run_dir).exists():
@@ -156,6 +208,9 @@ async def _backfill_local(cfg: Config, sessions: Path, bar: ProgressBar) -> int:
         await svc.wait_idle()
         await svc.stop()
         bar.show(svc.progress, final=True)
+        # Direct import: every row is committed now (through a supervisor its writer commits later).
+        if (totals := store_totals(store)) is not None:
+            print(totals, file=sys.stderr)
         return 0
     finally:
         store.close()

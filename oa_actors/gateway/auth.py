@@ -47,6 +47,15 @@ class _Redact(logging.Filter):
 
 #: The logger given to the `websockets` server.
 ws_log = logging.getLogger("oa_actors.gateway.ws")
+
+
+def _not_lifecycle(record: logging.LogRecord) -> bool:
+    """websockets' own "server listening/closing/closed" lines: the bridge's start and stop are
+    already logged once by the ws_gateway actor."""
+    return not str(record.msg).startswith(("server listening", "server closing", "server closed"))
+
+
+ws_log.addFilter(_not_lifecycle)
 ws_log.addFilter(_Redact())
 
 

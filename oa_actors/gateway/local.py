@@ -90,6 +90,10 @@ class LocalVerbs:
         page = self.server.queries.search(query)
         return msgspec.convert(page.to_json(), c.SearchResults)
 
+    @answers(c.USAGE_SUMMARY)
+    def _usage_summary(self, client: Client, args: c.UsageSummaryArgs) -> c.UsageSummary:
+        return msgspec.convert(self.server.queries.usage(args.by, args.since), c.UsageSummary)
+
     @answers(c.MESSAGES_FOR_THREAD)
     def _messages_for_thread(self, client: Client, args: c.MessagesForThread) -> c.MessagesPage:
         s = self.server.settings

@@ -19,6 +19,8 @@ import msgspec
 from oa_actors.gateway.errors import BadRequest, NotFound, Unavailable
 from oa_actors.store import Store
 from oa_actors.store.search import SearchError, SearchPage, SearchQuery, search
+from oa_actors.usage.prices import PriceTable
+from oa_actors.usage.summary import summarize, usage_summary
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
@@ -62,6 +64,8 @@ class LocalQueries:
         self.path = path
         self.max_reply_bytes = max_reply_bytes
         self._store: Store | None = None
+        # The supervisor's config sets the [prices] overrides (actors/ws_gateway.py).
+        self.prices = PriceTable()
 
     @property
     def available(self) -> bool:
@@ -107,6 +111,15 @@ class LocalQueries:
         if page is None:
             raise Unavailable("there is no local store yet")
         return page
+
+    def usage(self, by: str | None, since_ms: int | None) -> dict[str, Any]:
+        """The usage summary (oa_actors/usage/summary.py) priced with `self.prices`."""
+        summary: dict[str, Any] | None = self._run(
+            lambda store: usage_summary(store, self.prices, by, since_ms), None
+        )
+        if summary is None:  # no store yet: nothing used
+            summary = summarize([], self.prices, by, since_ms)
+        return summary
 
     def message_counts(self, thread_ids: list[str]) -> dict[str, int]:
         """How many messages each thread has (one index range count per thread).

@@ -45,6 +45,7 @@ from oa_actors.jsonl._pycommon import (
 )
 from oa_actors.jsonl._pymapper import MapperState, UnknownRecord
 from oa_actors.jsonl._pyorder import ConversationOrder, Plan
+from oa_actors.jsonl._pyusage import claude_response, claude_usage
 
 FORMATS = ("claude", "claude-stream")
 TRANSCRIPT_TYPES = frozenset({"user", "assistant", "attachment", "system"})
@@ -118,17 +119,14 @@ def _sat(a: int, b: int) -> int:
     return max(I64_MIN, min(I64_MAX, a + b))
 
 
-def _add_usage(st: MapperState, u: Any) -> None:
-    """Add one API usage object to the thread's cumulative usage."""
-    d = as_dict(u)
-    if not d:
-        return
-    inp = as_int(d.get("input_tokens")) or 0
-    cache_new = as_int(d.get("cache_creation_input_tokens")) or 0
-    cache_read = as_int(d.get("cache_read_input_tokens")) or 0
-    out = as_int(d.get("output_tokens")) or 0
+def _add_usage(st: MapperState, u: Any) -> list[int] | None:
+    """Add one API usage object to the thread's cumulative usage; returns the response's own
+    counts (`_pyusage.claude_response`) for its usage row."""
+    counts = claude_response(u)
+    if counts is None:
+        return None
+    total_in, cache_read, _, out = counts[:4]
     cur = as_dict(st.thread["usage"])
-    total_in = _sat(_sat(inp, cache_new), cache_read)
     new_in = _sat(as_int(cur.get("inputTokens")) or 0, total_in)
     new_cached = _sat(as_int(cur.get("cachedInputTokens")) or 0, cache_read)
     new_out = _sat(as_int(cur.get("outputTokens")) or 0, out)
@@ -139,6 +137,7 @@ def _add_usage(st: MapperState, u: Any) -> None:
         "reasoningOutputTokens": None,
         "totalTokens": _sat(new_in, new_out),
     }
+    return counts
 
 
 def _assistant(
@@ -149,7 +148,9 @@ def _assistant(
     out: list[dict[str, Any]],
     plan: Plan | None = None,
     paired: list[tuple[str, dict[str, Any], list[Any]]] | None = None,
-) -> None:
+) -> tuple[list[int] | None, str] | None:
+    """Map an assistant record; returns the usage of a response seen for the first time (its
+    counts and message id) for the caller to emit once the record's rows are placed."""
     msg = as_dict(obj.get("message"))
     uid = as_str(obj.get("uuid")) or ""
     model = as_str(msg.get("model"))
@@ -163,13 +164,14 @@ def _assistant(
                 if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
             )
             st.emit(out, "system", "error", text, {"message": text}, uid, ts)
-        return
+        return None
     st.set_field("model", model)
+    response: tuple[list[int] | None, str] | None = None
     if not stream:
         mid = as_str(msg.get("id"))
         if mid is not None and mid != st.extra.get("lastMessageId"):
             st.extra["lastMessageId"] = mid  # one response = several records sharing message.id
-            _add_usage(st, msg.get("usage"))
+            response = (_add_usage(st, msg.get("usage")), mid)
     for i, b in enumerate(blocks):
         if not isinstance(b, dict):
             continue
@@ -193,6 +195,7 @@ def _assistant(
                 paired.append((call_id, call, orphan))  # its result was written first
             else:
                 st.pending[call_id] = {**call, "pos": None if plan is None else plan.lo}
+    return response
 
 
 def _set_turn(st: MapperState, prompt_id: str | None) -> None:
@@ -329,12 +332,15 @@ def map_claude(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) 
     plan = st.order.plan(uid, as_str(obj.get("parentUuid")), ts, st.seq)
     start = len(out)
     paired: list[tuple[str, dict[str, Any], list[Any]]] = []
+    response = None
     if t == "assistant":
-        _assistant(st, obj, ts, False, out, plan, paired)
+        response = _assistant(st, obj, ts, False, out, plan, paired)
     elif t == "user":
         _user(st, obj, ts, out, plan)
     # attachment and system records: context, hooks, compaction markers: no row
     st.seq = st.order.commit(plan, out[start:])
+    if response is not None:
+        claude_usage(st, out, response[0], response[1], response[1], ts)
     for call_id, call, (_, result, rts, ruid) in paired:
         # A result read before its call: its row is the result record's, placed again now that
         # its parent (this record) is known.
@@ -370,7 +376,7 @@ def map_claude_stream(st: MapperState, obj: dict[str, Any], out: list[dict[str, 
     st.set_thread_id(as_str(obj.get("session_id")), authoritative=False)
     if t == "result":
         flush_pending(st, out)
-        _add_usage(st, obj.get("usage"))
+        claude_usage(st, out, _add_usage(st, obj.get("usage")), None, f"{st.invocation}:result", ts)
         subtype = as_str(obj.get("subtype"))
         if obj.get("is_error") is True and subtype != "success":
             errors = [e for e in as_list(obj.get("errors")) if isinstance(e, str)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from oa_actors.jsonl import _pyusage
 from oa_actors.jsonl._pycommon import (
     as_dict,
     as_int,
@@ -360,8 +361,12 @@ def _event(st: MapperState, p: dict[str, Any], ts: int | None, out: list[dict[st
         if msg:
             st.emit(out, "system", "error", msg, {"message": msg}, msg, ts)
     elif t == "token_count":
-        usage = _usage(as_dict(p.get("info")).get("total_token_usage"))
-        st.set_field("usage", usage)
+        info = as_dict(p.get("info"))
+        st.set_field("usage", _usage(info.get("total_token_usage")))
+        if not info:
+            _pyusage.codex_restart(st)  # a process starts, before its first response (0.50)
+        else:
+            _pyusage.codex_total(st, out, info.get("total_token_usage"), info.get("last_token_usage"), "", ts)
     elif t == "thread_settings_applied":
         settings = as_dict(p.get("thread_settings"))
         st.set_field("model", as_str(settings.get("model")))
@@ -484,6 +489,7 @@ def map_exec(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) ->
     if t == "thread.started":
         st.set_thread_id(obj.get("thread_id"), authoritative=True)
         st.invocation += 1
+        _pyusage.codex_restart(st)
     elif t == "turn.started":
         st.new_turn()
     elif t == "item.completed":
@@ -492,6 +498,7 @@ def map_exec(st: MapperState, obj: dict[str, Any], out: list[dict[str, Any]]) ->
         return
     elif t == "turn.completed":
         st.set_field("usage", _usage(obj.get("usage")))
+        _pyusage.codex_total(st, out, obj.get("usage"), None, f"{st.invocation}:", None)
     elif t == "turn.failed":
         msg = as_str(as_dict(obj.get("error")).get("message"))
         st.emit(out, "system", "error", msg, {"message": msg}, f"{st.invocation}:turn.failed:{msg}", None)

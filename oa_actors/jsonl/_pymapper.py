@@ -130,6 +130,16 @@ class MapperState:
         )
         self.seq += 1
 
+    def emit_usage(
+        self, out: list[dict[str, Any]], data: dict[str, Any], identity: str, ts: int | None
+    ) -> None:
+        """A `system/usage` row (docs/rows.md, "Token usage"). It takes no integer seq: it sits just
+        after the rows read before it (`seq` = next - 0.5), so no other row's seq depends on it."""
+        nxt = self.seq
+        self.emit(out, "system", "usage", None, data, identity, ts)
+        out[-1]["seq"] = nxt - 0.5
+        self.seq = nxt
+
     # -- snapshot -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         obj = {

@@ -268,6 +268,10 @@ class StatusRequest(Message, tag="sys.status_request"):
     """Sent by `oa-supervisor status` over the control socket."""
 
 
+class StopRequest(Message, tag="sys.stop_request"):
+    """Sent by `oa-supervisor stop`: shut down as on SIGTERM (the reply is a `StatusReply`)."""
+
+
 class StatusReply(Message, tag="sys.status_reply"):
     """The supervisor's answer to `StatusRequest`."""
 

@@ -1,4 +1,4 @@
-"""`oa-supervisor run` and `oa-supervisor status`."""
+"""`oa-supervisor run`, `oa-supervisor status` and `oa-supervisor stop`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import msgspec
 
 from oa_actors.config import Config, ConfigError
 from oa_actors.runtime import control
+from oa_actors.runtime.banner import banner
 from oa_actors.runtime.child import new_event_loop
 from oa_actors.runtime.logs import setup_supervisor_logging
 from oa_actors.runtime.privacy import secure_home, use_private_umask, user_umask
@@ -24,8 +25,14 @@ log = logging.getLogger("oa.runtime.supervisor")
 
 
 def register(subparsers: Any) -> None:
-    """Add the `run` and `status` subcommands."""
-    run = subparsers.add_parser("run", help="start the supervisor and every actor")
+    """Add the `run`, `status` and `stop` subcommands."""
+    run = subparsers.add_parser(
+        "run",
+        help="start mirroring: watch session folders, serve the phone bridge, sync to Convex",
+        description="Run in the foreground until Ctrl-C or `oa-supervisor stop`: mirror every Codex and "
+        "Claude Code session into the local store, serve the bridge for the phone and sync to Convex. The "
+        "first lines say where the store and the log file are and what is watched.",
+    )
     run.add_argument("--home", help="OPENAGENTS_HOME (default: $OPENAGENTS_HOME or ~/.openagents)")
     run.add_argument("--log-json", action="store_true", help="structured (JSON) log lines")
     run.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
@@ -68,10 +75,22 @@ def register(subparsers: Any) -> None:
     run.add_argument("--start-method", choices=["forkserver", "spawn"], help="multiprocessing start method")
     run.set_defaults(handler=cmd_run)
 
-    status = subparsers.add_parser("status", help="show the actors of a running supervisor")
+    status = subparsers.add_parser("status", help="is it running? the state of each of its parts (actors)")
     status.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=cmd_status)
+
+    stop = subparsers.add_parser(
+        "stop",
+        help="stop the running supervisor (waits until every actor has stopped)",
+        description="Ask the supervisor of this OPENAGENTS_HOME to stop, as Ctrl-C would, and wait until "
+        "it has. Exit 0 once stopped, 1 when none runs.",
+    )
+    stop.add_argument("--home", help="OPENAGENTS_HOME of the supervisor")
+    stop.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for it to stop (default 60)"
+    )
+    stop.set_defaults(handler=cmd_stop)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -98,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_supervisor_logging(config.logs_dir, level, args.log_json)
     for path, mode in tightened:
         log.warning("%s was readable by other users (mode %o): removed their access", path, mode)
+    for line in banner(config, config.logs_dir / "supervisor.log"):
+        log.info("%s", line)
     try:
         specs = load_specs(config.actor_specs, args.actors)
     except (ValueError, ImportError, AttributeError) as exc:
@@ -123,6 +144,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     except control.AlreadyRunning as exc:
         print(f"oa-supervisor: {exc}", file=sys.stderr)
         return 3
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Send `StopRequest` over the control socket and wait until the lock is released."""
+    config = _config(args)
+    try:
+        reply = control.request_status(config.run_dir, stop=True)
+    except (ConnectionError, OSError):
+        print(
+            f"oa-supervisor stop: no supervisor is running for OPENAGENTS_HOME={config.home}", file=sys.stderr
+        )
+        return 1
+    deadline = time.monotonic() + args.timeout
+    while control.supervisor_running(config.run_dir):
+        if time.monotonic() > deadline:
+            print(
+                f"oa-supervisor stop: the supervisor (pid {reply.pid}) is still stopping "
+                f"after {args.timeout:.0f}s",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(0.1)
+    print(f"oa-supervisor stopped (pid {reply.pid}, {len(reply.actors)} actors)")
+    return 0
 
 
 def _fmt_uptime(seconds: float) -> str:

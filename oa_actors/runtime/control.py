@@ -97,8 +97,9 @@ def _recv_frame(sock: socket.socket) -> bytes:
     return buf[: 4 + size]
 
 
-def request_status(run_dir: Path, timeout: float = 5.0) -> codec.StatusReply:
-    """Ask a running supervisor for its status (blocking client used by the CLI and tests)."""
+def request_status(run_dir: Path, timeout: float = 5.0, stop: bool = False) -> codec.StatusReply:
+    """Ask a running supervisor for its status (blocking client used by the CLI and tests); with
+    `stop`, also ask it to shut down (as on SIGTERM: `oa-supervisor stop`)."""
     path = socket_path(run_dir)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -106,12 +107,28 @@ def request_status(run_dir: Path, timeout: float = 5.0) -> codec.StatusReply:
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise ConnectionError(f"no supervisor is running for OPENAGENTS_HOME={run_dir.parent}") from exc
-        sock.sendall(encode_frame(Kind.SYS, codec.SUPERVISOR, "cli", 1, codec.StatusRequest()))
+        request = codec.StopRequest() if stop else codec.StatusRequest()
+        sock.sendall(encode_frame(Kind.SYS, codec.SUPERVISOR, "cli", 1, request))
         frame = _recv_frame(sock)
     reply = decode_payload(decode_header(frame).payload)
     if not isinstance(reply, codec.StatusReply):
         raise ConnectionError(f"unexpected reply {type(reply).__name__}")
     return reply
+
+
+def supervisor_running(run_dir: Path) -> bool:
+    """Whether a supervisor holds the single-instance lock of this home (alive, maybe stopping)."""
+    path = lock_path(run_dir)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the shared lock if we got it
+    return False
 
 
 async def request_status_async(run_dir: Path, timeout: float = 5.0) -> codec.StatusReply:

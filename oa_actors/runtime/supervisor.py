@@ -142,6 +142,9 @@ class Supervisor:
                 log.info("received %s: stopping actors in reverse start order", signal.Signals(arg).name)
                 self.sigints += arg == signal.SIGINT
                 return
+            if kind == "stop":
+                log.info("`oa-supervisor stop` asked to stop: stopping actors in reverse start order")
+                return
             if kind == "exit":
                 self._handle_exit(arg)
             elif kind == "restart":
@@ -433,8 +436,10 @@ class Supervisor:
             except ValueError as exc:
                 log.warning("control socket: dropped a bad frame: %s", exc)
                 return
-            if isinstance(msg, codec.StatusRequest):
+            if isinstance(msg, codec.StatusRequest | codec.StopRequest):
                 proto.send(encode_frame(Kind.SYS, h.src, codec.SUPERVISOR, h.id, self.status()))
+            if isinstance(msg, codec.StopRequest):
+                self.events.put_nowait(("stop", None))
 
         def on_lost(exc: Exception | None) -> None:
             self.router.clients.pop(name, None)

@@ -202,6 +202,7 @@ class TailerService:
             rows=0,
             started_at=time.time(),
             finished_at=0.0 if todo else time.time(),
+            files_up_to_date=len(files) - len(todo),
         )
         log.info("backfill: %d file(s), %.1f MB to read", len(todo), self.progress.bytes_total / 1e6)
         self._idle.clear()

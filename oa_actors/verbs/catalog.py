@@ -320,6 +320,53 @@ SEARCH: Verb[Search, SearchResults] = VERBS.declare(
     "search", Search, SearchResults, LOCAL, "full-text search over every stored message, best first"
 )
 
+# -- token usage and cost, answered by the gateway from the local store (docs/usage.md) -------------
+
+
+class UsageSummaryArgs(Args):
+    by: Annotated[
+        Literal["day", "model", "source", "project", "thread"] | None,
+        Meta(description="one group per day (local), model, source, project folder (cwd) or thread"),
+    ] = None
+    since: Annotated[int | None, Meta(description="ms since epoch: only usage at or after it")] = None
+
+
+class UsageTotals(Reply):
+    inputTokens: Annotated[int, Meta(description="input tokens, cached and cache-write included")]
+    cachedInputTokens: int
+    cacheWriteInputTokens: int
+    outputTokens: Annotated[int, Meta(description="output tokens, reasoning included")]
+    reasoningOutputTokens: int
+    totalTokens: int
+    costUsd: Annotated[
+        float | None, Meta(description="estimated cost of the priced tokens; null: none priced")
+    ]
+    unpricedTokens: Annotated[int, Meta(description="tokens of models with no price (not in costUsd)")]
+    unpricedModels: list[str]
+    responses: Annotated[int, Meta(description="model responses counted")]
+    threads: int
+
+
+class UsageGroup(UsageTotals):
+    key: Annotated[str, Meta(description="the day (YYYY-MM-DD), model, source, folder or thread id")]
+    label: Annotated[str | None, Meta(description="a thread's title (by thread), else null")]
+
+
+class UsageSummary(Reply):
+    total: UsageTotals
+    groups: Annotated[list[UsageGroup], Meta(description="empty without `by`")]
+    by: str | None
+    since: int | None
+
+
+USAGE_SUMMARY: Verb[UsageSummaryArgs, UsageSummary] = VERBS.declare(
+    "usage.summary",
+    UsageSummaryArgs,
+    UsageSummary,
+    LOCAL,
+    "tokens and estimated cost, in total and by day/model/source/project/thread (as `oa-supervisor usage`)",
+)
+
 # -- Convex (convex_writer, convex_backend) ----------------------------------------------------------
 
 

@@ -85,6 +85,7 @@ class BackfillProgress(EventData):
     rows: int
     started_at: float = 0.0
     finished_at: float = 0.0
+    files_up_to_date: int = 0  # files found with nothing new to read (not counted in files_total)
 
 
 class StatusSample(EventData):

@@ -7,6 +7,7 @@ use crate::json::{JStr, Val, NULL};
 use crate::mapper::{Git, MapperState, Pending, Row, Usage};
 use crate::claude_tools::{flush_pending, hold_orphan, later_val, result_text, take_orphan, tool_row, Paired, ToolResult};
 use crate::order::{Order, Plan};
+use crate::usage::{claude_response, claude_usage, Counts};
 use std::borrow::Cow;
 
 type R = Result<(), UnknownRecord>;
@@ -134,16 +135,11 @@ pub fn detect(obj: &Val<'_>) -> Option<&'static str> {
 }
 
 // -- helpers -------------------------------------------------------------------------------------
-fn add_usage(st: &mut MapperState, u: &Val<'_>) {
-    if !u.is_nonempty_obj() {
-        return;
-    }
-    let inp = u.g("input_tokens").as_int().unwrap_or(0);
-    let cache_new = u.g("cache_creation_input_tokens").as_int().unwrap_or(0);
-    let cache_read = u.g("cache_read_input_tokens").as_int().unwrap_or(0);
-    let out = u.g("output_tokens").as_int().unwrap_or(0);
+/// Add one API usage object to the thread's cumulative usage; returns the response's own counts.
+fn add_usage(st: &mut MapperState, u: &Val<'_>) -> Option<Counts> {
+    let counts = claude_response(u)?;
+    let [total_in, cache_read, _, out, _, _] = counts;
     let cur = st.thread.usage.clone().unwrap_or_default();
-    let total_in = inp.saturating_add(cache_new).saturating_add(cache_read);
     let new_in = cur.input.unwrap_or(0).saturating_add(total_in);
     let new_cached = cur.cached_input.unwrap_or(0).saturating_add(cache_read);
     let new_out = cur.output.unwrap_or(0).saturating_add(out);
@@ -154,7 +150,11 @@ fn add_usage(st: &mut MapperState, u: &Val<'_>) {
         reasoning_output: None,
         total: Some(new_in.saturating_add(new_out)),
     });
+    Some(counts)
 }
+
+/// A response seen for the first time: its counts and message id (emitted after its record's rows).
+type Response = (Option<Counts>, String);
 
 fn assistant(
     st: &mut MapperState,
@@ -164,7 +164,7 @@ fn assistant(
     out: &mut Vec<Row>,
     plan: Option<&Plan>,
     mut paired: Option<&mut Vec<Paired>>,
-) {
+) -> Option<Response> {
     let msg = obj.g("message");
     let uid = owned(obj.g("uuid")).unwrap_or_default();
     let model = msg.g("model");
@@ -176,15 +176,16 @@ fn assistant(
             let data = Val::obj(vec![("message", Val::str(text.clone()))]);
             st.emit(out, "system", "error", Some(text), Some(data), &uid, ts);
         }
-        return;
+        return None;
     }
     set_str(&mut st.thread.model, model);
+    let mut response = None;
     if !stream {
         if let Some(mid) = msg.g("id").as_str() {
             if !extra_get(st, "lastMessageId").str_eq(&mid) {
                 // one response = several records sharing message.id
-                extra_set(st, "lastMessageId", Val::str(mid.into_owned()));
-                add_usage(st, msg.g("usage"));
+                extra_set(st, "lastMessageId", Val::str(mid.clone().into_owned()));
+                response = Some((add_usage(st, msg.g("usage")), mid.into_owned()));
             }
         }
     }
@@ -213,6 +214,7 @@ fn assistant(
             }
         }
     }
+    response
 }
 
 fn set_turn(st: &mut MapperState, prompt_id: &Option<String>) {
@@ -391,13 +393,17 @@ pub fn map_claude(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>) -> R 
     st.order = Some(order);
     let start = out.len();
     let mut paired: Vec<Paired> = Vec::new();
+    let mut response = None;
     if t.str_eq("assistant") {
-        assistant(st, obj, ts, false, out, Some(&plan), Some(&mut paired));
+        response = assistant(st, obj, ts, false, out, Some(&plan), Some(&mut paired));
     } else if t.str_eq("user") {
         user(st, obj, ts, out, Some(&plan));
     }
     // attachment and system records: context, hooks, compaction markers: no row
     commit(st, &mut plan, out, start);
+    if let Some((counts, mid)) = response {
+        claude_usage(st, out, counts, Some(&mid), &mid, ts);
+    }
     for (call_id, call, item) in paired {
         // A result read before its call: its row is the result record's, placed again now that
         // its parent (this record) is known.
@@ -449,7 +455,9 @@ pub fn map_claude_stream(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>
     st.set_thread_id(obj.g("session_id"), false);
     if t.str_eq("result") {
         flush_pending(st, out, None, None);
-        add_usage(st, obj.g("usage"));
+        let counts = add_usage(st, obj.g("usage"));
+        let identity = format!("{}:result", st.invocation);
+        claude_usage(st, out, counts, None, &identity, ts);
         let subtype = owned(obj.g("subtype"));
         if is_true(obj.g("is_error")) && subtype.as_deref() != Some("success") {
             let errors: Vec<Cow<'_, str>> = obj.g("errors").as_list().iter().filter_map(|e| e.as_str()).collect();

@@ -112,6 +112,7 @@ pub fn payload_key_read(k: &str) -> bool {
         (14, b'r') => matches!(k, "repository_url"),
         (15, b't') => matches!(k, "thread_settings"),
         (16, b'd') => matches!(k, "duration_seconds"),
+        (16, b'l') => matches!(k, "last_token_usage"),
         (17, b'a') => matches!(k, "aggregated_output"),
         (17, b'b') => matches!(k, "base_instructions"),
         (17, b'c') => matches!(k, "compaction_output"),
@@ -119,6 +120,7 @@ pub fn payload_key_read(k: &str) -> bool {
         (18, b'c') => matches!(k, "content_item_kinds"),
         (19, b'c') => matches!(k, "cached_input_tokens"),
         (23, b'r') => matches!(k, "reasoning_output_tokens"),
+        (24, b'c') => matches!(k, "cache_write_input_tokens"),
         (42, b'i') => matches!(k, "internal_chat_message_metadata_passthrough"),
         _ => false,
     }
@@ -525,8 +527,14 @@ fn event(st: &mut MapperState, p: &Val<'_>, ts: Option<i64>, out: &mut Vec<Row>)
             }
         }
         Some("token_count") => {
-            if let Some(u) = usage(p.g("info").g("total_token_usage")) {
+            let info = p.g("info");
+            if let Some(u) = usage(info.g("total_token_usage")) {
                 st.thread.usage = Some(u);
+            }
+            if info.is_nonempty_obj() {
+                crate::usage::codex_total(st, out, info.g("total_token_usage"), Some(info.g("last_token_usage")), "", ts);
+            } else {
+                crate::usage::codex_restart(st); // a process starts, before its first response (0.50)
             }
         }
         Some("thread_settings_applied") => {
@@ -696,6 +704,7 @@ pub fn map_exec(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>) -> R {
         Some("thread.started") => {
             st.set_thread_id(obj.g("thread_id"), true);
             st.invocation += 1;
+            crate::usage::codex_restart(st);
         }
         Some("turn.started") => st.new_turn(),
         Some("item.completed") => {
@@ -708,6 +717,8 @@ pub fn map_exec(st: &mut MapperState, obj: &Val<'_>, out: &mut Vec<Row>) -> R {
             if let Some(u) = usage(obj.g("usage")) {
                 st.thread.usage = Some(u);
             }
+            let identity = format!("{}:", st.invocation);
+            crate::usage::codex_total(st, out, obj.g("usage"), None, &identity, None);
         }
         Some("turn.failed") => {
             let msg = as_owned(obj.g("error").g("message"));

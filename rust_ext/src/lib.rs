@@ -1,7 +1,7 @@
 //! Native JSONL hot path for oa-supervisor: tail agent session logs, parse every line with strict
 //! JSON rules, map records to normalized rows and drop rows already seen.
 //!
-//! The core (`json`, `common`, `mapper`, `order`, `codex`, `claude`, `tail`) is plain Rust and builds without
+//! The core (`json`, `common`, `mapper`, `order`, `codex`, `claude`, `usage`, `tail`) is plain Rust and builds without
 //! Python; `python` holds the PyO3 bindings (`--features python`), exposed as
 //! `oa_actors._oa_native`. `oa_actors/jsonl/_py*.py` is the executable specification.
 
@@ -13,6 +13,7 @@ pub mod json;
 pub mod mapper;
 pub mod order;
 pub mod tail;
+pub mod usage;
 
 #[cfg(feature = "python")]
 mod python;

@@ -173,6 +173,17 @@ impl MapperState {
         self.emit_impl(out, role, kind, text, data, Some(identity), ts);
     }
 
+    /// A `system/usage` row (docs/rows.md, "Token usage"). It takes no integer seq: it sits just
+    /// after the rows read before it (`seq` = next - 0.5), so no other row's seq depends on it.
+    pub fn emit_usage(&mut self, out: &mut Vec<Row>, data: Val<'static>, identity: &str, ts: Option<i64>) {
+        let next = self.seq;
+        self.emit_impl(out, "system", "usage", None, Some(data), Some(identity), ts);
+        if let Some(row) = out.last_mut() {
+            row.seq = next as f64 - 0.5;
+        }
+        self.seq = next;
+    }
+
     /// `identity: None` means the identity is `text`.
     #[allow(clippy::too_many_arguments)]
     fn emit_impl(

@@ -63,6 +63,12 @@ fn feed_split(path: &str, data: &[u8], splits: &[usize], max: i64) -> (Vec<crate
     (rows, t.offset(), errs, t)
 }
 
+/// The rows without the `system/usage` rows (token counts, tested in `usage_rows_*`): the
+/// conversation the scenario tests describe.
+fn conversation(rows: Vec<crate::mapper::Row>) -> Vec<crate::mapper::Row> {
+    rows.into_iter().filter(|r| r.kind != "usage").collect()
+}
+
 // -- JSON ---------------------------------------------------------------------------------------
 fn nested(depth: usize) -> String {
     format!("{}{}", "[".repeat(depth), "]".repeat(depth))
@@ -249,6 +255,8 @@ const EXEC: &str = concat!(
 #[test]
 fn u2028_inside_strings_is_not_a_line_break() {
     let (rows, off, errs, t) = feed_split("/tmp/x.jsonl", EXEC.as_bytes(), &[], DEFAULT_MAX_LINE as i64);
+    assert_eq!(rows.iter().filter(|r| r.kind == "usage").count(), 1); // turn.completed's 5 tokens
+    let rows = conversation(rows);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].text.as_deref(), Some("a\u{2028}b\u{2029}c"));
     assert_eq!(off as usize, EXEC.len());
@@ -302,7 +310,7 @@ fn oversized_lines_bounded_memory() {
         let mut splits: Vec<usize> = (0..rng.below(20)).map(|_| rng.below(data.len())).collect();
         splits.sort_unstable();
         let (rows, off, errs, _) = feed_split("/tmp/x.jsonl", &data, &splits, 1000);
-        assert_eq!(rows.len(), 2);
+        assert_eq!(conversation(rows).len(), 2);
         assert_eq!(off as usize, data.len());
         assert_eq!(errs.0, [0, 0, 2, 0]);
     }
@@ -344,7 +352,7 @@ fn truncation_and_identity_reset() {
     let data = EXEC.as_bytes();
     let mut t = Tail::new("/tmp/x.jsonl", DEFAULT_MAX_LINE as i64, "codex").unwrap();
     assert!(!t.check_identity(1, 2, data.len() as u64, &data[..100]));
-    assert_eq!(t.feed(data, false).messages.len(), 2);
+    assert_eq!(conversation(t.feed(data, false).messages).len(), 2);
     assert!(!t.check_identity(1, 2, data.len() as u64, data));
     // same file grown: no reset
     assert!(!t.check_identity(1, 2, data.len() as u64 + 10, data));
@@ -375,7 +383,7 @@ fn a_file_first_seen_empty_grows_without_a_reset() {
     assert!(t.feed(b"", false).messages.is_empty());
     // no head recorded while empty: growth is not a rewrite, and the head is recorded now
     assert!(!t.check_identity(1, 2, data.len() as u64, data));
-    assert_eq!(t.feed(data, false).messages.len(), 2);
+    assert_eq!(conversation(t.feed(data, false).messages).len(), 2);
     // ... so a real rewrite of that head is still caught, also after a snapshot round trip
     let mut r = Tail::restore(&t.snapshot()).unwrap();
     let mut other = data.to_vec();
@@ -410,6 +418,7 @@ fn golden_corpus() {
         let data = std::fs::read(&path).unwrap();
         // the twin was run with another path to the corpus; keys depend only on the thread id here
         let (rows, off, errs, t) = feed_split(&path.to_string_lossy(), &data, &[], DEFAULT_MAX_LINE as i64);
+        let rows = conversation(rows);
         assert_eq!(rows.len(), n, "{rel}");
         assert_eq!(hex(&rows[0].key), first, "{rel}");
         assert_eq!(hex(&rows[n - 1].key), last, "{rel}");
@@ -558,7 +567,7 @@ fn payload_key_filter_covers_every_lookup() {
         }
     }
     assert!(seen > 100);
-    for k in ["", "zz", "rate_limits", "last_token_usage", "sandbox_policy", "Type", "types"] {
+    for k in ["", "zz", "rate_limits", "plan_type", "sandbox_policy", "Type", "types"] {
         assert!(!crate::codex::payload_key_read(k), "{k:?}");
     }
 }
@@ -602,6 +611,7 @@ fn claude_golden_corpus() {
         let path = dir.join(rel);
         let data = std::fs::read(&path).unwrap();
         let (rows, off, errs, mut t) = feed_split(&path.to_string_lossy(), &data, &[], DEFAULT_MAX_LINE as i64);
+        let rows = conversation(rows);
         assert_eq!(rows.len(), n, "{rel}");
         assert_eq!(hex(&rows[0].key), first, "{rel}");
         assert_eq!(hex(&rows[n - 1].key), last, "{rel}");
@@ -670,6 +680,12 @@ fn claude_rules() {
     ];
     let data = lines.join("\n");
     let (rows, _, errs, mut t) = feed_split("/x/s.jsonl", data.as_bytes(), &[], DEFAULT_MAX_LINE as i64);
+    // message m1: one usage row (its first record's usage), as the thread's usage counts it
+    let usage: Vec<_> = rows.iter().filter(|r| r.kind == "usage").collect();
+    assert_eq!(usage.len(), 1);
+    let u = usage[0].data.as_ref().unwrap();
+    assert_eq!((u.g("inputTokens"), u.g("outputTokens"), u.g("messageId")), (&Val::Int(i64::MAX), &Val::Int(1), &Val::str("m1".to_owned())));
+    let rows = conversation(rows);
     assert_eq!(errs.0, [0, 0, 0, 1]);
     let got: Vec<(&str, &str, Option<&str>, Option<&str>)> =
         rows.iter().map(|r| (r.role, r.kind, r.text.as_deref(), r.turn_id.as_deref())).collect();

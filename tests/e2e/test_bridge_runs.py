@@ -204,7 +204,7 @@ async def test_node_ws_client_runs_a_turn(bridge) -> None:
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["status"] == "done" and summary["threadsOk"] and summary["threadSeen"]
     assert summary["stdoutLines"] >= 3
-    convo = [m for m in summary["messages"] if m[1] != "context"]
+    convo = [m for m in summary["messages"] if m[1] not in ("context", "usage")]
     assert convo == [
         ["user", "message", "Hello from the phone"],
         ["assistant", "message", "Echo: Hello from the phone"],

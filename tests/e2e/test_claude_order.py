@@ -27,7 +27,13 @@ pytestmark = [pytest.mark.e2e]
 
 
 def chain_rows(ordered: bytes) -> list[tuple[Any, ...]]:
-    return [claude_convo.content(m) for m in _pytail.JsonlTail("x").feed(ordered, final=True).messages]
+    """The conversation in chain order (token usage rows sit where their record was read, not in
+    the conversation's order: docs/rows.md)."""
+    return [claude_convo.content(m) for m in convo(_pytail.JsonlTail("x").feed(ordered, final=True).messages)]
+
+
+def convo(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in rows if m["kind"] != "usage"]
 
 
 def cli(sup: Supervisor, *args: str) -> list[dict[str, Any]]:
@@ -107,7 +113,7 @@ async def test_late_records_sort_in_chain_order_live_through_a_tailer_crash(tmp_
                 got = {m["key"]: m for m in events(sid)}  # merged by key, as docs/protocol.md says
                 assert set(got) == keys[sid]
                 rows = sorted(got.values(), key=lambda m: m["seq"])
-                assert [claude_convo.content(m) for m in rows] == want[sid], sid
+                assert [claude_convo.content(m) for m in convo(rows)] == want[sid], sid
                 seqs = [m["seq"] for m in events(sid)]
                 late += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
                 # Paging the thread (with fractional nextAfterSeq cursors) reads the same order.
@@ -121,11 +127,11 @@ async def test_late_records_sort_in_chain_order_live_through_a_tailer_crash(tmp_
                     if not page["hasMore"]:
                         break
                     after = page["nextAfterSeq"]
-                assert [claude_convo.content(m) for m in paged] == want[sid], sid
+                assert [claude_convo.content(m) for m in convo(paged)] == want[sid], sid
             assert late > 0, "rows written late arrive after rows they sort before"
         for sid, _, _, path in sessions:
             exported = [r for r in cli(sup, "export", "--thread", sid) if r["table"] == "messages"]
-            assert [claude_convo.content(m) for m in exported] == want[sid]
+            assert [claude_convo.content(m) for m in convo(exported)] == want[sid]
             parsed = [r for r in cli(sup, "parse", str(path)) if r["table"] == "messages"]
             assert [(m["key"], m["seq"]) for m in parsed] == [(m["key"], m["seq"]) for m in exported]
     finally:

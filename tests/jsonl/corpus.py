@@ -52,6 +52,12 @@ def parse_with(
     return messages, (threads[-1] if threads else None), tail.errors
 
 
+def conversation(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the `system/usage` rows (token counts, tests/jsonl/test_usage_rows.py):
+    the conversation the scenario tests describe."""
+    return [r for r in rows if r["kind"] != "usage"]
+
+
 def relative(row: dict[str, Any] | None) -> dict[str, Any] | None:
     """A thread row with its rolloutPath relative to the corpus (golden files are portable)."""
     if row is None:

@@ -104,12 +104,16 @@ def test_parse_command_prints_rows_of_a_folder() -> None:
 def test_parse_command_reports_bad_lines_and_missing_files(tmp_path: Path) -> None:
     f = tmp_path / "rollout-x.jsonl"
     f.write_bytes(b'{"type":"thread.started","thread_id":"t"}\nnot json\n\xff\n')
-    proc = parse_cli(str(f), str(tmp_path / "missing.jsonl"))
-    assert proc.returncode == 1
-    assert (
-        "invalid_json=1" in proc.stderr and "invalid_utf8=1" in proc.stderr and "missing.jsonl" in proc.stderr
-    )
+    proc = parse_cli(str(f))
+    assert proc.returncode == 0
+    assert "invalid_json=1" in proc.stderr and "invalid_utf8=1" in proc.stderr
     assert json.loads(proc.stdout.rstrip("\n").split("\n")[-1])["threadId"] == "t"
+    # A missing path is bad input: one line, exit 2, nothing parsed (issue 16).
+    missing = parse_cli(str(f), str(tmp_path / "missing.jsonl"))
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.strip().splitlines() == [
+        f"oa-supervisor parse: no such file or folder: {tmp_path / 'missing.jsonl'}"
+    ]
 
 
 def test_parse_output_is_identical_across_backends() -> None:

@@ -18,6 +18,7 @@ from tests.jsonl.corpus import (
     CLAUDE_VERSION,
     CORPUS,
     claude_files,
+    conversation,
     golden_path,
     manifest,
     parse_with,
@@ -47,7 +48,15 @@ def session_file(run: str) -> Path:
 def parse(
     path: Path, chunk_size: int = 1 << 20
 ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
+    """The conversation rows (usage rows left out: test_usage_rows.py), thread and error counts."""
     messages, thread, errors = parse_with(TAIL, path, chunk_size)
+    assert thread is not None
+    return conversation(messages), thread, errors
+
+
+def parse_all(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, int]]:
+    """Every row, usage rows included (for the chunking, snapshot and key-stability tests)."""
+    messages, thread, errors = parse_with(TAIL, path)
     assert thread is not None
     return messages, thread, errors
 
@@ -76,10 +85,11 @@ def test_matches_golden_file(path: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
 def test_every_file_is_claude_without_errors(path: Path) -> None:
-    messages, thread, errors = parse(path)
-    assert thread["source"] == "claude"
+    rows, thread, errors = parse_with(TAIL, path)
+    messages = conversation(rows)
+    assert thread is not None and thread["source"] == "claude"
     assert not any(errors.values()), errors
-    keys = [m["key"] for m in messages]
+    keys = [m["key"] for m in rows]
     assert len(keys) == len(set(keys)), "duplicate keys in one file"
     assert [m["seq"] for m in messages] == list(range(len(messages)))
     assert {m["threadId"] for m in messages} <= {thread["threadId"]}
@@ -288,7 +298,7 @@ def test_resumed_parts_have_stable_keys() -> None:
     first = b"\n".join(lines[:7]) + b"\n"  # up to the first last-prompt
     tail = TAIL(str(path))
     early = tail.feed(first).messages
-    full, _, _ = parse(path)
+    full, _, _ = parse_all(path)
     assert [m["key"] for m in early] == [m["key"] for m in full[: len(early)]]
 
 
@@ -343,7 +353,7 @@ def test_structured_output_and_unicode() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
 def test_random_chunks_equal_one_chunk(path: Path) -> None:
-    whole, wthread, werrors = parse(path)
+    whole, wthread, werrors = parse_all(path)
     data = path.read_bytes()
     rng = random.Random(path.name)
     for _ in range(3):
@@ -374,7 +384,7 @@ def test_rows_of_a_line_by_line_append_are_emitted_once() -> None:
     got: list[dict[str, Any]] = []
     for line in path.read_bytes().splitlines(keepends=True):
         got += tail.feed(line).messages
-    whole, _, _ = parse(path)
+    whole, _, _ = parse_all(path)
     assert got == whole
 
 
@@ -426,7 +436,7 @@ def feed(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, A
     tail = TAIL("/x/projects/-w/" + SID + ".jsonl")
     data = b"".join(json.dumps(x, ensure_ascii=False).encode() + b"\n" for x in lines)
     b1 = tail.feed(data, final=True)
-    return b1.messages, b1.threads[-1], tail.errors
+    return conversation(b1.messages), b1.threads[-1], tail.errors
 
 
 def test_tool_kinds_and_flush_rules() -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from oa_actors import jsonl
 from oa_actors.jsonl import _pyorder
+from tests.jsonl.corpus import conversation
 from tests.support.claude_convo import SID, Builder, chain_order, content, encode, session
 
 PATH = f"/home/dev/.claude/projects/-w/{SID}.jsonl"
@@ -30,9 +31,15 @@ PARITY = pytest.mark.skipif(
 )
 
 
-def parse(tail_cls: Any, data: bytes) -> list[dict[str, Any]]:
+def parse_all(tail_cls: Any, data: bytes) -> list[dict[str, Any]]:
+    """Every row of `data`, usage rows included."""
     tail = tail_cls(PATH)
     return tail.feed(data).messages + tail.feed(b"", final=True).messages
+
+
+def parse(tail_cls: Any, data: bytes) -> list[dict[str, Any]]:
+    """The conversation rows of `data` (usage rows, placed outside the order: test_usage_rows.py)."""
+    return conversation(parse_all(tail_cls, data))
 
 
 def by_seq(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,13 +179,14 @@ def test_shuffled_turns_sort_in_chain_order(tail_cls, data: st.DataObject) -> No
     turns = data.draw(st.integers(1, 6))
     ordered, shuffled = session(seed, turns)
     want = [content(r) for r in parse(tail_cls, ordered)]
-    whole = parse(tail_cls, shuffled)
+    every = parse_all(tail_cls, shuffled)
+    whole = conversation(every)
     assert [content(r) for r in by_seq(whole)] == want
     assert len({m["seq"] for m in whole}) == len(whole) and min(m["seq"] for m in whole) > -1
     cuts = data.draw(st.lists(st.integers(0, len(shuffled)), max_size=30))
     restores = set(data.draw(st.lists(st.integers(0, 30), max_size=4)))
     got, _ = feed_in_pieces(tail_cls, shuffled, cuts, restores)
-    assert got == whole  # same rows, keys and seqs for any chunking and any restart
+    assert got == every  # same rows, keys and seqs for any chunking and any restart
 
 
 @PARITY
@@ -198,7 +206,7 @@ def test_parity_on_shuffled_sessions(data: st.DataObject) -> None:
     restores = set(data.draw(st.lists(st.integers(0, 20), max_size=3)))
     a, _ = feed_in_pieces(py_cls, shuffled, cuts, restores, other=rs_cls)
     b, _ = feed_in_pieces(rs_cls, shuffled, cuts, restores, other=py_cls)
-    assert a == b == parse(py_cls, shuffled)
+    assert a == b == parse_all(py_cls, shuffled)
 
 
 def test_the_state_is_bounded_and_a_reversed_file_still_parses(tail_cls) -> None:
@@ -241,7 +249,7 @@ def test_snapshots_without_order_state_restore_and_order_what_follows(tail_cls) 
     del snap["mapper"]["order"]
     old = tail_cls.restore(json.dumps(snap).encode())
     rest = old.feed(encode([r1, p1]), final=True).messages
-    assert [(m["seq"], m["text"]) for m in head + rest] == [
+    assert [(m["seq"], m["text"]) for m in conversation(head + rest)] == [
         (0, "first"),
         (1, "hello"),
         (2, "answer"),

@@ -104,7 +104,9 @@ def test_rollout_169_plain_turn_shape(tail_cls) -> None:
         ("system", "context"),
         ("user", "message"),
         ("assistant", "message"),
+        ("system", "usage"),  # the response's tokens, right after it (seq 3.5)
     ]
+    assert messages[4]["seq"] == 3.5 and messages[4]["data"]["totalTokens"] == 1214
     assert messages[2]["text"] == "Say hi [scenario:plain]"
     assert messages[2]["ts"] == 1795312551392  # the UserMessage item_completed line, in ms
     assert thread is not None

@@ -211,7 +211,8 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(
             threads = stored_threads(store)
             assert set(threads) == {r1.sessionId, sid_outside}
             assert {t["source"] for t in threads.values()} == {"claude"}
-            run_rows = store.messages_for_thread(r1.sessionId, limit=100)
+            # The conversation (token usage rows, one per response, are tested in tests/usage).
+            run_rows = [m for m in store.messages_for_thread(r1.sessionId, limit=100) if m["kind"] != "usage"]
             assert [(m["role"], m["kind"]) for m in run_rows] == [
                 ("user", "message"),
                 ("tool", "cmd"),
@@ -220,7 +221,9 @@ async def test_real_cli_runs_and_an_outside_session_are_mirrored_once(
                 ("assistant", "message"),
             ]
             assert run_rows[1]["data"]["exitCode"] == 0 and run_rows[1]["data"]["output"] == "mirrored"
-            assert [m["text"] for m in store.messages_for_thread(sid_outside, limit=100)] == [
+            assert [
+                m["text"] for m in store.messages_for_thread(sid_outside, limit=100) if m["kind"] != "usage"
+            ] == [
                 "Started by hand",
                 "Echo: Started by hand",
             ]
@@ -240,18 +243,21 @@ def shuffled_sessions(n: int, turns: int = 4) -> list[tuple[str, bytes, bytes]]:
 
 
 def chain_rows(ordered: bytes) -> list[tuple[Any, ...]]:
-    """The rows of the file in chain order, as the conversation reads (no file-order fields)."""
+    """The rows of the file in chain order, as the conversation reads (no file-order fields).
+    Token usage rows are left out: they sit where their record was read (docs/rows.md), not in
+    the conversation's order."""
     tail = _pytail.JsonlTail("x.jsonl")
-    return [claude_convo.content(m) for m in tail.feed(ordered, final=True).messages]
+    return [claude_convo.content(m) for m in tail.feed(ordered, final=True).messages if m["kind"] != "usage"]
 
 
 def assert_stored_in_chain_order(store: Store, sessions: list[tuple[str, bytes, bytes]]) -> None:
     exported = [r for r in store.export() if r["table"] == "messages"]
     for sid, ordered, _ in sessions:
         want = chain_rows(ordered)
-        rows = store.messages_for_thread(sid, limit=10_000)
+        rows = [m for m in store.messages_for_thread(sid, limit=10_000) if m["kind"] != "usage"]
         assert [claude_convo.content(m) for m in rows] == want, sid
-        assert [claude_convo.content(m) for m in exported if m["threadId"] == sid] == want, sid
+        mine = [m for m in exported if m["threadId"] == sid and m["kind"] != "usage"]
+        assert [claude_convo.content(m) for m in mine] == want, sid
 
 
 async def test_shuffled_sessions_live_across_a_restart_sort_in_chain_order(

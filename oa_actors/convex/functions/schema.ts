@@ -39,6 +39,8 @@ export default defineSchema({
     .index("by_key", ["key"])
     .index("by_thread_seq", ["threadId", "seq"])
     .index("by_thread_pending", ["threadId", "pending"])
+    // usage:summary reads the token usage rows (kind "usage") without a scan.
+    .index("by_kind_ts", ["kind", "ts"])
     .searchIndex("search_text", {
       searchField: "text",
       filterFields: ["threadId", "source", "role", "kind"],

@@ -30,6 +30,7 @@ describe("function contracts", () => {
       "sync:applyBatch", "sync:applyProjects", "sync:applySkills",
       "threads:byId", "threads:byThreadId", "threads:create", "threads:list",
       "threads:listWithCounts", "threads:upsertFromStream",
+      "usage:summary",
     ]);
     const missing = fns.filter((f) => JSON.parse(f.fn.exportReturns()) === null).map((f) => f.name);
     expect(missing, "functions without `returns`").toEqual([]);
