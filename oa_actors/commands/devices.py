@@ -1,8 +1,10 @@
-"""`oa-supervisor devices [--json]` and `oa-supervisor devices revoke NAME`.
+"""`oa-supervisor devices [--json]`, `oa-supervisor devices revoke NAME` and
+`oa-supervisor devices link NAME`.
 
 Lists the paired devices (never a token: only names, admin flag, state and times) and revokes one:
 the running bridge notices within a second, closes that device's connections and web sessions
-(close code 1008) and answers its token with 401; the other devices keep working.
+(close code 1008) and answers its token with 401; the other devices keep working. `link` prints a
+fresh browser link (a one-time login code, logincodes.py) for a device paired before.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def register(sub: Any) -> None:
     r = verbs.add_parser("revoke", help="lock a device out now (its connections close, its token is refused)")
     r.add_argument("name", metavar="NAME", help="the device's name (see `oa-supervisor devices`)")
     r.set_defaults(handler=run_revoke)
+    k = verbs.add_parser(
+        "link", help="print a new one-time browser link of a paired device (works once, 10 minutes)"
+    )
+    k.add_argument("name", metavar="NAME", help="the device's name (see `oa-supervisor devices`)")
+    k.add_argument("--host", help="host or IP in the link (default: as `oa-supervisor pair`)")
+    k.add_argument("--port", type=int, help="port (default: from OPENAGENTS_BRIDGE_BIND, 8787)")
+    k.add_argument("--json", action="store_true", help="print {device, webUrl, webUrlExpiresAt} as JSON")
+    k.set_defaults(handler=run_link)
 
 
 def _when(ms: int | None) -> str:
@@ -69,4 +79,28 @@ def run_revoke(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"oa-supervisor devices revoke: {exc}", file=sys.stderr)
         return 2
     print(f"revoked {args.name!r}: its token is refused and its connections close within a second", file=out)
+    return 0
+
+
+def run_link(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """A new one-time browser link for the device `args.name` (its token is not shown again)."""
+    from oa_actors.commands.pair import link_host, web_url
+    from oa_actors.gateway.tls import fingerprint, tls_files
+
+    out = out or sys.stdout
+    cfg = Config.from_env()
+    try:
+        code, expires = DeviceRegistry.open(cfg.home, cfg.bridge_token).login_code(args.name)
+    except DeviceError as exc:
+        print(f"oa-supervisor devices link: {exc}", file=sys.stderr)
+        return 2
+    tls = tls_files(cfg)
+    host, port = link_host(cfg, args.host), args.port or cfg.bridge_port
+    url = web_url(host, port, code, tls=tls is not None, cert_sha256=fingerprint(tls[0]) if tls else None)
+    if args.json:
+        doc = {"device": args.name, "webUrl": url, "webUrlExpiresAt": int(expires * 1000)}
+        print(json.dumps(doc), file=out)
+        return 0
+    print(f"browser link of {args.name!r} (works once, until {_when(int(expires * 1000))}):", file=out)
+    print(f"  {url}", file=out)
     return 0

@@ -1,6 +1,8 @@
 """`oa-supervisor pair --device NAME`: pair one device and print its links and a QR code: the app's
-`ws://host:port/ws?token=...` and the web app's `http://host:port/?token=...` (opened once, it signs
-a browser in).
+`ws://host:port/ws?token=...` and the web app's `http://host:port/?code=...`: a one-time login code
+of the device (logincodes.py: single use, 10 minutes), not its token, because a browser keeps the
+links it opens in its history database. Opened once, it signs a browser in as that device.
+`oa-supervisor devices link NAME` prints a fresh browser link for a device paired before.
 
 Each device gets its own token (devices.py): shown here once, stored only as a keyed hash in
 `$OPENAGENTS_HOME/devices.json`, revocable alone (`oa-supervisor devices revoke NAME`). The host is
@@ -25,8 +27,8 @@ from oa_actors.gateway.settings import is_loopback
 
 WILDCARDS = {"", "0.0.0.0", "::", "[::]", "*"}
 JSON_KEYS = (
-    "device", "url", "webUrl", "token", "host", "port", "path", "tls", "certSha256", "admin", "expiresAt",
-    "warnings",
+    "device", "url", "webUrl", "webUrlExpiresAt", "token", "host", "port", "path", "tls", "certSha256",
+    "admin", "expiresAt", "warnings",
 )  # fmt: skip
 
 
@@ -83,10 +85,16 @@ def pair_url(
     return f"{scheme}://{host}:{port}{path}?token={quote(token, safe='')}{pin}"
 
 
-def web_url(host: str, port: int, token: str, tls: bool = False, cert_sha256: str | None = None) -> str:
-    """The web app's pair link, `http[s]://host:port/?token=...` (docs/web.md, "Login")."""
-    link = pair_url(host, port, token, "/", tls=tls, cert_sha256=cert_sha256)
-    return ("https://" if tls else "http://") + link.split("://", 1)[1]
+def web_url(host: str, port: int, code: str, tls: bool = False, cert_sha256: str | None = None) -> str:
+    """The web app's pair link, `http[s]://host:port/?code=...` with a one-time login code
+    (docs/web.md, "Login")."""
+    link = pair_url(host, port, code, "/", tls=tls, cert_sha256=cert_sha256)
+    return ("https://" if tls else "http://") + link.split("://", 1)[1].replace("/?token=", "/?code=", 1)
+
+
+def link_host(cfg: Config, host: str | None) -> str:
+    """The host the links name: `host`, else the bind host unless a wildcard, else the LAN address."""
+    return host or (cfg.bridge_host if cfg.bridge_host not in WILDCARDS else lan_address())
 
 
 def print_qr(data: str, out: TextIO) -> None:
@@ -127,6 +135,12 @@ def _supervisor_running(cfg: Config) -> bool:
     return True
 
 
+def _clock(epoch: float) -> str:
+    import time
+
+    return time.strftime("%H:%M", time.localtime(epoch))
+
+
 def _next_name(names: set[str]) -> str:
     n = 1
     while f"device-{n}" in names:
@@ -145,14 +159,15 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         name = name or _next_name(registry.names())
         tls = tls_files(cfg)  # made now when TLS is on and none exists yet: the pin is known
         token = registry.pair(name, admin=args.admin, expires=args.expires, replace=args.replace)
+        code, code_expires = registry.login_code(name)
     except DeviceError as exc:
         print(f"oa-supervisor pair: {exc}", file=err)
         return 2
     cert_sha256 = fingerprint(tls[0]) if tls else None
-    host = args.host or (cfg.bridge_host if cfg.bridge_host not in WILDCARDS else lan_address())
+    host = link_host(cfg, args.host)
     port = args.port or cfg.bridge_port
     url = pair_url(host, port, token, tls=tls is not None, cert_sha256=cert_sha256)
-    browser = web_url(host, port, token, tls=tls is not None, cert_sha256=cert_sha256)
+    browser = web_url(host, port, code, tls=tls is not None, cert_sha256=cert_sha256)
     warnings = link_warnings(cfg, _supervisor_running(cfg))
     for w in warnings:
         print(f"warning: {w}", file=err)
@@ -162,6 +177,7 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
             "device": name,
             "url": url,
             "webUrl": browser,
+            "webUrlExpiresAt": int(code_expires * 1000),
             "token": token,
             "host": host,
             "port": port,
@@ -175,10 +191,12 @@ def run_pair(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         assert tuple(doc) == JSON_KEYS
         print(json.dumps(doc), file=out)
         return 0
-    print(f"Paired the device {name!r}. Its link (keep it private: it holds the device's token,", file=out)
-    print("shown only this once):", file=out)
+    print(f"Paired the device {name!r}. Its links (keep them private: the app's holds the device's", file=out)
+    print("token, shown only this once; the browser's holds a one-time login code):", file=out)
     print(f"  app:     {url}", file=out)
     print(f"  browser: {browser}", file=out)
+    again = f"a new one: oa-supervisor devices link {name}"
+    print(f"           (works once, until {_clock(code_expires)}; {again})", file=out)
     if cert_sha256:
         print(f"  certificate SHA-256 (pin it): {cert_sha256}", file=out)
     if not args.no_qr:

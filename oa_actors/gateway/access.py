@@ -15,6 +15,7 @@ import http
 import logging
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
@@ -45,9 +46,12 @@ def open_devices(settings: GatewaySettings) -> DeviceRegistry:
 
 
 def presents_credentials(request: Request) -> bool:
-    """Whether a request carries a token or a session cookie (only those can be guesses)."""
+    """Whether a request carries a token, a login code or a session cookie (only those can be
+    guesses)."""
     query = request.path.partition("?")[2]
-    return bool(bearer_tokens(request.headers, query) or session_cookie(request.headers))
+    return bool(
+        bearer_tokens(request.headers, query) or "code" in parse_qs(query) or session_cookie(request.headers)
+    )
 
 
 def rate_limited(

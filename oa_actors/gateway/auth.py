@@ -28,12 +28,12 @@ from oa_actors.gateway.sessions import WebSessions
 
 COOKIE = "oa_session"
 
-_SECRET = re.compile(r"(token=|Bearer\s+|(?:Set-)?Cookie:\s*)[^\s&\"']+", re.IGNORECASE)
+_SECRET = re.compile(r"(token=|\bcode=|Bearer\s+|(?:Set-)?Cookie:\s*)[^\s&\"']+", re.IGNORECASE)
 _QUIET = re.compile(r"^HTTP response sent \([23]\d\d ")
 
 
 class _Redact(logging.Filter):
-    """Masks `token=...`, `Bearer ...` and cookies in websockets' own log lines (secrets are never
+    """Masks `token=...`, `code=...`, `Bearer ...` and cookies in websockets' own log lines (secrets are never
     logged), and drops its line per successful plain HTTP response (pages and assets: noise)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -78,6 +78,11 @@ class Credentials(abc.ABC):
     @abc.abstractmethod
     def valid(self, credential: str) -> bool:
         """Whether a credential still holds (a revoked device's does not)."""
+
+    def redeem(self, code: str) -> str | None:
+        """Spend a one-time login code (the web link's `?code=`): the credential it was minted
+        for, or None (unknown, used, expired). Credentials without codes know none."""
+        return None
 
 
 def bearer_tokens(headers: Headers, query: str) -> list[str]:
@@ -156,7 +161,13 @@ class Authenticator:
     def login(self, token: str, user_agent: str | None, previous: str | None = None) -> str | None:
         """A new web session for a valid token: its id (the cookie value), or None. The session of
         the same browser (`previous`) is replaced."""
-        credential = self.credentials.identify(token)
+        return self._start(self.credentials.identify(token), user_agent, previous)
+
+    def login_code(self, code: str, user_agent: str | None, previous: str | None = None) -> str | None:
+        """A new web session for a one-time login code (spent by this call, right or wrong)."""
+        return self._start(self.credentials.redeem(code), user_agent, previous)
+
+    def _start(self, credential: str | None, user_agent: str | None, previous: str | None) -> str | None:
         if credential is None:
             return None
         if previous is not None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from oa_actors.config import write_secret
 from oa_actors.gateway.auth import Credentials
+from oa_actors.gateway.logincodes import CODE_TTL, LoginCodes
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class DeviceRegistry(Credentials):
         self._seen: dict[str, float] = {}  # device id -> lastSeen not yet written
         self._written: dict[str, float] = {}
         self._bad: tuple[int, int, int] | None = None
+        self.codes = LoginCodes(self)  # the web link's one-time codes (logincodes.py)
         if path is None:
             self._key = secrets.token_bytes(32)
         else:
@@ -165,6 +167,27 @@ class DeviceRegistry(Credentials):
     def valid(self, credential: str) -> bool:
         device = self.by_credential(credential)
         return device is not None and device.active(time.time())
+
+    def redeem(self, code: str) -> str | None:
+        """Spend a one-time login code: the credential of the active device it was minted for."""
+        device_id = self.codes.redeem(code)
+        if device_id is None:
+            return None
+        self.refresh()
+        now = time.time()
+        found = next((d for d in self._devices.values() if d.id == device_id), None)
+        if found is None or not found.active(now):
+            return None
+        self._note_seen(found, now)
+        return found.credential
+
+    def login_code(self, name: str, ttl: float = CODE_TTL) -> tuple[str, float]:
+        """A one-time web login code for the active device `name`, and when it expires (epoch s)."""
+        self.refresh()
+        device = self._devices.get(name)
+        if device is None or not device.active(time.time()):
+            raise DeviceError(f"no active device named {name!r} (see: oa-supervisor devices)")
+        return self.codes.mint(device.id, ttl)
 
     # -- queries --------------------------------------------------------------------------------
     def by_credential(self, credential: str) -> Device | None:
@@ -258,6 +281,14 @@ class DeviceRegistry(Credentials):
     # -- internals ------------------------------------------------------------------------------
     def _digest(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    def keyed_digest(self, secret: str) -> str:
+        """`HMAC-SHA256(per-install key, secret)`: how tokens and login codes are stored."""
+        return self._digest(secret)
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """The devices file's advisory lock (not reentrant: do not refresh or change inside)."""
+        return self._locked()
 
     def _note_seen(self, device: Device, now: float) -> None:
         device.lastSeen = now

@@ -2,8 +2,9 @@
 
 - Pages (`/`, `/t/<threadId>`, `/search`, `/status`, `/usage`, `/projects...`) all answer the
   same small shell: no inline script, the hashed bundles (assets.py) do the rest over `/ws`.
-- Login: a page URL with `?token=<bridge token>` (the pair URL) creates a web session, sets its
-  HttpOnly, SameSite=Strict cookie and redirects (303) to the same URL without the token.
+- Login: a page URL with `?code=<one-time login code>` (the link `oa-supervisor pair` prints;
+  logincodes.py) or, for compatibility, `?token=<device token>` creates a web session, sets its
+  HttpOnly, SameSite=Strict cookie and redirects (303) to the same URL without the secret.
 - Without a session (or a bearer token) every page and asset answers 401 with a short page that
   says to open the pairing link. Only the PWA manifest and its icons are public.
 - Every response carries a strict Content-Security-Policy, `X-Content-Type-Options: nosniff` and
@@ -28,6 +29,7 @@ from oa_actors.gateway.auth import Authenticator, Principal, session_cookie
 log = logging.getLogger(__name__)
 
 PAGE = re.compile(r"^/(?:t/[^/]{1,200}|search|status|usage|projects(?:/[^/]{1,200})?|skills)?$")
+LOGIN_PARAMS = ("code", "token")  # what a pair link carries: a one-time code, or a device token
 PUBLIC = {"/manifest.webmanifest": "manifest.webmanifest", "/favicon.ico": "icon-192.png"}
 
 CSP = (
@@ -50,9 +52,10 @@ UNAUTHORIZED_PAGE = b"""<!doctype html>
 <title>Open the pairing link</title></head><body>
 <h1>Open the pairing link</h1>
 <p>This is the oa-supervisor bridge. To use it from this browser, open the pairing link once:
-run <code>oa-supervisor pair</code> on the desktop and open the <code>http://...?token=...</code>
-link it prints (or scan its QR code). The link signs this browser in and is then removed from the
-address bar.</p>
+run <code>oa-supervisor pair</code> on the desktop and open the <code>http://...?code=...</code>
+link it prints. The link works once, within 10 minutes: it signs this browser in and is then
+removed from the address bar. A used or expired link needs a new one
+(<code>oa-supervisor devices link NAME</code>).</p>
 </body></html>
 """
 
@@ -140,7 +143,7 @@ class WebApp:
             return self._asset(request, path.removeprefix("/icons/"), "public, max-age=86400", head)
         page = PAGE.match(path) is not None
         params = parse_qsl(query, keep_blank_values=True)
-        if page and any(k == "token" for k, _ in params):
+        if page and any(k in LOGIN_PARAMS for k, _ in params):
             return self._login(request, path, params, head)
         if path == "/logout":
             return self._logout(request)
@@ -186,15 +189,21 @@ class WebApp:
         return response(200, body, asset.content_type, headers, head)
 
     def _login(self, request: Request, path: str, params: list[tuple[str, str]], head: bool) -> Response:
-        """`?token=` on a page: a new session and a redirect to the URL without the token."""
-        token = next(v for k, v in params if k == "token")
+        """`?code=` (or `?token=`) on a page: a new session and a redirect to the URL without it.
+        A code is spent by this request whatever the answer; with both, only the code is used."""
+        code = next((v for k, v in params if k == "code"), None)
         previous = session_cookie(request.headers)
-        session = self.auth.login(token, request.headers.get("User-Agent"), previous)
+        agent = request.headers.get("User-Agent")
+        if code is not None:
+            session = self.auth.login_code(code, agent, previous)
+        else:
+            token = next(v for k, v in params if k == "token")
+            session = self.auth.login(token, agent, previous)
         if session is None:
             self.counters["authFailures"] += 1
             return self._unauthorized(head)
         self.counters["logins"] += 1
-        rest = urlencode([(k, v) for k, v in params if k != "token"])
+        rest = urlencode([(k, v) for k, v in params if k not in LOGIN_PARAMS])
         location = path + (f"?{rest}" if rest else "")
         log.info("a browser signed in (web session created)")
         return response(
