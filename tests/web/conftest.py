@@ -39,9 +39,9 @@ class App:
     base: str  # http://127.0.0.1:PORT
     token: str
 
-    @property
-    def pair_url(self) -> str:
-        """The web pair link as `oa-supervisor pair` prints it (for this bridge's port)."""
+    def pair(self) -> dict[str, Any]:
+        """`oa-supervisor pair --json` for this bridge's port: a new device, its token and its web
+        link (with a one-time login code)."""
         port = self.base.rsplit(":", 1)[1]
         out = subprocess.run(
             [sys.executable, "-m", "oa_actors", "pair", "--json", "--host", "127.0.0.1", "--port", port],
@@ -51,7 +51,13 @@ class App:
             timeout=60,
             check=True,
         )
-        return str(json.loads(out.stdout)["webUrl"])
+        doc: dict[str, Any] = json.loads(out.stdout)
+        return doc
+
+    @property
+    def pair_url(self) -> str:
+        """The web pair link as `oa-supervisor pair` prints it (for this bridge's port)."""
+        return str(self.pair()["webUrl"])
 
     @property
     def sessions(self) -> Path:

@@ -1,11 +1,16 @@
-"""Login by the pair URL in a real browser, 401 without it, the Origin check on cookie WebSocket
-upgrades, and the apps' bearer-token path (issue 17, "Login")."""
+"""Login by the pair link's one-time code in a real browser (once only; nothing in Chromium's
+history database but a spent code), expired codes and the `?token=` link, 401 without it, the
+Origin check on cookie WebSocket upgrades, and the apps' bearer-token path (issue 17, "Login")."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,50 +18,88 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from oa_actors.gateway.devices import DeviceRegistry
 from tests.support.browser import chromium
 from tests.web.conftest import LOAD_TIMEOUT_MS, App
 
 PAGES = ["/", "/t/some-thread", "/search?q=x", "/status", "/usage", "/projects"]
 
 
-def test_pair_url_signs_in_and_leaves_no_token(app: App) -> None:
-    with chromium() as ctx:
+def history_urls(profile: Path) -> list[str]:
+    """Every URL in Chromium's history database on disk (a copy: the browser may hold a lock)."""
+    copy = profile.parent / "History-copy.sqlite"
+    shutil.copyfile(profile / "Default" / "History", copy)
+    with contextlib.closing(sqlite3.connect(copy)) as db:
+        return [str(row[0]) for row in db.execute("SELECT url FROM urls")]
+
+
+def test_code_link_signs_in_once_and_leaves_no_token(app: App, tmp_path: Path) -> None:
+    paired = app.pair()
+    link, token = paired["webUrl"], paired["token"]
+    code = link.split("?code=", 1)[1]
+    assert token not in link and len(code) >= 32
+    profile = tmp_path / "profile"
+    with chromium(profile) as ctx:
         page = ctx.new_page()
         page.set_default_timeout(LOAD_TIMEOUT_MS)
-        page.goto(f"{app.base}/favicon.ico")  # a public URL first: "back" must not find the token
-        resp = page.goto(app.pair_url)
+        page.goto(f"{app.base}/favicon.ico")  # a public URL first: "back" must not find the link
+        resp = page.goto(link)
         assert resp is not None and resp.status == 200
-        assert page.url == f"{app.base}/", page.url  # redirected without the token
-        # The request chain: a 303 from the pair URL, which set the cookie.
+        assert page.url == f"{app.base}/", page.url  # redirected without the code
+        # The request chain: a 303 from the code link, which set the cookie.
         first = resp.request.redirected_from
-        assert first is not None and "token=" in first.url
+        assert first is not None and "code=" in first.url
         redirect = first.response()
         assert redirect is not None and redirect.status == 303
-        assert "token" not in redirect.headers["location"]
+        assert "code" not in redirect.headers["location"]
         cookies = {c["name"]: c for c in ctx.cookies(app.base)}
         c = cookies["oa_session"]
         assert c["httpOnly"] and c["sameSite"] == "Strict" and c["path"] == "/"
-        assert app.token not in c["value"]
+        assert code not in c["value"] and token not in c["value"]
         # The app runs on the cookie: the thread list fills from /ws.
         page.wait_for_selector(".trow")
         assert page.locator(".conn").inner_text() == "live"
-        html = page.content()
-        assert app.token not in html
-        assert app.token not in page.evaluate(
-            "document.documentElement.outerHTML + location.href + document.cookie"
-        )
+        seen = page.evaluate("document.documentElement.outerHTML + location.href")
+        assert code not in seen and token not in seen
         assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read the session
-        page.go_back()  # the entry before is the page opened before: the pair URL is not an entry
+        page.go_back()  # the entry before is the page opened before: the link is not an entry
         assert page.url == f"{app.base}/favicon.ico"
         page.go_forward()
         assert page.url == f"{app.base}/"
         # Deep links work with the cookie alone.
         page.goto(f"{app.base}/status")
         page.wait_for_selector("table.actors")
-    # Chromium's own history database does keep the opened pair URL (as the start of the
-    # redirect chain, like any URL a person opens); docs/web.md says so. Nothing else does.
-    # Nor does the supervisor's log.
-    assert app.token not in app.sup.log.read_text(errors="replace")
+        # The code works once: the same link again is the "open the pairing link" page.
+        again = ctx.new_page()
+        resp = again.goto(link)
+        assert resp is not None and resp.status == 401
+        assert again.locator("h1").inner_text() == "Open the pairing link"
+    # Chromium's history database keeps the link that was opened (the start of the redirect
+    # chain), as it does for any URL: now that is only a spent code, never the device token.
+    urls = history_urls(profile)
+    assert any(f"code={code}" in u for u in urls), urls  # the database is really read
+    assert not any(token in u for u in urls)
+    assert not any(token.encode() in p.read_bytes() for p in profile.rglob("*") if p.is_file())
+    # Nor does the supervisor's log hold the token or the code.
+    logged = app.sup.log.read_text(errors="replace")
+    assert token not in logged and code not in logged
+
+
+def test_expired_code_and_the_token_link(app: App) -> None:
+    """An expired code gets 401; the older `?token=` link still signs a browser in."""
+    paired = app.pair()
+    registry = DeviceRegistry.open(app.sup.home)
+    expired, _ = registry.login_code(paired["device"], ttl=0.0)
+    with chromium() as ctx:
+        page = ctx.new_page()
+        page.set_default_timeout(LOAD_TIMEOUT_MS)
+        resp = page.goto(f"{app.base}/?code={expired}")
+        assert resp is not None and resp.status == 401
+        assert not [c for c in ctx.cookies(app.base) if c["name"] == "oa_session"]
+        resp = page.goto(f"{app.base}/status?token={paired['token']}")
+        assert resp is not None and resp.status == 200 and page.url == f"{app.base}/status"
+        assert [c for c in ctx.cookies(app.base) if c["name"] == "oa_session"]
+        page.wait_for_selector("table.actors")
 
 
 def test_without_a_session_every_page_and_asset_answers_401(app: App) -> None:
