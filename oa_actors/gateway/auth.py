@@ -3,7 +3,8 @@
 - `Credentials` says what a token is and which credential (device) it proves: the paired devices
   (devices.py, `DeviceRegistry`; one token per device, stored hashed).
 - `Authenticator` answers every request with a `Principal` or None: a bearer token (the apps:
-  `Authorization: Bearer` or `?token=` on `/ws`), or a web session cookie. Web sessions are
+  `Authorization: Bearer` or `?token=` on `/ws`), or a web session cookie. A browser signs in
+  with a one-time login code (`login_code`, `Credentials.redeem`; logincodes.py) or a token. Web sessions are
   server-side records (sessions.py: id -> credential, created, last seen), so revoking a
   credential (`revoke`) ends its sessions, and the server closes their connections.
 - Cookie-authenticated WebSocket upgrades must come from the app's own origin (`same_origin`):
