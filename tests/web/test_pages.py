@@ -24,6 +24,7 @@ KIND_VIEW = {
     "context": "details.fold",
     "compaction": "details.fold",
     "aborted": ".muted:text('Turn interrupted')",
+    "usage": ".usage-row",
 }
 
 
