@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.parse",
     "oa_actors.commands.store",
     "oa_actors.commands.search",
+    "oa_actors.commands.similar",
     "oa_actors.commands.pair",
     "oa_actors.commands.convex",
     "oa_actors.commands.config",

@@ -74,6 +74,7 @@ class Config:
     bridge_port: int = 8787
     bridge_token: str | None = field(default=None, repr=False)
     skills_registry: Path | None = None
+    embeddings: bool = True
     jsonl_backend: str = "auto"
     start_method: str = "forkserver"
     actor_specs: str | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from oa_actors.gateway.errors import Busy, Unavailable, UnknownVerb
+from oa_actors.gateway.errors import Busy, UnknownVerb
 from oa_actors.gateway.protocol import PROTOCOL_VERSION, Request
 from oa_actors.store.search import DEFAULT_LIMIT, SearchQuery
 from oa_actors.verbs import catalog as c
@@ -71,10 +71,25 @@ class LocalVerbs:
         page = self.server.queries.threads_page(limit, args.beforeUpdatedAt)
         return c.ThreadsPage(**page, subscribed=client.threads_sub)
 
+    def route(self, req: Request) -> tuple[Request, bool] | None:
+        """A local request that another actor answers instead: `search` in mode semantic or hybrid
+        goes to the indexer (`search.semantic`). Returns the request to delegate and whether it may
+        fall back to keyword search (the mode was the default, hybrid because embeddings exist)."""
+        if req.verb.name != c.SEARCH.name:
+            return None
+        args = req.args
+        assert isinstance(args, c.Search)
+        mode = args.mode
+        defaulted = mode is None
+        if defaulted:
+            mode = "hybrid" if self.server.queries.has_vectors() else "keyword"
+        if mode == "keyword":
+            return None
+        routed = msgspec.structs.replace(args, mode=mode)
+        return Request(verb=c.SEARCH_SEMANTIC, id=req.id, args=routed), defaulted
+
     @answers(c.SEARCH)
     def _search(self, client: Client, args: c.Search) -> c.SearchResults:
-        if args.mode not in (None, "keyword"):
-            raise Unavailable(f"{args.mode} search needs the semantic index, which this store does not have")
         query = SearchQuery(
             text=args.query,
             source=args.source,

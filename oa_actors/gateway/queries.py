@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ class LocalQueries:
         self.path = path
         self.max_reply_bytes = max_reply_bytes
         self._store: Store | None = None
+        self._vectors_seen = (0.0, False)
+
+    def has_vectors(self, ttl: float = 10.0) -> bool:
+        """Whether the store has embeddings (then `search` defaults to hybrid); re-read every `ttl` s."""
+        at, seen = self._vectors_seen
+        if seen or time.monotonic() - at < ttl:
+            return seen
+        store = self._open()
+        found = False
+        if store is not None:
+            try:
+                found = store.conn.execute("SELECT 1 FROM message_vectors LIMIT 1").fetchone() is not None
+            except sqlite3.Error:  # a store older than the vector tables
+                found = False
+        self._vectors_seen = (time.monotonic(), found)
+        return found
 
     @property
     def available(self) -> bool:

@@ -1,0 +1,185 @@
+"""`indexer`: embeds new message text in the background for semantic search (docs/semantic.md).
+
+A loop (supervised, `ctx.spawn`) runs `Indexing.step` (oa_actors/semantic/indexing.py) in a worker
+thread until the backlog is empty, then sleeps until the writer publishes new messages (or 5 s).
+The process runs at low priority (`os.nice`) with one compute thread, so the live mirror (writer,
+tailer) keeps the machine; its commits are a few milliseconds, so the writer's seldom wait.
+
+It also answers the semantic verbs (`search` in mode semantic/hybrid, delegated by the gateway, and
+`similar`) with the model it already holds. Off (`state: off`) with `OPENAGENTS_EMBEDDINGS=0`;
+`unavailable` (with the reason) when the `semantic` extra is not installed: the product then serves
+keyword search only. `status` shows the state, backlog, rate and counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from typing import Any, ClassVar
+
+from oa_actors import messages as m
+from oa_actors.actors._base import LifecycleActor, ask_when_ready
+from oa_actors.runtime.actor import Context
+from oa_actors.runtime.codec import Message
+from oa_actors.semantic import model_status
+from oa_actors.verbs import catalog as c
+from oa_actors.verbs.dispatch import VerbFailure, VerbTable
+from oa_actors.verbs.registry import ErrorCode
+
+NICE = 10
+IDLE_POLL_SECONDS = 5.0
+BACKLOG_EVERY_SECONDS = 5.0
+
+
+class Indexer(LifecycleActor):
+    """Owns the embedder; keeps the store's vectors in step with its messages."""
+
+    verbs: ClassVar[VerbTable[Indexer]] = VerbTable(m.INDEXER)
+
+    state = "starting"
+    reason: str | None = None
+
+    async def setup(self, ctx: Context) -> None:
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.indexing: Any = None
+        self.searcher: Any = None
+        self.backlog: int | None = None
+        self.last_error: str | None = None
+        self.vectors = 0
+        if not ctx.config.embeddings:
+            self.state, self.reason = "off", "OPENAGENTS_EMBEDDINGS is false"
+            ctx.log.info("embeddings are off: search is keyword only")
+            return
+        status = model_status()
+        if not status.available:
+            self.state, self.reason = "unavailable", status.reason
+            ctx.log.warning("semantic search unavailable (%s): search is keyword only", status.reason)
+            return
+        with contextlib.suppress(OSError):
+            os.nice(NICE)  # the whole process: embedding yields the CPU to the live mirror
+        await ctx.subscribe(m.TOPIC_MESSAGES)
+        # Loading the model takes seconds: in the loop's task, so the actor is up meanwhile.
+        self._task = ctx.spawn(self._run(), "indexer-loop")
+
+    def _open(self) -> None:
+        from oa_actors.semantic.embedder import Embedder, EmbeddingsUnavailable
+        from oa_actors.semantic.indexing import Indexing, connect
+        from oa_actors.semantic.query import SemanticSearcher
+
+        try:
+            embedder = Embedder.open(threads=1, cache_dir=self.ctx.config.home / "models")
+        except EmbeddingsUnavailable as exc:
+            self.state, self.reason = "unavailable", exc.reason
+            self.ctx.log.warning("semantic search unavailable (%s): search is keyword only", exc.reason)
+            return
+        conn = connect(self.ctx.config.store_path)
+        self.indexing = Indexing(conn, embedder)
+        self.searcher = SemanticSearcher.open(self.ctx.config.store_path, embedder)
+        self.backlog = self.indexing.backlog()
+        self.state = "indexing"
+
+    async def _run(self) -> None:
+        # The writer opens (and migrates) the store: wait for it before opening our connection.
+        await ask_when_ready(self.ctx, m.WRITER, m.GetCheckpoints(), m.Checkpoints)
+        self.state = "loading"
+        await asyncio.to_thread(self._open)
+        last_backlog = 0.0
+        while True:
+            if self.indexing is None:  # the model could not be loaded: nothing to do, ever
+                await asyncio.Event().wait()
+            try:
+                result = await asyncio.to_thread(self.indexing.step)
+            except Exception as exc:  # a failed batch is retried (it committed nothing)
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.ctx.log.exception("indexing batch failed; retrying in %.0f s", IDLE_POLL_SECONDS)
+                result = None
+                await asyncio.sleep(IDLE_POLL_SECONDS)
+            now = time.monotonic()
+            if result is not None:
+                self.vectors += result.added
+                if now - last_backlog > BACKLOG_EVERY_SECONDS:
+                    self.backlog = await asyncio.to_thread(self.indexing.backlog)
+                    last_backlog = now
+                continue
+            self.backlog = 0
+            self.state = "idle"
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(IDLE_POLL_SECONDS):
+                    await self._wake.wait()
+            self.state = "indexing"
+
+    async def on_stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.indexing is not None:
+            self.indexing.conn.close()
+        if self.searcher is not None:
+            self.searcher.close()
+        await super().on_stop()
+
+    async def on_message(self, msg: Message, sender: str) -> Message | None:
+        if isinstance(msg, m.RowsCommitted):
+            self.messages += 1
+            self._wake.set()
+            return None
+        if isinstance(msg, m.VerbRequest):
+            self.messages += 1
+            return await self.verbs.dispatch(self, msg)
+        return await super().on_message(msg, sender)
+
+    def _searcher(self) -> Any:
+        if self.searcher is None:
+            raise VerbFailure(
+                ErrorCode.UNAVAILABLE, f"semantic search is {self.state}: {self.reason or 'not ready yet'}"
+            )
+        return self.searcher
+
+    @verbs.handles(c.SEARCH_SEMANTIC)
+    async def _search(self, args: c.Search) -> c.SearchResults:
+        from oa_actors.semantic.query import SemanticError
+
+        searcher = self._searcher()
+        try:
+            page = await asyncio.to_thread(searcher.search_args, args)
+        except SemanticError as exc:
+            raise VerbFailure(ErrorCode.BAD_REQUEST, exc.message) from None
+        return c.SearchResults(**page)
+
+    @verbs.handles(c.SIMILAR)
+    async def _similar(self, args: c.Similar) -> c.SimilarThreads:
+        from oa_actors.semantic.query import SemanticError
+
+        searcher = self._searcher()
+        try:
+            found = await asyncio.to_thread(searcher.similar, args.threadId, args.limit or 10)
+        except SemanticError as exc:
+            raise VerbFailure(ErrorCode.BAD_REQUEST, exc.message) from None
+        return c.SimilarThreads(
+            threadId=found.thread_id, threads=[c.SimilarThread(**t) for t in found.threads]
+        )
+
+    def details(self) -> dict[str, Any]:
+        msgs, chunks = self.indexing.rate.per_second() if self.indexing is not None else (0.0, 0.0)
+        out: dict[str, Any] = {
+            "state": self.state,
+            "backlog": self.backlog,
+            "messagesPerSecond": round(msgs, 2),
+            "chunksPerSecond": round(chunks, 2),
+            "vectorsAdded": self.vectors,
+            "lastError": self.last_error,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        if self.indexing is not None:
+            out["embeddedMessages"] = self.indexing.embedded_rows
+        backlog = "?" if self.backlog is None else str(self.backlog)
+        out["summary"] = f"{self.state}: backlog {backlog} messages, {msgs:.1f} messages/s" + (
+            f" ({self.reason})" if self.reason else ""
+        )
+        return out
