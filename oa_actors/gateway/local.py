@@ -71,22 +71,13 @@ class LocalVerbs:
         page = self.server.queries.threads_page(limit, args.beforeUpdatedAt)
         return c.ThreadsPage(**page, subscribed=client.threads_sub)
 
-    def route(self, req: Request) -> tuple[Request, bool] | None:
-        """A local request that another actor answers instead: `search` in mode semantic or hybrid
-        goes to the indexer (`search.semantic`). Returns the request to delegate and whether it may
-        fall back to keyword search (the mode was the default, hybrid because embeddings exist)."""
-        if req.verb.name != c.SEARCH.name:
-            return None
-        args = req.args
-        assert isinstance(args, c.Search)
-        mode = args.mode
-        defaulted = mode is None
-        if defaulted:
-            mode = "hybrid" if self.server.queries.has_vectors() else "keyword"
-        if mode == "keyword":
-            return None
-        routed = msgspec.structs.replace(args, mode=mode)
-        return Request(verb=c.SEARCH_SEMANTIC, id=req.id, args=routed), defaulted
+    def route(self, req: Request) -> Verb[Any, Any] | None:
+        """The verb to ask another actor for instead of answering a local request here: `search` in
+        mode semantic or hybrid goes to the indexer (`search.semantic`, same arguments), which holds
+        the model. Mode keyword (or none: the apps' default) is answered here."""
+        if req.verb.name == c.SEARCH.name and getattr(req.args, "mode", None) not in (None, "keyword"):
+            return c.SEARCH_SEMANTIC
+        return None
 
     @answers(c.SEARCH)
     def _search(self, client: Client, args: c.Search) -> c.SearchResults:

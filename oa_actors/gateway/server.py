@@ -29,7 +29,7 @@ from websockets.http11 import Request, Response
 from oa_actors.gateway import protocol
 from oa_actors.gateway.auth import token_matches, ws_log
 from oa_actors.gateway.clients import Client, client_info, fan_out
-from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout, Unavailable
+from oa_actors.gateway.errors import Busy, GatewayError, HandlerTimeout
 from oa_actors.gateway.handler import ClientInfo, NullHandler, VerbHandler
 from oa_actors.gateway.local import LocalVerbs
 from oa_actors.gateway.queries import LocalQueries
@@ -329,12 +329,9 @@ class BridgeServer:
             self._send_error(client, *protocol.error_context(exc), exc)
             return
         name = req.verb.name
-        fallback: protocol.Request | None = None
-        if req.verb.local and (routed := self._local.route(req)) is not None:
-            # `search` by meaning: answered by the indexer; a defaulted mode falls back to keyword.
-            fallback = req if routed[1] else None
-            req = routed[0]
-        if req.verb.local:
+        # `search` by meaning is answered by the indexer (it holds the model); the reply keeps `search`.
+        ask = self._local.route(req) if req.verb.local else None
+        if req.verb.local and ask is None:
             try:
                 self._send_reply(client, req, self._local.answer(client, req))
             except GatewayError as exc:
@@ -348,29 +345,19 @@ class BridgeServer:
                 client, req.id, name, Busy(f"more than {self.settings.max_inflight} requests in flight")
             )
             return
-        task = asyncio.get_running_loop().create_task(self._delegate(client, req, fallback))
+        task = asyncio.get_running_loop().create_task(self._delegate(client, req, ask))
         client.inflight.add(task)
         task.add_done_callback(client.inflight.discard)
 
     async def _delegate(
-        self, client: Client, req: protocol.Request, fallback: protocol.Request | None = None
+        self, client: Client, req: protocol.Request, ask: Verb[Any, Any] | None = None
     ) -> None:
-        """Ask the verb's actor; with a `fallback` (a local request), answer that one locally when
-        the actor is unavailable (hybrid search by default, its indexer off or restarting)."""
-        name, timeout = req.verb.name, self.settings.handler_timeout
+        """Ask the actor serving `req` (or `ask`, a verb with the same arguments) and reply to `req`."""
+        verb, timeout = ask or req.verb, self.settings.handler_timeout
+        name = req.verb.name
         try:
             async with asyncio.timeout(timeout):
-                result = await self.handler.handle(name, req.verb.dump(req.args), client.info)
-        except Unavailable as exc:
-            if fallback is None:
-                self._send_error(client, req.id, name, exc)
-                return
-            log.info("%s unavailable (%s): answering %s locally", name, exc, fallback.verb.name)
-            try:
-                self._send_reply(client, fallback, self._local.answer(client, fallback))
-            except GatewayError as err:
-                self._send_error(client, fallback.id, fallback.verb.name, err)
-            return
+                result = await self.handler.handle(verb.name, verb.dump(req.args), client.info)
         except GatewayError as exc:
             self._send_error(client, req.id, name, exc)
             return

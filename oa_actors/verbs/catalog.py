@@ -222,8 +222,8 @@ class Search(Args):
     mode: Annotated[
         Literal["keyword", "semantic", "hybrid"] | None,
         Meta(
-            description="keyword, semantic (by meaning: embeddings) or hybrid (both, fused by reciprocal "
-            "rank); default hybrid when the store has embeddings, else keyword"
+            description="keyword (default), semantic (by meaning: the embeddings of docs/semantic.md) or "
+            "hybrid (both, fused by reciprocal rank); semantic and hybrid are answered by the indexer"
         ),
     ] = None
 
