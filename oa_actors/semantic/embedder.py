@@ -49,9 +49,8 @@ DIM = 384
 MAX_TOKENS = 256
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
-# Guards for any library that might consult a model hub: this module only ever reads local files.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No model hub is ever consulted: the graph and the tokenizer are read from files (`Tokenizer.from_str`,
+# `InferenceSession(path)`), and no hub client library is imported.
 
 
 def _model_file() -> Path:
