@@ -11,8 +11,9 @@ them on an installation without the `semantic` extra.
 
 from __future__ import annotations
 
+# IF NOT EXISTS: a store whose version was set back (tests of older migrations) replays it safely.
 SCHEMA: list[str] = [
-    """CREATE TABLE message_vectors (
+    """CREATE TABLE IF NOT EXISTS message_vectors (
         id INTEGER PRIMARY KEY,
         key TEXT NOT NULL,
         chunk INTEGER NOT NULL,
@@ -21,14 +22,14 @@ SCHEMA: list[str] = [
         vector BLOB NOT NULL,
         UNIQUE (key, chunk)
     )""",
-    "CREATE INDEX message_vectors_by_thread ON message_vectors(thread_id)",
-    """CREATE TABLE thread_vectors (
+    "CREATE INDEX IF NOT EXISTS message_vectors_by_thread ON message_vectors(thread_id)",
+    """CREATE TABLE IF NOT EXISTS thread_vectors (
         thread_id TEXT PRIMARY KEY,
         model TEXT NOT NULL,
         sum BLOB NOT NULL,
         count INTEGER NOT NULL
     )""",
-    """CREATE TABLE embed_checkpoint (
+    """CREATE TABLE IF NOT EXISTS embed_checkpoint (
         name TEXT PRIMARY KEY,
         last_rowid INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
