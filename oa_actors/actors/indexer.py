@@ -24,6 +24,7 @@ from oa_actors.actors._base import LifecycleActor, ask_when_ready
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.semantic import model_status
+from oa_actors.semantic.schema import GRAPH_FILE
 from oa_actors.verbs import catalog as c
 from oa_actors.verbs.dispatch import VerbFailure, VerbTable
 from oa_actors.verbs.registry import ErrorCode
@@ -31,6 +32,7 @@ from oa_actors.verbs.registry import ErrorCode
 NICE = 10
 IDLE_POLL_SECONDS = 5.0
 BACKLOG_EVERY_SECONDS = 5.0
+SAVE_SECONDS = 60.0
 
 
 class Indexer(LifecycleActor):
@@ -44,6 +46,7 @@ class Indexer(LifecycleActor):
     async def setup(self, ctx: Context) -> None:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._searches: asyncio.Task[None] | None = None
         self.indexing: Any = None
         self.searcher: Any = None
         self.backlog: int | None = None
@@ -67,7 +70,6 @@ class Indexer(LifecycleActor):
     def _open(self) -> None:
         from oa_actors.semantic.embedder import Embedder, EmbeddingsUnavailable
         from oa_actors.semantic.indexing import Indexing, connect
-        from oa_actors.semantic.query import SemanticSearcher
 
         try:
             embedder = Embedder.open(threads=1, cache_dir=self.ctx.config.home / "models")
@@ -77,15 +79,31 @@ class Indexer(LifecycleActor):
             return
         conn = connect(self.ctx.config.store_path)
         self.indexing = Indexing(conn, embedder)
-        self.searcher = SemanticSearcher.open(self.ctx.config.store_path, embedder)
         self.backlog = self.indexing.backlog()
         self.state = "indexing"
+
+    async def _serve_searches(self) -> None:
+        """Builds the searcher (a large store's HNSW graph: loaded, or rebuilt in minutes, while
+        embedding goes on), then saves the graph every minute when it grew (a restart loads it)."""
+        from oa_actors.semantic.query import SemanticSearcher
+
+        cfg = self.ctx.config
+        embedder = self.indexing.embedder
+        self.searcher = await asyncio.to_thread(
+            SemanticSearcher.open, cfg.store_path, embedder, cfg.home / GRAPH_FILE
+        )
+        while True:
+            await asyncio.sleep(SAVE_SECONDS)
+            if await asyncio.to_thread(self.searcher.save_graph):
+                self.ctx.log.info("saved the vector graph (%d vectors)", len(self.searcher.index))
 
     async def _run(self) -> None:
         # The writer opens (and migrates) the store: wait for it before opening our connection.
         await ask_when_ready(self.ctx, m.WRITER, m.GetCheckpoints(), m.Checkpoints)
         self.state = "loading"
         await asyncio.to_thread(self._open)
+        if self.indexing is not None:
+            self._searches = self.ctx.spawn(self._serve_searches(), "indexer-searcher")
         last_backlog = 0.0
         while True:
             if self.indexing is None:  # the model could not be loaded: nothing to do, ever
@@ -113,10 +131,11 @@ class Indexer(LifecycleActor):
             self.state = "indexing"
 
     async def on_stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._searches):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.indexing is not None:
             self.indexing.conn.close()
         if self.searcher is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from oa_actors.config import Config
 from oa_actors.semantic import EmbeddingsUnavailable, model_status
+from oa_actors.semantic.schema import GRAPH_FILE
 from oa_actors.store import Store
 from oa_actors.store.search import SearchError, SearchPage, SearchQuery
 
@@ -55,7 +56,8 @@ def searcher(cfg: Config, store: Store) -> SemanticSearcher:
 
     try:
         embedder = Embedder.open(threads=1, cache_dir=cfg.home / "models")
-        return SemanticSearcher(store, embedder)
+        # A large store's HNSW graph, saved by the indexer, is read (and topped up in memory).
+        return SemanticSearcher(store, embedder, graph=cfg.home / GRAPH_FILE)
     except EmbeddingsUnavailable as exc:
         raise Refused(f"semantic search is unavailable: {exc.reason}; use --mode keyword") from None
     except SemanticError as exc:

@@ -37,3 +37,6 @@ SCHEMA: list[str] = [
 ]
 # The outbox table name of message vectors mirrored to Convex (convex/embeddings.ts).
 OUTBOX_TABLE = "embeddings"
+# The HNSW graph of a large store's message vectors, in $OPENAGENTS_HOME (derived data: saved by the
+# indexer, read by the CLI, rebuilt from the store when missing or damaged).
+GRAPH_FILE = "vectors.usearch"

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from oa_actors.commands.parse import rows_of
+from oa_actors.semantic import query
 from oa_actors.semantic.chunking import chunk_row
 from oa_actors.semantic.indexing import Indexing, connect
 from oa_actors.semantic.query import SemanticError, SemanticSearcher
@@ -140,3 +141,33 @@ def test_similar_threads(indexed: tuple[Path, Any]) -> None:
             searcher.similar("zzzz-not-a-thread")
     finally:
         searcher.close()
+
+
+def test_a_large_store_uses_a_saved_hnsw_graph(
+    indexed: tuple[Path, Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Above EXACT_MAX vectors (here 0) the index is HNSW: saved by `save_graph`, loaded (and topped
+    up) by the next searcher, rebuilt when the file is damaged; answers match the exact index."""
+    path, embedder = indexed
+    sessions = load_sessions()
+    exact = SemanticSearcher.open(path, embedder)
+    monkeypatch.setattr(query, "EXACT_MAX", 0)
+    graph = tmp_path / "vectors.usearch"
+    built = SemanticSearcher.open(path, embedder, graph)
+    try:
+        assert built.index.backend == "hnsw" and exact.index.backend == "exact"
+        assert len(built.index) == len(exact.index)
+        assert built.save_graph(every=1) and graph.exists() and not built.save_graph(every=1)
+        loaded, saved_max = query.message_index(built.store.conn, embedder.dim, graph)
+        assert loaded.backend == "hnsw" and len(loaded) == len(exact.index) and saved_max == loaded.max_id
+        graph.write_bytes(b"damaged")
+        rebuilt, saved_max = query.message_index(built.store.conn, embedder.dim, graph)
+        assert len(rebuilt) == len(exact.index) and saved_max == 0
+        for s in sessions[:10]:
+            q = SearchQuery(s.query, limit=5)
+            assert [h.key for h in built.search(q, "semantic").hits] == [
+                h.key for h in exact.search(q, "semantic").hits
+            ]
+    finally:
+        built.close()
+        exact.close()
