@@ -50,7 +50,6 @@ class Indexer(LifecycleActor):
         self.indexing: Any = None
         self.searcher: Any = None
         self.backlog: int | None = None
-        self.last_error: str | None = None
         self.vectors = 0
         if not ctx.config.embeddings:
             self.state, self.reason = "off", "OPENAGENTS_EMBEDDINGS is false"
@@ -65,7 +64,9 @@ class Indexer(LifecycleActor):
             os.nice(NICE)  # the whole process: embedding yields the CPU to the live mirror
         await ctx.subscribe(m.TOPIC_MESSAGES)
         # Loading the model takes seconds: in the loop's task, so the actor is up meanwhile.
+        self._ready = asyncio.Event()
         self._task = ctx.spawn(self._run(), "indexer-loop")
+        self._searches = ctx.spawn(self._serve_searches(), "indexer-searcher")
 
     def _open(self) -> None:
         from oa_actors.semantic.embedder import Embedder, EmbeddingsUnavailable
@@ -87,6 +88,7 @@ class Indexer(LifecycleActor):
         embedding goes on), then saves the graph every minute when it grew (a restart loads it)."""
         from oa_actors.semantic.query import SemanticSearcher
 
+        await self._ready.wait()  # the model is loaded (never set when it cannot be)
         cfg = self.ctx.config
         embedder = self.indexing.embedder
         self.searcher = await asyncio.to_thread(
@@ -102,19 +104,14 @@ class Indexer(LifecycleActor):
         await ask_when_ready(self.ctx, m.WRITER, m.GetCheckpoints(), m.Checkpoints)
         self.state = "loading"
         await asyncio.to_thread(self._open)
-        if self.indexing is not None:
-            self._searches = self.ctx.spawn(self._serve_searches(), "indexer-searcher")
+        if self.indexing is None:  # the model could not be loaded: nothing to do, ever
+            await asyncio.Event().wait()
+        self._ready.set()
         last_backlog = 0.0
         while True:
-            if self.indexing is None:  # the model could not be loaded: nothing to do, ever
-                await asyncio.Event().wait()
-            try:
-                result = await asyncio.to_thread(self.indexing.step)
-            except Exception as exc:  # a failed batch is retried (it committed nothing)
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.ctx.log.exception("indexing batch failed; retrying in %.0f s", IDLE_POLL_SECONDS)
-                result = None
-                await asyncio.sleep(IDLE_POLL_SECONDS)
+            # A failed batch committed nothing: the actor crashes (the error shows in `status`) and
+            # its restart redoes the batch from the checkpoint.
+            result = await asyncio.to_thread(self.indexing.step)
             now = time.monotonic()
             if result is not None:
                 self.vectors += result.added
@@ -191,7 +188,6 @@ class Indexer(LifecycleActor):
             "messagesPerSecond": round(msgs, 2),
             "chunksPerSecond": round(chunks, 2),
             "vectorsAdded": self.vectors,
-            "lastError": self.last_error,
         }
         if self.reason:
             out["reason"] = self.reason
