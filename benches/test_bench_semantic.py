@@ -24,7 +24,6 @@ Query
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import codex_corpus
 import numpy as np
 import psutil
 import pytest
@@ -70,16 +70,6 @@ def _line(label: str, value: float, goal: float, unit: str, higher_is_better: bo
     return f"{label}: {value:.3f} {unit} (goal {sign} {goal:g}; ratio {ratio:.2f})"
 
 
-def _jsonl_bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "_oa_bench_jsonl", Path(__file__).with_name("test_bench_jsonl.py")
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _embeddable(paths: list[Path]) -> tuple[list[dict[str, Any]], int, int]:
     """The embeddable rows of some rollouts, the files' bytes and the embeddable text's bytes."""
     rows, file_bytes, text_bytes = [], 0, 0
@@ -103,7 +93,7 @@ def embedder() -> Embedder:
 def test_bench_embedding_throughput(benchmark: Any, embedder: Embedder, tmp_path: Path) -> None:
     full = bool(getattr(benchmark, "enabled", False))
     mb = FULL_TEXT_MB if full else SMOKE_TEXT_MB
-    files = _jsonl_bench().corpus(mb)
+    files = codex_corpus.corpus(mb)  # the JSONL benchmark's generated rollouts
     paths = []
     for name, data in files:
         p = tmp_path / Path(name).name
