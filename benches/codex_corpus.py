@@ -129,7 +129,10 @@ class CodexGen:
                 fc["payload"]["arguments"] = json.dumps(
                     {"cmd": f"grep -rn item{self.counter} src/", "yield_time_ms": 1000}
                 )
-                out = f"Chunk ID: {k}\nWall time: 0.{self.rnd.randint(10, 99)} seconds\nProcess exited with code {self.rnd.randint(0, 2)}\nOriginal token count: 5\nOutput:\n{body}"
+                out = (
+                    f"Chunk ID: {k}\nWall time: 0.{self.rnd.randint(10, 99)} seconds\nProcess exited with "
+                    f"code {self.rnd.randint(0, 2)}\nOriginal token count: 5\nOutput:\n{body}"
+                )
             else:
                 fc["payload"]["arguments"] = json.dumps(
                     {"command": ["bash", "-lc", f"grep -rn item{self.counter} src/"], "timeout_ms": 10000}

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the hot-path benchmarks (Codex, held-out and Claude).
+"""Timing and reporting helpers shared by the benchmarks (hot paths, bus, tailer, search...).
 
 Every contender is timed the same way: one warm-up pass through pytest-benchmark, then the same
 number of timed rounds each, bytes in to Python row dicts out. The headline figure is the best round;
@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 
 Files = list[tuple[str, bytes]]
+# The `record` and `bench_size` fixtures of conftest.py.
+Record = Callable[..., None]
+Size = Callable[[str, int, int], int]
 
 SMOKE_MB = 2
 FULL_BYTES_FOR_ROUNDS = 50_000_000
@@ -98,3 +101,18 @@ def machine() -> dict[str, Any]:
 def ratio(a: float, b: float) -> float:
     """`a / b` rounded for a report."""
     return round(a / b, 2)
+
+
+def goal_line(label: str, value: float, goal: float, unit: str = "", higher_is_better: bool = True) -> str:
+    """One target for a report: the value, the goal, and `ratio` (>= 1 means the goal is met)."""
+    ratio_ = value / goal if higher_is_better else goal / max(value, 1e-9)
+    sign = ">=" if higher_is_better else "<="
+    met = "met" if ratio_ >= 1 else "NOT met"
+    shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    u = f" {unit}" if unit else ""
+    return f"{label}: {shown}{u} (goal {sign} {goal:,g}{u}; ratio {ratio_:.2f}, {met})"
+
+
+def goal_ratio(value: float, goal: float, higher_is_better: bool = True) -> float:
+    """The ratio `goal_line` prints, for the results file (>= 1 means met)."""
+    return round(value / goal if higher_is_better else goal / max(value, 1e-9), 2)

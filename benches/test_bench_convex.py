@@ -118,8 +118,9 @@ def run_convex_benchmark(tmp: Path, n: int) -> dict[str, Any]:
         "batched": {"seconds": round(figures["batched"], 3), "messages_per_s": round(b, 1)},
         "one_per_message": {"seconds": round(figures["one_per_message"], 3), "messages_per_s": round(o, 1)},
         "ratio_batched_over_one_per_message": round(b / o, 2),
-        "note": "Convex emulator (convex-test, in-memory, requests one at a time): its per-row cost grows with "
-        "the table size, so both rates fall as N grows; the ratio measures the per-mutation overhead saved.",
+        "note": "Convex emulator (convex-test, in-memory, requests one at a time): its per-row cost "
+        "grows with the table size, so both rates fall as N grows; the ratio measures the per-mutation "
+        "overhead saved.",
     }
 
 

@@ -174,7 +174,8 @@ def format_report(result: dict[str, Any]) -> str:
     for s in result["scenarios"]:
         lat = s["latency_ms"]
         lines.append(
-            f"  {s['clients']:>4} clients: {s['events_per_s']:>8,} events/s ({s['deliveries_per_s']:>9,} frames/s delivered);"
+            f"  {s['clients']:>4} clients: {s['events_per_s']:>8,} events/s "
+            f"({s['deliveries_per_s']:>9,} frames/s delivered);"
             f" publish->client p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms (n={lat['count']});"
             f" p50 / goal (< {goal} ms) = {lat['p50'] / goal:.2f}"
         )

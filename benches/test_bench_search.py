@@ -3,7 +3,8 @@ plain LIKE scan, the index's cost to backfill throughput, and its size.
 
 Plain `pytest` (benchmarks disabled) smoke-runs each body once on small inputs (20,000 messages,
 the 20 MB sessions corpus). `--benchmark-enable` (or `OA_BENCH_SEARCH_MESSAGES`, `OA_BENCH_TAILER_MB`)
-runs the full size and writes `benches/results/search.json`.
+runs the full size; each test prints its targets as ratios beside their goals and records its
+figures in `benches/results/search.json`.
 
 Query latency
     A store of 1,000,000 messages (tests/support/search_corpus.bench_rows: the corpus's prose,
@@ -31,7 +32,6 @@ import asyncio
 import hashlib
 import json
 import os
-import platform
 import random
 import re
 import statistics
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bench_tailer import corpus_files, sessions_corpus
+from measure import Record, Size, goal_line, goal_ratio
 
 from oa_actors.store import Store, search_index
 from oa_actors.store.schema import SCHEMA_VERSION
@@ -51,23 +51,12 @@ from tests.support.search_corpus import AR_WORDS, EMOJI, EN_WORDS, JA_WORDS, ZH_
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "target" / "bench-search"
-RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
 SEED = 7
 GEN_VERSION = 1
 SMOKE_MESSAGES, FULL_MESSAGES = 20_000, 1_000_000
 SMOKE_QUERIES, FULL_QUERIES = 10, 200
 SMOKE_LIKE, FULL_LIKE = 2, 5
 GOAL_P50_MS, GOAL_P99_MS, GOAL_INDEX_COST = 20.0, 100.0, 0.25
-_RESULTS: dict[str, Any] = {}
-
-
-def _full(config: pytest.Config) -> bool:
-    return bool(config.getoption("benchmark_enable", False))
-
-
-def _size(config: pytest.Config, env: str, smoke: int, full: int) -> int:
-    v = os.environ.get(env)
-    return int(v) if v else (full if _full(config) else smoke)
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -202,8 +191,8 @@ def run_queries(path: Path, n: int, n_like: int) -> dict[str, Any]:
                 "hits_per_query": round(hits / len(queries), 1),
                 "like_scan_ms": _summary(like),
                 "like_over_fts_p50": round(statistics.median(like) / s["p50"], 1),
-                "goal_p50_le_20ms": s["p50"] <= GOAL_P50_MS,
-                "goal_p99_le_100ms": s["p99"] <= GOAL_P99_MS,
+                "p50_vs_goal_20ms": goal_ratio(s["p50"], GOAL_P50_MS, higher_is_better=False),
+                "p99_vs_goal_100ms": goal_ratio(s["p99"], GOAL_P99_MS, higher_is_better=False),
                 "examples": [q.text for q in queries[:5]],
             }
         out["messages"] = st.count("messages")
@@ -211,20 +200,23 @@ def run_queries(path: Path, n: int, n_like: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def store_1m(request: pytest.FixtureRequest) -> tuple[Path, float]:
-    return search_store(_size(request.config, "OA_BENCH_SEARCH_MESSAGES", SMOKE_MESSAGES, FULL_MESSAGES))
+def store_1m(bench_size: Size) -> tuple[Path, float]:
+    return search_store(bench_size("OA_BENCH_SEARCH_MESSAGES", SMOKE_MESSAGES, FULL_MESSAGES))
 
 
-def test_bench_search_latency(benchmark: Any, request: pytest.FixtureRequest, store_1m: Any) -> None:
+def test_bench_search_latency(benchmark: Any, store_1m: Any, full: bool, record: Record) -> None:
     path, build_s = store_1m
-    n = FULL_QUERIES if _full(request.config) else SMOKE_QUERIES
-    n_like = FULL_LIKE if _full(request.config) else SMOKE_LIKE
+    n = FULL_QUERIES if full else SMOKE_QUERIES
+    n_like = FULL_LIKE if full else SMOKE_LIKE
     res = benchmark.pedantic(run_queries, args=(path, n, n_like), rounds=1, iterations=1)
     res["store"] = {"path": str(path.relative_to(ROOT)), "build_s": build_s, **_index_share(path)}
+    res["load"] = {"loadavg_1m": round(os.getloadavg()[0], 2)}
     print("\nsearch latency (ms):", json.dumps(res, indent=2, ensure_ascii=False))
     for name in ("words", "phrases", "cjk", "other_scripts", "filtered"):
+        print(goal_line(f"{name} p50", res[name]["p50"], GOAL_P50_MS, "ms", higher_is_better=False))
+        print(goal_line(f"{name} p99", res[name]["p99"], GOAL_P99_MS, "ms", higher_is_better=False))
         assert res[name]["hits_per_query"] > 0, name
-    _RESULTS["latency"] = res
+    record(res, save=res["messages"] >= 1_000_000, name="latency")
 
 
 # -- indexing cost -------------------------------------------------------------------------------------
@@ -254,9 +246,7 @@ def backfill(home: Path, db: Path, index: bool) -> float:
         Store._index_messages = real  # type: ignore[method-assign]
 
 
-def run_index_cost(tmp: Path, mb: int) -> dict[str, Any]:
-    home = sessions_corpus(mb)
-    files = corpus_files(home)
+def run_index_cost(tmp: Path, home: Path, files: list[Path]) -> dict[str, Any]:
     nbytes = sum(p.stat().st_size for p in files)
     for p in files:
         p.read_bytes()  # warm the page cache
@@ -271,45 +261,18 @@ def run_index_cost(tmp: Path, mb: int) -> dict[str, Any]:
         "on_MB_per_s": round(nbytes / on / 1e6, 1),
         "runs_s": {k: [round(x, 2) for x in v] for k, v in runs.items()},
         "throughput_cost": round(cost, 3),
-        "goal_cost_le_25pct": cost <= GOAL_INDEX_COST,
+        "cost_vs_goal_25pct": goal_ratio(cost, GOAL_INDEX_COST, higher_is_better=False),
         "store_with_index": _index_share(tmp / "on.sqlite3"),
     }
 
 
-def test_bench_search_index_cost(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    mb = _size(request.config, "OA_BENCH_TAILER_MB", 20, 1000)
-    res = benchmark.pedantic(run_index_cost, args=(tmp_path, mb), rounds=1, iterations=1)
+def test_bench_search_index_cost(
+    benchmark: Any, tmp_path: Path, bench_size: Size, sessions_corpus: Any, record: Record
+) -> None:
+    home, files = sessions_corpus(bench_size("OA_BENCH_TAILER_MB", 20, 1000))
+    res = benchmark.pedantic(run_index_cost, args=(tmp_path, home, files), rounds=1, iterations=1)
     print("\nindexing cost (backfill, engine):", json.dumps(res, indent=2))
+    cost = res["throughput_cost"]
+    print(goal_line("index cost to backfill throughput", cost, GOAL_INDEX_COST, "", higher_is_better=False))
     assert res["store_with_index"]["index_MB"] > 0
-    _RESULTS["index_cost"] = res
-
-
-def test_bench_search_report() -> None:
-    """The figures of this run beside their goals; written to benches/results/search.json at full size."""
-    if not {"latency", "index_cost"} <= set(_RESULTS):
-        pytest.skip("needs the latency and index cost benchmarks of this run")
-    lat, cost = _RESULTS["latency"], _RESULTS["index_cost"]
-    sets = ("words", "phrases", "cjk", "other_scripts", "filtered")
-    report = {
-        "machine": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "loadavg_1m": round(os.getloadavg()[0], 2),
-        },
-        **_RESULTS,
-        "summary": {
-            **{f"{s}_p50_ms": lat[s]["p50"] for s in sets},
-            **{f"{s}_p99_ms": lat[s]["p99"] for s in sets},
-            **{f"{s}_like_over_fts": lat[s]["like_over_fts_p50"] for s in sets},
-            "filtered_p50_ms_by_filter": {k: v["p50"] for k, v in lat["filtered_by"].items()},
-            "goals": "p50 <= 20 ms, p99 <= 100 ms per set; index cost <= 25% of backfill throughput",
-            "index_throughput_cost": cost["throughput_cost"],
-            "index_share_of_store_1m": lat["store"]["index_share_of_store"],
-            "index_share_of_store_backfill": cost["store_with_index"]["index_share_of_store"],
-        },
-    }
-    print("\nsearch benchmarks:", json.dumps(report["summary"], indent=2))
-    if lat["messages"] >= 1_000_000:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    record(res, save=res["corpus_MB"] >= 500, name="index_cost")

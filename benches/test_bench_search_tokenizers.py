@@ -30,14 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-from test_bench_search import _full, _size
+from measure import Record, Size
 
 from oa_actors.store import search_index
 from oa_actors.store.search_text import Term, indexed_columns, searchable_data, term_to_fts
 from tests.support.search_corpus import EMOJI, EN_WORDS, JA_WORDS, ZH_WORDS, bench_rows
 
-RESULTS = Path(__file__).resolve().parent / "results" / "search_tokenizers.json"
 SEED = 11
 TRIGRAM = "CREATE VIRTUAL TABLE tri USING fts5(text, extra, content='', tokenize='trigram')"
 QUERIES = 40
@@ -71,7 +69,8 @@ def _build(path: Path, variant: str, messages: list[dict[str, Any]]) -> float:
         if variant in ("trigram", "both"):
             raw = [(m["key"], m["text"] or "", json.dumps(m["data"]) if m["data"] else "") for m in part]
             conn.executemany(
-                "INSERT INTO tri (rowid, text, extra) VALUES ((SELECT rowid FROM messages WHERE key = ?), ?, ?)",
+                "INSERT INTO tri (rowid, text, extra)"
+                " VALUES ((SELECT rowid FROM messages WHERE key = ?), ?, ?)",
                 [r for r, (_, c) in zip(raw, cols, strict=True) if c is not None],
             )
         conn.execute("COMMIT")
@@ -168,10 +167,9 @@ def run_comparison(tmp: Path, n: int) -> dict[str, Any]:
     return out
 
 
-def test_bench_search_tokenizers(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    n = _size(request.config, "OA_BENCH_TOKENIZER_MESSAGES", 4_000, 100_000)
+def test_bench_search_tokenizers(benchmark: Any, tmp_path: Path, bench_size: Size, record: Record) -> None:
+    n = bench_size("OA_BENCH_TOKENIZER_MESSAGES", 4_000, 100_000)
     res = benchmark.pedantic(run_comparison, args=(tmp_path, n), rounds=1, iterations=1)
     print("\ntokenizers:", json.dumps(res, indent=2))
     assert res["bigram"]["cjk_1_2_chars"]["recall"] == 1.0  # the product finds every short CJK query
-    if _full(request.config):
-        RESULTS.write_text(json.dumps(res, indent=2) + "\n")
+    record(res, name="comparison")

@@ -17,16 +17,15 @@ Query
     like real ones: drawn with the mean and covariance of the model's embeddings of every text of
     the labelled set and tests/data/corpus (see `_vectors`). 200 queries from the same process;
     ground truth is exact float32 search. On isotropic random vectors (no structure, a worst case
-    no text corpus has) HNSW needs ef_search >= 1024 for recall 0.94 (docs/semantic.md). The HNSW index (usearch, f16, M=16, ef_add=128,
-    ef_search=128) is cached under target/bench-semantic/ because building it takes tens of minutes.
+    no text corpus has) HNSW needs ef_search >= 1024 for recall 0.94 (docs/semantic.md). The HNSW
+    index (usearch, f16, M=16, ef_add=128, ef_search=128) is cached under target/bench-semantic/
+    because building it takes tens of minutes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import codex_corpus
 import numpy as np
 import psutil
 import pytest
+from measure import Record, goal_line
 
 from oa_actors.commands.parse import rows_of
 from oa_actors.semantic.chunking import chunk_row, embeddable_text
@@ -46,28 +46,12 @@ from tests.support.semantic_sessions import load_sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "target" / "bench-semantic"
-RESULTS = Path(__file__).resolve().parent / "results" / "semantic.json"
 CORPUS = ROOT / "tests" / "data" / "corpus"
 GOAL_P50_MS = 30.0
 GOAL_RECALL = 0.95
 GOAL_TOP3 = 0.8  # "the large majority" of queries
 SMOKE_VECTORS, FULL_VECTORS = 5_000, 1_000_000
 SMOKE_TEXT_MB, FULL_TEXT_MB = 2, 20
-_RESULTS: dict[str, Any] = {}
-
-
-def _record(name: str, figures: dict[str, Any]) -> None:
-    _RESULTS[name] = figures
-    _RESULTS["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
-    if figures.get("size") == "full":  # merged, so a run of one benchmark keeps the others' figures
-        old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        RESULTS.write_text(json.dumps({**old, **_RESULTS}, indent=2) + "\n")
-
-
-def _line(label: str, value: float, goal: float, unit: str, higher_is_better: bool) -> str:
-    ratio = value / goal if higher_is_better else goal / max(value, 1e-9)
-    sign = ">=" if higher_is_better else "<="
-    return f"{label}: {value:.3f} {unit} (goal {sign} {goal:g}; ratio {ratio:.2f})"
 
 
 def _embeddable(paths: list[Path]) -> tuple[list[dict[str, Any]], int, int]:
@@ -90,10 +74,11 @@ def embedder() -> Embedder:
     return Embedder.open(precision="int8", cache_dir=CACHE / "models")
 
 
-def test_bench_embedding_throughput(benchmark: Any, embedder: Embedder, tmp_path: Path) -> None:
-    full = bool(getattr(benchmark, "enabled", False))
+def test_bench_embedding_throughput(
+    benchmark: Any, embedder: Embedder, tmp_path: Path, full: bool, record: Record
+) -> None:
     mb = FULL_TEXT_MB if full else SMOKE_TEXT_MB
-    files = codex_corpus.corpus(mb)  # the JSONL benchmark's generated rollouts
+    files = codex_corpus.corpus(mb)  # the generated Codex mix of the hot-path bench
     paths = []
     for name, data in files:
         p = tmp_path / Path(name).name
@@ -137,7 +122,7 @@ def test_bench_embedding_throughput(benchmark: Any, embedder: Embedder, tmp_path
     t0 = time.perf_counter()
     Embedder.open(precision="fp32")
     figures["cold_start_fp32_s"] = round(time.perf_counter() - t0, 3)
-    _record("embedding", figures)
+    record(figures, name="embedding")
     print(f"\nembedding ({figures['size']}): {json.dumps(figures)}")
     print(
         f"1 GB backfill ~ {figures['backfill_1GB_hours_one_core']} h on one core "
@@ -199,8 +184,9 @@ def _latency(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -> dict
     }
 
 
-def test_bench_query_latency_and_recall(benchmark: Any, embedder: Embedder) -> None:
-    full = bool(getattr(benchmark, "enabled", False))
+def test_bench_query_latency_and_recall(
+    benchmark: Any, embedder: Embedder, full: bool, record: Record
+) -> None:
     n = FULL_VECTORS if full else SMOKE_VECTORS
     data, queries = _vectors(_real_vectors(embedder), n)
     truth = _exact_top10(data, queries)
@@ -229,46 +215,44 @@ def test_bench_query_latency_and_recall(benchmark: Any, embedder: Embedder) -> N
     exact = VectorIndex(DIM, "exact")
     exact.add(np.arange(1, n + 1), data)
     figures["exact"] = _latency(exact, queries[: 20 if full else 200], truth[: 20 if full else 200])
-    _record("query", figures)
+    record(figures, name="query")
     print(f"\nquery ({figures['size']}, {n} vectors): {json.dumps(figures)}")
-    print(_line("hnsw p50", figures["hnsw"]["p50_ms"], GOAL_P50_MS, "ms", False))
-    print(_line("hnsw recall@10", figures["hnsw"]["recall_at_10"], GOAL_RECALL, "", True))
-    print(_line("exact p50", figures["exact"]["p50_ms"], GOAL_P50_MS, "ms", False))
+    print(goal_line("hnsw p50", figures["hnsw"]["p50_ms"], GOAL_P50_MS, "ms", higher_is_better=False))
+    print(goal_line("hnsw recall@10", figures["hnsw"]["recall_at_10"], GOAL_RECALL))
+    print(goal_line("exact p50", figures["exact"]["p50_ms"], GOAL_P50_MS, "ms", higher_is_better=False))
     assert figures["exact"]["recall_at_10"] == 1.0
 
 
-def test_bench_quality(benchmark: Any, embedder: Embedder) -> None:
+def test_bench_quality(benchmark: Any, embedder: Embedder, full: bool, record: Record) -> None:
     results = benchmark.pedantic(lambda: evaluate(embedder), rounds=1, iterations=1)
     print("\n" + table(results))
     for method in ("keyword", "thread", "message", "hybrid"):
-        print(_line(f"{method} top-3", results[method]["all"].top3, GOAL_TOP3, "", True))
-    _record(
-        "quality",
+        print(goal_line(f"{method} top-3", results[method]["all"].top3, GOAL_TOP3))
+    record(
         {
-            "size": "full" if getattr(benchmark, "enabled", False) else "smoke",
+            "size": "full" if full else "smoke",
             **{m: {sp: vars(s) for sp, s in splits.items()} for m, splits in results.items()},
         },
+        name="quality",
     )
     assert results["thread"]["all"].n >= 30
 
 
-def test_bench_quality_product(benchmark: Any, embedder: Embedder) -> None:
+def test_bench_quality_product(benchmark: Any, embedder: Embedder, full: bool, record: Record) -> None:
     """Keyword, semantic and hybrid through the product's search paths, side by side."""
     results = benchmark.pedantic(lambda: evaluate_product(embedder), rounds=1, iterations=1)
     print("\n" + product_table(results))
     for mode in ("keyword", "semantic", "hybrid"):
-        print(
-            _line(f"paraphrased {mode} top-3", results["paraphrased"][mode]["all"].top3, GOAL_TOP3, "", True)
-        )
-    _record(
-        "quality_product",
+        print(goal_line(f"paraphrased {mode} top-3", results["paraphrased"][mode]["all"].top3, GOAL_TOP3))
+    record(
         {
-            "size": "full" if getattr(benchmark, "enabled", False) else "smoke",
+            "size": "full" if full else "smoke",
             **{
                 qs: {m: {sp: vars(s) for sp, s in splits.items()} for m, splits in by_mode.items()}
                 for qs, by_mode in results.items()
             },
         },
+        name="quality_product",
     )
     for qs in results:
         assert results[qs]["hybrid"]["all"].mrr >= results[qs]["keyword"]["all"].mrr

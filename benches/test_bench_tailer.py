@@ -2,7 +2,8 @@
 
 Plain `pytest` (benchmarks disabled) smoke-runs each body once on small inputs (~50 appends,
 ~20 MB of sessions). `--benchmark-enable` (or `OA_BENCH_TAILER_MB=1000`, `OA_BENCH_APPENDS=2000`)
-runs the full size and writes `benches/results/tailer.json`.
+runs the full size; each test prints its targets as ratios beside their goals and records its
+figures in `benches/results/tailer.json`.
 
 Live latency
     `oa-supervisor run --actors convex_writer,sessions_tailer` (tests/support/supervisor.py) on an
@@ -41,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -53,7 +53,7 @@ from typing import Any
 
 import psutil
 import pytest
-from codex_corpus import CodexGen, prose_pool, templates
+from measure import Record, Size, goal_line, goal_ratio
 
 from oa_actors.store import Store
 from oa_actors.tailer.service import TailerService
@@ -68,10 +68,8 @@ except ImportError:  # pragma: no cover - pure-Python install
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "target" / "bench-sessions"
-RESULTS = Path(__file__).resolve().parent / "results" / "tailer.json"
 ACTORS = ["--actors", "convex_writer,sessions_tailer"]
 SEED = 20261122
-GEN_VERSION = 1
 SMOKE_MB, FULL_MB = 20, 1000
 HEAVY_SMOKE_FILES, HEAVY_FULL_FILES = 10, 170  # ~1.2 MB each
 SMOKE_APPENDS, FULL_APPENDS = 50, 2000
@@ -79,16 +77,9 @@ WARMUP_APPENDS = 10
 POLL = 0.0005
 RSS_EVERY = 0.05
 
-_RESULTS: dict[str, Any] = {}
-
-
-def _full(config: pytest.Config) -> bool:
-    return bool(config.getoption("benchmark_enable", False))
-
-
-def _size(config: pytest.Config, env: str, smoke: int, full: int) -> int:
-    v = os.environ.get(env)
-    return int(v) if v else (full if _full(config) else smoke)
+# Goals (docs/architecture.md, issue 4): live rows seen within 10 ms p50 / 50 ms p99; backfill at
+# 200 MB/s or more through the actors; the tailer process under 200 MB of RSS.
+GOAL_P50_MS, GOAL_P99_MS, GOAL_BACKFILL_MBPS, GOAL_TAILER_RSS_MB = 10.0, 50.0, 200.0, 200.0
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -110,36 +101,6 @@ def _summary(xs: list[float]) -> dict[str, float]:
 def _load() -> dict[str, float]:
     one, five, _ = os.getloadavg()
     return {"loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2)}
-
-
-# -- corpus ----------------------------------------------------------------------------------------
-def sessions_corpus(mb: int) -> Path:
-    """A CODEX_HOME whose sessions/YYYY/MM/DD/ hold ~`mb` MB of generated rollouts (~500 KB each), cached."""
-    home = CACHE / f"v{GEN_VERSION}-seed{SEED}-{mb}mb"
-    done = home / "DONE"
-    if not done.exists():
-        tpl = templates()
-        pool = prose_pool(tpl)
-        rnd = random.Random(SEED)
-        total, n = 0, 0
-        while total < mb * 1_000_000:
-            gen = "codex-0.169.0" if rnd.random() < 0.7 else "codex-0.50.0"
-            g = CodexGen(tpl, pool, random.Random(rnd.getrandbits(64)), n, gen)
-            data = g.rollout(min(rnd.randint(120_000, 1_200_000), mb * 1_000_000 - total + 10_000))
-            day = home / "sessions" / "2026" / "11" / f"{1 + n % 28:02d}"
-            day.mkdir(parents=True, exist_ok=True)
-            p = day / f"rollout-2026-11-{1 + n % 28:02d}T01-00-00-{g.tid}.jsonl"
-            p.write_bytes(data)
-            t = 1_790_000_000 + n * 60  # deterministic mtimes: backfill order is reproducible
-            os.utime(p, (t, t))
-            total += len(data)
-            n += 1
-        done.write_text(str(n))
-    return home
-
-
-def corpus_files(home: Path) -> list[Path]:
-    return sorted((home / "sessions").rglob("rollout-*.jsonl"))
 
 
 def hot_path(files: list[Path]) -> tuple[float, int, int]:
@@ -319,28 +280,35 @@ def run_latency(tmp: Path, appends: int) -> dict[str, Any]:
         sup.stop()
 
 
-def test_bench_tailer_latency(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    appends = _size(request.config, "OA_BENCH_APPENDS", SMOKE_APPENDS, FULL_APPENDS)
+def test_bench_tailer_latency(benchmark: Any, tmp_path: Path, bench_size: Size, record: Record) -> None:
+    appends = bench_size("OA_BENCH_APPENDS", SMOKE_APPENDS, FULL_APPENDS)
     res = benchmark.pedantic(run_latency, args=(tmp_path, appends), rounds=1, iterations=1)
+    p50, p99 = res["seen_ms"]["p50"], res["seen_ms"]["p99"]
+    res["targets"] = {
+        "seen_p50_vs_10ms": goal_ratio(p50, GOAL_P50_MS, higher_is_better=False),
+        "seen_p99_vs_50ms": goal_ratio(p99, GOAL_P99_MS, higher_is_better=False),
+    }
     print("\nlive latency:", json.dumps(res, indent=2))
+    print(goal_line("append -> row seen p50", p50, GOAL_P50_MS, "ms", higher_is_better=False))
+    print(goal_line("append -> row seen p99", p99, GOAL_P99_MS, "ms", higher_is_better=False))
     assert res["stored_ms"]["n"] == appends
-    _RESULTS["latency"] = res
+    record(res, save=appends >= 1000, name="latency")
 
 
 # -- backfill ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def corpus(request: pytest.FixtureRequest) -> dict[str, Any]:
-    mb = _size(request.config, "OA_BENCH_TAILER_MB", SMOKE_MB, FULL_MB)
+def corpus(bench_size: Size, sessions_corpus: Any) -> dict[str, Any]:
+    """The sessions corpus, read once into the page cache, and the hot path alone on it."""
+    mb = bench_size("OA_BENCH_TAILER_MB", SMOKE_MB, FULL_MB)
     t0 = time.perf_counter()
-    home = sessions_corpus(mb)
+    home, files = sessions_corpus(mb)
     gen_s = time.perf_counter() - t0
-    files = corpus_files(home)
     nbytes = sum(p.stat().st_size for p in files)
     for p in files:  # warm the page cache so every contender reads from memory
         p.read_bytes()
     secs, rows, keys = hot_path(files)
-    info = {"home": home, "files": files, "bytes": nbytes, "rows": rows, "keys": keys}
-    _RESULTS["corpus"] = {
+    info: dict[str, Any] = {"home": home, "files": files, "bytes": nbytes, "rows": rows, "keys": keys}
+    info["figures"] = {
         "path": str(home.relative_to(ROOT)),
         "files": len(files),
         "bytes": nbytes,
@@ -348,7 +316,7 @@ def corpus(request: pytest.FixtureRequest) -> dict[str, Any]:
         "distinct_keys": keys,
         "generate_or_cache_s": round(gen_s, 1),
     }
-    _RESULTS["hot_path"] = {
+    info["hot_path"] = {
         "seconds": round(secs, 3),
         "MB_per_s": round(nbytes / secs / 1e6, 1),
         "rows_per_s": round(rows / secs),
@@ -370,7 +338,8 @@ def run_backfill(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
         deadline = time.monotonic() + 1800
         while True:
             n, total, newest = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM "
+                "tail_checkpoints"
             ).fetchone()
             if n >= len(files) and total >= nbytes:
                 break
@@ -423,10 +392,22 @@ def run_backfill(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_bench_tailer_backfill(benchmark: Any, tmp_path: Path, corpus: dict[str, Any]) -> None:
+def test_bench_tailer_backfill(
+    benchmark: Any, tmp_path: Path, corpus: dict[str, Any], record: Record
+) -> None:
     res = benchmark.pedantic(run_backfill, args=(tmp_path, corpus), rounds=1, iterations=1)
+    hot = corpus["hot_path"]
+    rss = res["peak_rss_MB"].get("sessions_tailer", 0)
+    res.update(corpus=corpus["figures"], hot_path=hot)
+    res["ratios"] = {"actors_vs_hot_path": round(res["MB_per_s"] / hot["MB_per_s"], 2)}
+    res["targets"] = {
+        "MB_per_s_vs_200": goal_ratio(res["MB_per_s"], GOAL_BACKFILL_MBPS),
+        "tailer_rss_vs_200MB": goal_ratio(rss, GOAL_TAILER_RSS_MB, higher_is_better=False),
+    }
     print("\nbackfill through the actors:", json.dumps(res, indent=2))
-    _RESULTS["backfill"] = res
+    print(goal_line("backfill through the actors", res["MB_per_s"], GOAL_BACKFILL_MBPS, "MB/s"))
+    print(goal_line("tailer peak RSS", rss, GOAL_TAILER_RSS_MB, "MB", higher_is_better=False))
+    record(res, save=corpus["bytes"] >= 500_000_000, name="backfill")
 
 
 # -- engine alone ------------------------------------------------------------------------------------
@@ -470,10 +451,11 @@ def run_engine(tmp: Path, corpus: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_bench_tailer_engine(benchmark: Any, tmp_path: Path, corpus: dict[str, Any]) -> None:
+def test_bench_tailer_engine(benchmark: Any, tmp_path: Path, corpus: dict[str, Any], record: Record) -> None:
     res = benchmark.pedantic(run_engine, args=(tmp_path, corpus), rounds=1, iterations=1)
+    res["ratios"] = {"engine_vs_hot_path": round(res["MB_per_s"] / corpus["hot_path"]["MB_per_s"], 2)}
     print("\nengine alone (TailerService + StoreSink, one process):", json.dumps(res, indent=2))
-    _RESULTS["engine"] = res
+    record(res, save=corpus["bytes"] >= 500_000_000, name="engine")
 
 
 # -- heavy rows ---------------------------------------------------------------------------------------
@@ -507,7 +489,8 @@ def run_heavy_backfill(tmp: Path, files: int) -> dict[str, Any]:
         deadline = time.monotonic() + 600
         while True:
             n, total, newest = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM tail_checkpoints"
+                "SELECT COUNT(*), COALESCE(SUM(offset), 0), COALESCE(MAX(updated_at), 0) FROM "
+                "tail_checkpoints"
             ).fetchone()
             if n >= len(paths) and total >= nbytes:
                 break
@@ -541,54 +524,10 @@ def run_heavy_backfill(tmp: Path, files: int) -> dict[str, Any]:
     }
 
 
-def test_bench_tailer_heavy_backfill(benchmark: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    files = HEAVY_FULL_FILES if _full(request.config) else HEAVY_SMOKE_FILES
+def test_bench_tailer_heavy_backfill(benchmark: Any, tmp_path: Path, full: bool, record: Record) -> None:
+    files = HEAVY_FULL_FILES if full else HEAVY_SMOKE_FILES
     res = benchmark.pedantic(run_heavy_backfill, args=(tmp_path, files), rounds=1, iterations=1)
+    res["targets"] = {"MB_per_s_vs_200": goal_ratio(res["MB_per_s"], GOAL_BACKFILL_MBPS)}
     print("\nheavy rows backfill through the actors:", json.dumps(res, indent=2))
-    _RESULTS["heavy_backfill"] = res
-
-
-# -- report ------------------------------------------------------------------------------------------
-def test_bench_tailer_report(benchmark: Any) -> None:
-    """All figures of this run; written to benches/results/tailer.json when the inputs were full size."""
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # so that `--benchmark-only` runs it
-    if not {"latency", "backfill", "engine"} <= set(_RESULTS):
-        pytest.skip("needs the latency, backfill and engine benchmarks of this run")
-    lat, bf, eng, hot = _RESULTS["latency"], _RESULTS["backfill"], _RESULTS["engine"], _RESULTS["hot_path"]
-    report = {
-        "machine": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
-        **_RESULTS,
-        "ratios": {
-            "actors_vs_engine": round(bf["MB_per_s"] / eng["MB_per_s"], 2),
-            "engine_vs_hot_path": round(eng["MB_per_s"] / hot["MB_per_s"], 2),
-            "actors_vs_hot_path": round(bf["MB_per_s"] / hot["MB_per_s"], 2),
-            **(
-                {
-                    "heavy_vs_ordinary_backfill": round(
-                        _RESULTS["heavy_backfill"]["MB_per_s"] / bf["MB_per_s"], 2
-                    )
-                }
-                if "heavy_backfill" in _RESULTS
-                else {}
-            ),
-        },
-        "targets": {
-            "latency_p50_lt_10ms": lat["seen_ms"]["p50"] < 10,
-            "latency_p99_lt_50ms": lat["seen_ms"]["p99"] < 50,
-            "backfill_ge_200MBps": bf["MB_per_s"] >= 200,
-            **(
-                {"heavy_backfill_ge_200MBps": _RESULTS["heavy_backfill"]["MB_per_s"] >= 200}
-                if "heavy_backfill" in _RESULTS
-                else {}
-            ),
-            "tailer_rss_lt_200MB": bf["peak_rss_MB"].get("sessions_tailer", 0) < 200,
-        },
-    }
-    print("\ntailer benchmarks:", json.dumps(report, indent=2))
-    if lat["appends"] >= 1000 and bf["bytes"] >= 500_000_000:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(goal_line("heavy rows backfill", res["MB_per_s"], GOAL_BACKFILL_MBPS, "MB/s"))
+    record(res, name="heavy_backfill")

@@ -114,7 +114,8 @@ class JsonlTail:
         """Consume the bytes that follow `position` and return the rows of every complete line.
 
         A partial last line waits for the next call unless `final` is true (default false: the
-        end of a finished file). The GIL is released while the chunk is split, parsed, mapped and deduplicated.
+        end of a finished file). The GIL is released while the chunk is split, parsed, mapped and
+        deduplicated.
         """
 
     def snapshot(self) -> bytes:
@@ -124,7 +125,7 @@ class JsonlTail:
 
     @staticmethod
     def restore(data: bytes) -> JsonlTail:
-        """Rebuild a tail from `snapshot()` bytes of either backend.
+        """Rebuild a tail from `snapshot()` bytes of either implementation.
 
         The seen-key set is not part of a snapshot. Raises ValueError if `data` is not a
         snapshot or has an unsupported version.

@@ -273,7 +273,7 @@ def _resolve(env: dict[str, str], flags: dict[str, Any]) -> Config:
 
 def raw_setting_before_load(name: str) -> Any:
     """One setting without flags (environment > file > None), for the few choices made at import
-    time (the JSONL backend): the environment's raw string (the caller checks it), else the file's
+    time (the JSONL implementation): the environment's raw string (the caller checks it), else the file's
     checked value. A config file that cannot be read is ignored here; every command loads the full
     `Config` and reports it."""
     setting = BY_NAME[name]

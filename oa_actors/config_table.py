@@ -165,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
             "`false`: no `indexer` (no embedding in the background); search is keyword only "
             "(docs/semantic.md)", parse_bool),
     Setting("jsonl_backend", "OA_JSONL_BACKEND", "auto, rust, python", "`auto`",
-            "the hot path backend, chosen once at import (`auto`: native when built)",
+            "the JSONL hot path implementation, chosen once at import (`auto`: native when built)",
             choice("auto", "rust", "python")),
     Setting("start_method", "OA_START_METHOD", "forkserver, spawn", "`forkserver`",
             "how actor processes start (`run --start-method`)", choice("forkserver", "spawn")),

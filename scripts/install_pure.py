@@ -1,7 +1,8 @@
 """Install oa-supervisor without a Rust toolchain: dependencies, a .pth file and the console script.
 
-Used by the Makefile when `cargo` is missing (`--runtime`: without the dev extras, for `make run`). The package then runs on the pure-Python twin of the
-native hot path (`OA_JSONL_BACKEND=python` is implied) and says so at start.
+Used by the Makefile when `cargo` is missing (`--runtime`: without the dev extras, for `make run`).
+The package then runs on the pure-Python twin of the native hot path (`OA_JSONL_BACKEND=python` is
+implied) and says so at start.
 """
 
 from __future__ import annotations

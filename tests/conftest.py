@@ -1,4 +1,4 @@
-"""Shared fixtures: the JSONL backends (one test body runs against each)."""
+"""Shared fixtures: the JSONL implementations (one test body runs against each)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 
 from oa_actors import jsonl
 
-BACKENDS = jsonl.backends()
+IMPLEMENTATIONS = jsonl.implementations()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def tail_cls(request: pytest.FixtureRequest):
     """Each available JsonlTail implementation in turn (`python`, and `rust` when built)."""
-    return BACKENDS[request.param]
+    return IMPLEMENTATIONS[request.param]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from oa_actors.folder_watch import FolderWatch, WatchThreadDied
-from oa_actors.fs.syncer import FsSyncer
+from oa_actors.fs.syncer import FolderReconciler
 from oa_actors.store import Store
 from oa_actors.tailer.service import TailerService
 from oa_actors.tailer.sink import StoreSink
@@ -128,7 +128,7 @@ async def test_fs_syncer_task_fails_on_a_watch_thread_exception(tmp_path: Path) 
     async def on_changes(_changes: Any) -> None:
         return None
 
-    syncer = FsSyncer(tmp_path / "home", None, on_changes, rescan_interval=None)
+    syncer = FolderReconciler(tmp_path / "home", None, on_changes, rescan_interval=None)
     await syncer.start()
     try:
         assert syncer._watch is not None
@@ -148,7 +148,7 @@ async def test_fs_syncer_task_fails_on_a_watch_thread_exception(tmp_path: Path) 
 async def test_fs_syncer_counts_refused_watches_and_logs_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    syncer = FsSyncer(tmp_path / "home", None, None, rescan_interval=None)
+    syncer = FolderReconciler(tmp_path / "home", None, None, rescan_interval=None)
     real = FolderWatch.__init__
 
     def init(self: FolderWatch, *a: Any, **kw: Any) -> None:

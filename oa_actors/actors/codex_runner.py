@@ -20,7 +20,8 @@ from oa_actors.convex import backend
 from oa_actors.convex.client import ConvexHttpClient
 from oa_actors.runner import workdir
 from oa_actors.runner.convex_runs import ConvexRuns
-from oa_actors.runner.manager import RunError, RunManager
+from oa_actors.runner.errors import RunError
+from oa_actors.runner.manager import RunManager
 from oa_actors.runtime.actor import ActorUnavailable, AskTimeout, Context
 from oa_actors.runtime.codec import Message
 from oa_actors.verbs import catalog as c

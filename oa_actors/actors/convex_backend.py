@@ -2,8 +2,9 @@
 
 Local mode (a `convex-local-backend` binary was found): start it with its instance secret and
 admin key, wait for `GET /instance_name` (long enough for a cold start), deploy the Convex functions
-(oa_actors/convex/functions) when their content hash changed, watch it, and restart it with backoff if it dies. Remote mode
-(OPENAGENTS_CONVEX_URL): no process, only health checks and deploys. Neither: status says so and
+(oa_actors/convex/functions) when their content hash changed, watch it, and restart it with backoff
+if it dies. Remote mode (OPENAGENTS_CONVEX_URL): no process, only health checks and deploys.
+Neither: status says so and
 the writer keeps the backlog in the outbox. Set OPENAGENTS_CONVEX_DEPLOY=0 to never deploy.
 """
 
@@ -74,7 +75,8 @@ class ConvexBackend(LifecycleActor):
             else:
                 self.detail = (
                     "no convex-local-backend binary (OPENAGENTS_CONVEX_BIN, $OPENAGENTS_HOME/bin/, "
-                    "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local store's outbox"
+                    "~/.cache/convex/binaries/) and no OPENAGENTS_CONVEX_URL: rows wait in the local "
+                    "store's outbox"
                 )
             self.deploy_state = "none"
             ctx.log.info("convex backend: %s", self.detail)

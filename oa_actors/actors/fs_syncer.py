@@ -17,7 +17,7 @@ from oa_actors.actors._base import LifecycleActor, ask_when_ready
 from oa_actors.fs import files
 from oa_actors.fs.changes import Changes
 from oa_actors.fs.scan import Snapshot
-from oa_actors.fs.syncer import FsSyncer as FileSyncer
+from oa_actors.fs.syncer import FolderReconciler
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Message
 from oa_actors.verbs import catalog as c
@@ -43,7 +43,7 @@ class FsSyncer(LifecycleActor):
     """Owns the projects/skills folders and their watches."""
 
     verbs: ClassVar[VerbTable[FsSyncer]] = VerbTable(m.FS)
-    syncer: FileSyncer | None = None
+    syncer: FolderReconciler | None = None
 
     async def setup(self, ctx: Context) -> None:
         previous = await self._previous(ctx)
@@ -54,7 +54,7 @@ class FsSyncer(LifecycleActor):
             # (store.sqlite3-wal/-shm) would wake the debounce and delay real changes by up to 2 s.
             with contextlib.suppress(OSError):
                 registry.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.syncer = FileSyncer(ctx.config.home, registry, on_changes=self._changes, spawn=ctx.spawn)
+        self.syncer = FolderReconciler(ctx.config.home, registry, on_changes=self._changes, spawn=ctx.spawn)
         changes = await self.syncer.start(previous)
         for err in self.syncer.errors:
             ctx.log.warning("skipped invalid file: %s", err)

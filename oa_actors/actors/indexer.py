@@ -85,7 +85,8 @@ class Indexer(LifecycleActor):
             )
 
     def _open(self) -> None:
-        from oa_actors.semantic.embedder import Embedder, EmbeddingsUnavailable
+        from oa_actors.semantic import EmbeddingsUnavailable
+        from oa_actors.semantic.embedder import Embedder
         from oa_actors.semantic.indexing import Indexing, connect
 
         try:

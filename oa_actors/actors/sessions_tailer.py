@@ -24,14 +24,20 @@ from oa_actors.verbs.dispatch import VerbTable
 from oa_actors.verbs.events import BackfillProgress
 from oa_actors.verbs.registry import NoArgs
 
-_PROBE = b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z","sessionId":"probe"}\n'
+_PROBE = (
+    b'{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-01T00:00:00.000Z",'
+    b'"sessionId":"probe"}\n'
+)
 
 
-def backend_reads_claude() -> bool:
-    """Whether the active JSONL backend detects Claude Code session files (the native port may not yet)."""
+def implementation_reads_claude() -> bool:
+    """Whether the active JSONL implementation detects Claude Code session files.
+
+    (The native port may not yet.)"""
     tail = jsonl.JsonlTail("/probe/claude.jsonl")
     tail.feed(_PROBE, final=True)
-    return tail.format == "claude"
+    detected: str | None = tail.format
+    return detected == "claude"
 
 
 class SessionsTailer(LifecycleActor):
@@ -55,13 +61,13 @@ class SessionsTailer(LifecycleActor):
         projects = ctx.config.claude_projects_dir
         if projects is None:
             return None
-        if not backend_reads_claude():
-            # Reading Claude files with a backend that cannot map them would checkpoint them at
+        if not implementation_reads_claude():
+            # Reading Claude files with an implementation that cannot map them would checkpoint them at
             # their end with no rows, and they would never be mirrored once it can: do not watch.
             ctx.log.warning(
-                "the %s JSONL backend cannot read Claude Code files yet: not watching %s "
+                "the %s JSONL implementation cannot read Claude Code files yet: not watching %s "
                 "(OA_JSONL_BACKEND=python reads them)",
-                jsonl.BACKEND,
+                jsonl.IMPLEMENTATION,
                 projects,
             )
             return None

@@ -79,7 +79,8 @@ class ProgressBar:
         frac = p.bytes_done / p.bytes_total if p.bytes_total else 1.0
         bar = "#" * int(frac * 30)
         line = (
-            f"[{bar:<30}] {p.files_done}/{p.files_total} files  {p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB  "
+            f"[{bar:<30}] {p.files_done}/{p.files_total} files  "
+            f"{p.bytes_done / 1e6:.1f}/{p.bytes_total / 1e6:.1f} MB  "
             f"{p.rows} rows  {p.bytes_done / 1e6 / secs:.1f} MB/s"
         )
         self.out.write(("\r" if self.enabled else "") + line + ("\n" if final else ""))

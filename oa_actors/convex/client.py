@@ -206,6 +206,7 @@ class ConvexHttpClient:
         else:
             hint = "not a Convex answer: a proxy or another server is in the way"
         return ConvexMisconfigured(
-            f"{what}: HTTP {status} {detail} ({hint}: check OPENAGENTS_CONVEX_URL; the outbox keeps every row)",
+            f"{what}: HTTP {status} {detail} "
+            f"({hint}: check OPENAGENTS_CONVEX_URL; the outbox keeps every row)",
             status,
         )

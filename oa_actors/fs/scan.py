@@ -358,6 +358,4 @@ def scan(home: Path, registry: Path | None = None, max_bytes: int = MAX_FILE_BYT
     return rescan(Snapshot(), home, registry, TOP_SCOPES, max_bytes)
 
 
-from oa_actors.fs.changes import Changes, carry_over, diff  # noqa: E402  (re-exported)
-
-__all__ = ["Changes", "Entry", "Snapshot", "carry_over", "diff", "rescan", "scan"]
+__all__ = ["Entry", "Snapshot", "rescan", "scan"]

@@ -1,4 +1,4 @@
-"""`FsSyncer`: keep a snapshot of projects and skills in line with the disk, reporting `Changes`.
+"""`FolderReconciler`: keep a snapshot of projects and skills in line with the disk, reporting `Changes`.
 
 `start(previous)` reconciles the disk against `previous` (what the store holds), so upserts cover
 what is on disk and removals what was deleted while we were down. Then watchdog events mark scopes
@@ -21,17 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from oa_actors.folder_watch import FolderWatch
+from oa_actors.fs.changes import Changes, carry_over, diff
 from oa_actors.fs.formats import MAX_FILE_BYTES, FsError
 from oa_actors.fs.scan import (
     PROJECTS,
     REGISTRY,
     TOP_SCOPES,
     USER,
-    Changes,
     Scope,
     Snapshot,
-    carry_over,
-    diff,
     project_skills_root,
     rescan,
 )
@@ -46,7 +44,7 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-class FsSyncer:
+class FolderReconciler:
     """Watches the projects/skills folders and reports upserts and removals (see module doc)."""
 
     def __init__(

@@ -110,7 +110,9 @@ class GatewaySettings:
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> GatewaySettings:
-        """Host and port from `OPENAGENTS_BRIDGE_BIND`, the token as `load_or_create_token`; `overrides` win."""
+        """Host and port from `OPENAGENTS_BRIDGE_BIND`, the token as `load_or_create_token`.
+
+        `overrides` win."""
         values: dict[str, Any] = {"host": config.bridge_host, "port": config.bridge_port}
         if "token" not in overrides:
             values["token"] = load_or_create_token(config)

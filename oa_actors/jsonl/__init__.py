@@ -1,6 +1,6 @@
 """The JSONL hot path: tail, parse, map and deduplicate agent session logs.
 
-Two backends with one API: the native extension `oa_actors._oa_native` (Rust, PyO3) and its
+Two implementations with one API: the native extension `oa_actors._oa_native` (Rust, PyO3) and its
 pure-Python twin `oa_actors.jsonl._pytail`. The choice is made once, at import, from
 `OA_JSONL_BACKEND=auto|rust|python` (or `jsonl_backend` in config.toml; default `auto`: native
 when built, else Python) and logged.
@@ -21,7 +21,7 @@ DEFAULT_MAX_LINE = _pytail.DEFAULT_MAX_LINE
 ERROR_KINDS = _pytail.ERROR_KINDS
 
 
-class BackendUnavailable(ImportError):
+class NativeUnavailable(ImportError):
     """OA_JSONL_BACKEND=rust was requested but the native extension is not built."""
 
 
@@ -41,17 +41,19 @@ def _choose(requested: str) -> tuple[str, Any, Any]:
             return "rust", native.JsonlTail, native.TailBatch
         except ImportError as exc:
             if requested == "rust":
-                raise BackendUnavailable(f"native JSONL backend requested but not importable: {exc}") from exc
+                raise NativeUnavailable(
+                    f"native JSONL implementation requested but not importable: {exc}"
+                ) from exc
             log.warning("native JSONL extension not built (%s); using the pure-Python twin", exc)
     return "python", _pytail.JsonlTail, _pytail.TailBatch
 
 
-BACKEND, JsonlTail, TailBatch = _choose(raw_setting_before_load("jsonl_backend") or "auto")
-log.debug("JSONL backend: %s", BACKEND)
+IMPLEMENTATION, JsonlTail, TailBatch = _choose(raw_setting_before_load("jsonl_backend") or "auto")
+log.debug("JSONL implementation: %s", IMPLEMENTATION)
 
 
-def backends() -> dict[str, Any]:
-    """Every importable backend's JsonlTail class by name (tests run one body against each)."""
+def implementations() -> dict[str, Any]:
+    """Every importable implementation's JsonlTail class by name (tests run one body against each)."""
     found: dict[str, Any] = {"python": _pytail.JsonlTail}
     try:
         found["rust"] = _load_native().JsonlTail
@@ -61,11 +63,11 @@ def backends() -> dict[str, Any]:
 
 
 __all__ = [
-    "BACKEND",
     "DEFAULT_MAX_LINE",
     "ERROR_KINDS",
-    "BackendUnavailable",
+    "IMPLEMENTATION",
     "JsonlTail",
+    "NativeUnavailable",
     "TailBatch",
-    "backends",
+    "implementations",
 ]

@@ -74,7 +74,9 @@ def _max_depth(text: str) -> int:
 
 
 def loads_strict(text: str) -> Any:
-    """Parse JSON the way serde_json does: no NaN/Infinity, finite numbers, no lone surrogates, depth <= 127."""
+    """Parse JSON the way serde_json does.
+
+    No NaN/Infinity, finite numbers, no lone surrogates, depth <= 127."""
     try:
         value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:

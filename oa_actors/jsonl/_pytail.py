@@ -39,7 +39,10 @@ class TailBatch:
         self.errors = errors
 
     def __repr__(self) -> str:
-        return f"TailBatch(threads={len(self.threads)}, messages={len(self.messages)}, offset={self.offset}, errors={self.errors})"
+        return (
+            f"TailBatch(threads={len(self.threads)}, messages={len(self.messages)}, "
+            f"offset={self.offset}, errors={self.errors})"
+        )
 
 
 def _head_hash(head: bytes) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from oa_actors.config import Config
 from oa_actors.runner import workdir
+from oa_actors.runner.errors import RunError
 from oa_actors.runner.providers import Provider, provider_for
 
 log = logging.getLogger("oa.runner")
@@ -67,10 +68,6 @@ class Run:
 def session_key(provider: str, thread_doc_id: str) -> str:
     """Key of the session map: sessions belong to one agent CLI and one app thread."""
     return f"{provider}:{thread_doc_id}"
-
-
-class RunError(ValueError):
-    """A run request that cannot be accepted (the message says why)."""
 
 
 EventSink = Callable[[dict[str, Any]], Awaitable[None]]

@@ -6,6 +6,7 @@ from typing import Any
 
 from oa_actors.config import Config
 from oa_actors.config_table import BY_NAME
+from oa_actors.runner.errors import RunError
 
 
 class Provider:
@@ -111,8 +112,6 @@ PROVIDERS: dict[str, Provider] = {"codex": CodexProvider(), "claude": ClaudeProv
 
 
 def provider_for(name: str) -> Provider:
-    from oa_actors.runner.manager import RunError
-
     try:
         return PROVIDERS[name]
     except KeyError:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import enum
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from oa_actors.runtime.actor import Actor
+from oa_actors.runtime.actor import Actor
 
 
 class Restart(enum.StrEnum):
@@ -38,6 +36,8 @@ class ActorSpec:
         """Import the actor class."""
         module, _, attr = self.target.partition(":")
         cls = getattr(importlib.import_module(module), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Actor)):
+            raise TypeError(f"actor spec {self.name!r}: {self.target} is not an Actor subclass")
         return cls
 
     @property
@@ -45,8 +45,8 @@ class ActorSpec:
         return self.target.partition(":")[0]
 
 
-# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the gateway last
-# (clients connect only once everything behind it is up). Shutdown runs in reverse.
+# The actors of docs/architecture.md, in start order: the backend first (the writer needs it), the
+# gateway last (clients connect only once everything behind it is up). Shutdown runs in reverse.
 DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("convex_backend", "oa_actors.actors.convex_backend:ConvexBackend", order=10),
     ActorSpec("convex_writer", "oa_actors.actors.convex_writer:ConvexWriter", order=20),

@@ -54,7 +54,8 @@ def token_windows(
     """`text` cut into substrings of at most `window` tokens, consecutive ones sharing `overlap` tokens.
 
     Cuts fall on word boundaries (the tokenizer's offsets and word ids), so each window re-tokenizes
-    to the same tokens; the overlap is widened to the start of the word it would split. At most `max_chunks` windows: the rest of a giant text is not embedded.
+    to the same tokens; the overlap is widened to the start of the word it would split. At most
+    `max_chunks` windows: the rest of a giant text is not embedded.
     """
     if overlap >= window:
         raise ValueError(f"overlap {overlap} must be smaller than the window {window}")

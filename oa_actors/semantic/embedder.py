@@ -8,8 +8,9 @@ normalized, 384 floats: the sentence-transformers recipe for this model.
 
 Two precisions: `fp32` runs the graph as shipped (its weights are folded to float32 at load), `int8`
 quantizes the matrix products dynamically (onnxruntime's MatMulInteger with per-channel weight scales,
-VNNI on x86): about twice the throughput, cosine ~0.993 against fp32 (per-tensor scales gave 0.96). The quantized graph is made once from the shipped
-one and kept in `cache_dir` (without one, in a private scratch folder, rebuilt at each load: ~2 s).
+VNNI on x86): about twice the throughput, cosine ~0.993 against fp32 (per-tensor scales gave 0.96).
+The quantized graph is made once from the shipped one and kept in `cache_dir` (without one, in a
+private scratch folder, rebuilt at each load: ~2 s).
 
 When the `semantic` extra is not installed, `model_status()` says why, and `Embedder.open` raises
 `EmbeddingsUnavailable` with that reason: the product then serves keyword search only.
@@ -49,9 +50,6 @@ DIM = 384
 MAX_TOKENS = 256
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
-# No model hub is ever consulted: the graph and the tokenizer are read from files (`Tokenizer.from_str`,
-# `InferenceSession(path)`), and no hub client library is imported.
-
 
 def _model_file() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
@@ -81,7 +79,8 @@ def _quantized_graph(source: Path, cache_dir: Path, ort_version: str) -> Path:
     """The dynamically quantized graph, made once per (model, onnxruntime version) and cached.
 
     onnxruntime first folds the shipped graph's int8-stored weights to float32 constants (basic graph
-    optimization), then `quantize_dynamic` (per-channel) turns each MatMul with constant weights into MatMulInteger.
+    optimization), then `quantize_dynamic` (per-channel) turns each MatMul with constant weights into
+    MatMulInteger.
     Written to a temporary name and renamed, so a crash never leaves a half-written graph behind.
     """
     import onnxruntime as ort

@@ -155,11 +155,7 @@ class SemanticSearcher:
         loads it instead of rebuilding); exact indexes are not saved. True when it saved."""
         with self._lock:
             self.refresh()
-            if (
-                self.graph is None
-                or self.index.backend != "hnsw"
-                or self.index.max_id - self._saved_at < every
-            ):
+            if self.graph is None or self.index.kind != "hnsw" or self.index.max_id - self._saved_at < every:
                 return False
             self.index.save(self.graph)
             self._saved_at = self.index.max_id

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from .chunking import Chunk
 from .schema import OUTBOX_TABLE, SCHEMA
-from .vectors import Backend, VectorIndex, normalize
+from .vectors import IndexKind, VectorIndex, normalize
 
 F32 = npt.NDArray[np.float32]
 
@@ -66,7 +66,8 @@ def commit_batch(
     with conn:
         for chunk, vec in zip(chunks, vecs, strict=True):
             cur = conn.execute(
-                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector) VALUES (?,?,?,?,?)",
+                "INSERT OR IGNORE INTO message_vectors (key, chunk, thread_id, model, vector)"
+                " VALUES (?,?,?,?,?)",
                 (chunk.key, chunk.index, chunk.thread_id, model, vec.tobytes()),
             )
             if cur.rowcount:
@@ -147,7 +148,7 @@ def rank_threads_by_messages(hits: Sequence[ChunkHit]) -> list[tuple[str, float]
 class ThreadVectors:
     """Every thread's vector (normalized mean of its chunk vectors) with exact search over them.
 
-    Thread counts are small (thousands), so the exact backend is always the right one here.
+    Thread counts are small (thousands), so the exact index is always the right one here.
     """
 
     def __init__(self, conn: sqlite3.Connection, dim: int) -> None:
@@ -186,8 +187,8 @@ class ThreadVectors:
         ]
 
 
-def build_message_index(conn: sqlite3.Connection, dim: int, backend: Backend = "exact") -> VectorIndex:
+def build_message_index(conn: sqlite3.Connection, dim: int, kind: IndexKind = "exact") -> VectorIndex:
     """A fresh index over every stored message vector."""
-    index = VectorIndex(dim, backend)
+    index = VectorIndex(dim, kind)
     top_up(index, conn)
     return index

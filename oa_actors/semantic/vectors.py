@@ -4,7 +4,7 @@
 vectors) over int64 ids. It is derived data: the vectors live in the store (vector_store.py) and an
 index is rebuilt or topped up from there, so a crash can lose an index file but never a vector.
 
-Two backends behind one API, chosen by size (measured in benches/test_bench_semantic.py):
+Two index kinds behind one API, chosen by size (measured in benches/test_bench_semantic.py):
 - `exact`: a float32 matrix and one matrix-vector product per query. Exact, no build cost; about
   1 ms per 10,000 vectors on one core, so it serves up to a few hundred thousand vectors.
 - `hnsw`: usearch's HNSW graph with float16 vectors (pip `usearch`), for the million-vector scale:
@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-Backend = Literal["exact", "hnsw"]
+IndexKind = Literal["exact", "hnsw"]
 H = TypeVar("H", bound=Hashable)
 
 # HNSW parameters: connectivity 16 / expansion 128 on insert; search expansion tuned for recall@10.
@@ -34,7 +34,7 @@ HNSW_EXPANSION_SEARCH = 128
 
 
 def hnsw_available() -> bool:
-    """Whether the `usearch` package (the HNSW backend) is installed."""
+    """Whether the `usearch` package (the HNSW index) is installed."""
     return importlib.util.find_spec("usearch") is not None
 
 
@@ -49,15 +49,15 @@ def normalize(vectors: npt.ArrayLike) -> F32:
 class VectorIndex:
     """Nearest-neighbour search by cosine over (id, unit vector) pairs; adding an id twice is a no-op."""
 
-    def __init__(self, dim: int, backend: Backend = "exact") -> None:
+    def __init__(self, dim: int, kind: IndexKind = "exact") -> None:
         self.dim = dim
-        self.backend: Backend = backend
+        self.kind: IndexKind = kind
         self._hnsw: Any = None
         self._ids: I64 = np.zeros(0, dtype=np.int64)
         self._matrix: F32 = np.zeros((0, dim), dtype=np.float32)
         self._count = 0
         self._known: set[int] = set()
-        if backend == "hnsw":
+        if kind == "hnsw":
             from usearch.index import Index
 
             self._hnsw = Index(
@@ -152,7 +152,7 @@ class VectorIndex:
         """Writes the HNSW graph to `path` atomically (temporary name, then rename). Exact indexes are
         rebuilt from the store in seconds and are not saved."""
         if self._hnsw is None:
-            raise ValueError("only the hnsw backend is saved; rebuild exact indexes from the store")
+            raise ValueError("only the hnsw index is saved; rebuild exact indexes from the store")
         tmp = path.with_name(path.name + ".tmp")
         self._hnsw.save(str(tmp))
         os.chmod(tmp, 0o600)

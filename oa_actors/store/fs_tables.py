@@ -31,7 +31,8 @@ def apply_fs(
         for row, path in project_upserts:
             conn.execute(
                 "INSERT INTO projects (id, doc, path, updated_at) VALUES (?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path, updated_at = excluded.updated_at",
+                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, path = excluded.path,"
+                " updated_at = excluded.updated_at",
                 (row["id"], _encode(row), path, stamp),
             )
             conn.execute("INSERT INTO outbox (tbl, key, op) VALUES ('projects', ?, 'upsert')", (row["id"],))
@@ -42,8 +43,10 @@ def apply_fs(
             n += 1
         for uid, row, path in skill_upserts:
             conn.execute(
-                "INSERT INTO skills (uid, skill_id, source, project_id, doc, path, updated_at) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(uid) DO UPDATE SET doc = excluded.doc, path = excluded.path, updated_at = excluded.updated_at",
+                "INSERT INTO skills (uid, skill_id, source, project_id, doc, path, updated_at)"
+                " VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT(uid) DO UPDATE SET doc = excluded.doc, path = excluded.path,"
+                " updated_at = excluded.updated_at",
                 (uid, row["skillId"], row["source"], row.get("projectId"), _encode(row), path, stamp),
             )
             conn.execute("INSERT INTO outbox (tbl, key, op) VALUES ('skills', ?, 'upsert')", (uid,))

@@ -25,9 +25,11 @@ def upsert_run(store: Store, run: dict[str, Any]) -> None:
     """Insert or update a run by `runId` (states only move forward in time: last update wins)."""
     with store.transaction() as conn:
         conn.execute(
-            "INSERT INTO runs (run_id, thread_doc_id, thread_id, project_id, provider, status, exit_code, text, error, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET thread_id = COALESCE(excluded.thread_id, thread_id), "
-            "status = excluded.status, exit_code = excluded.exit_code, error = excluded.error, updated_at = excluded.updated_at",
+            "INSERT INTO runs (run_id, thread_doc_id, thread_id, project_id, provider, status,"
+            " exit_code, text, error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(run_id) DO UPDATE SET thread_id = COALESCE(excluded.thread_id, thread_id),"
+            " status = excluded.status, exit_code = excluded.exit_code, error = excluded.error,"
+            " updated_at = excluded.updated_at",
             (
                 run["runId"],
                 run.get("threadDocId"),
@@ -46,7 +48,10 @@ def upsert_run(store: Store, run: dict[str, Any]) -> None:
 
 
 def runs(store: Store, thread_doc_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    q = "SELECT run_id, thread_doc_id, thread_id, project_id, provider, status, exit_code, text, error, created_at, updated_at FROM runs"
+    q = (
+        "SELECT run_id, thread_doc_id, thread_id, project_id, provider, status, exit_code, text, error, "
+        "created_at, updated_at FROM runs"
+    )
     args: list[Any] = []
     if thread_doc_id is not None:
         q += " WHERE thread_doc_id = ?"
@@ -59,7 +64,8 @@ def runs(store: Store, thread_doc_id: str | None = None, limit: int = 50) -> lis
 def sessions(store: Store) -> dict[str, str]:
     """ "<provider>:<threadDocId>" -> the newest session id of that agent for that thread."""
     q = (
-        "SELECT provider, thread_doc_id, thread_id FROM runs WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL "
-        "ORDER BY updated_at"
+        "SELECT provider, thread_doc_id, thread_id FROM runs"
+        " WHERE thread_id IS NOT NULL AND thread_doc_id IS NOT NULL"
+        " ORDER BY updated_at"
     )
     return {f"{p}:{t}": s for p, t, s in store.conn.execute(q)}

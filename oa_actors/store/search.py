@@ -236,7 +236,10 @@ def search(store: Store, query: SearchQuery) -> SearchPage:
             # are ever read; many threads: checked on each match.
             args[0] = f"{match} AND {search_index.filter_clause([search_index.thread_token(t) for t in ids])}"
         else:
-            joins = f" CROSS JOIN messages m ON m.rowid = {table}.rowid CROSS JOIN threads t ON t.thread_id = m.thread_id"
+            joins = (
+                f" CROSS JOIN messages m ON m.rowid = {table}.rowid"
+                " CROSS JOIN threads t ON t.thread_id = m.thread_id"
+            )
             where.append(cond)
             args += cond_args
     if (query.since_ms is not None or query.until_ms is not None) and not joins:

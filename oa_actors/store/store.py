@@ -236,7 +236,8 @@ class Store:
                 ]
                 nbytes = sum(200 + len(r[6] or "") + len(r[7] or b"") for r in rows)
                 self.conn.executemany(
-                    "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, "
+                    "stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
                 self._index_messages(fresh)
@@ -313,7 +314,8 @@ class Store:
     def set_checkpoint(self, path: str, offset: int, snapshot: bytes | None) -> None:
         self.conn.execute(
             "INSERT INTO tail_checkpoints (path, offset, snapshot, updated_at) VALUES (?,?,?,?) "
-            "ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+            "ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, snapshot = excluded.snapshot,"
+            " updated_at = excluded.updated_at",
             (path, offset, snapshot, now_ms()),
         )
 
@@ -352,7 +354,10 @@ class Store:
         self, thread_id: str, after_seq: Seq = -1, limit: int = 200
     ) -> list[dict[str, Any]]:
         """A page of one thread's messages in `seq` order, after `after_seq`."""
-        q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ? AND seq > ? ORDER BY seq, key LIMIT ?"
+        q = (
+            "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages"
+            " WHERE thread_id = ? AND seq > ? ORDER BY seq, key LIMIT ?"
+        )
         return [_message_from_row(r) for r in self.conn.execute(q, (thread_id, after_seq, limit))]
 
     def message_counts(self) -> dict[str, int]:
@@ -384,7 +389,10 @@ class Store:
         q += " ORDER BY COALESCE(created_at, 0), thread_id"
         for row in self.conn.execute(q, args).fetchall():
             thread = _thread_from_row(row)
-            mq = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE thread_id = ?"
+            mq = (
+                "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages"
+                " WHERE thread_id = ?"
+            )
             margs: list[Any] = [thread["threadId"]]
             if since_ms is not None:
                 mq += " AND COALESCE(ts, 0) >= ?"
@@ -413,7 +421,8 @@ class Store:
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO outbox_cursor (name, last_id, updated_at) VALUES (?,?,?) "
-                "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at",
+                "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id,"
+                " updated_at = excluded.updated_at",
                 (name, last_id, now_ms()),
             )
 
@@ -426,7 +435,10 @@ class Store:
         out: dict[str, dict[str, Any]] = {}
         for i in range(0, len(keys), IN_CHUNK):
             part = keys[i : i + IN_CHUNK]
-            q = f"SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages WHERE key IN ({','.join('?' * len(part))})"
+            q = (
+                "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages"
+                f" WHERE key IN ({','.join('?' * len(part))})"
+            )
             for r in self.conn.execute(q, part):
                 out[r[1]] = _message_from_row(r)
         return out
@@ -439,7 +451,10 @@ class Store:
 
     def iter_messages(self) -> Iterator[dict[str, Any]]:
         """Every message, thread by thread in seq order (for a full resync)."""
-        q = "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages ORDER BY thread_id, seq, key"
+        q = (
+            "SELECT thread_id, key, seq, ts, role, kind, text, data, turn_id FROM messages"
+            " ORDER BY thread_id, seq, key"
+        )
         for r in self.conn.execute(q).fetchall():
             yield _message_from_row(r)
 

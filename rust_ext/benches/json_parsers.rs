@@ -141,11 +141,11 @@ fn simd_buffers(lines: &[&[u8]], f: impl Fn(&mut [u8], &mut simd_json::Buffers) 
 const VARIANTS: &[Variant] = &[
     ("std_from_utf8_only", |ls| count(ls, |l| std::str::from_utf8(l).map(str::len))),
     ("simdutf8_only", |ls| count(ls, |l| simdutf8::basic::from_utf8(l).map(str::len))),
-    ("handwritten_validate", |ls| count(ls, |l| std::str::from_utf8(l).map(|s| json::validate(s) as usize))),
+    ("handwritten_validate", |ls| count(ls, |l| std::str::from_utf8(l).map(|s| usize::from(json::validate(s))))),
     ("handwritten_parse_record_mapper", |ls| {
         count(ls, |l| {
             json::parse_record_bytes(l, SKIP_TYPES, Some(oa_native::codex::payload_key_read))
-                .map(|v| v.is_obj() as usize)
+                .map(|v| usize::from(v.is_obj()))
         })
     }),
     ("handwritten_parse_record_mapper_read", |ls| {
@@ -155,14 +155,14 @@ const VARIANTS: &[Variant] = &[
         })
     }),
     ("handwritten_parse_full_tree", |ls| {
-        count(ls, |l| json::parse_record_bytes(l, &[], None).map(|v| v.is_obj() as usize))
+        count(ls, |l| json::parse_record_bytes(l, &[], None).map(|v| usize::from(v.is_obj())))
     }),
     ("serde_json_value", |ls| {
-        count(ls, |l| serde_json::from_slice::<serde_json::Value>(l).map(|v| v.is_object() as usize))
+        count(ls, |l| serde_json::from_slice::<serde_json::Value>(l).map(|v| usize::from(v.is_object())))
     }),
     ("serde_json_ignored_any", |ls| count(ls, |l| serde_json::from_slice::<IgnoredAny>(l).map(|_| 1))),
     ("sonic_rs_value", |ls| {
-        count(ls, |l| sonic_rs::from_slice::<sonic_rs::Value>(l).map(|v| v.is_object() as usize))
+        count(ls, |l| sonic_rs::from_slice::<sonic_rs::Value>(l).map(|v| usize::from(v.is_object())))
     }),
     ("sonic_rs_ignored_any", |ls| count(ls, |l| sonic_rs::from_slice::<IgnoredAny>(l).map(|_| 1))),
     ("sonic_rs_get_many_checked_read", |ls| count(ls, sonic_get_many)),
@@ -176,7 +176,7 @@ const VARIANTS: &[Variant] = &[
     }),
     ("simd_json_borrowed_value", |ls| {
         simd_buffers(ls, |b, bufs| {
-            simd_json::to_borrowed_value_with_buffers(b, bufs).map_or(0, |v| v.is_object() as usize)
+            simd_json::to_borrowed_value_with_buffers(b, bufs).map_or(0, |v| usize::from(v.is_object()))
         })
     }),
     ("simd_json_tape", |ls| {
@@ -192,7 +192,7 @@ struct ThreadCpuTime;
 fn thread_cpu_now() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid clock id and a pointer to a live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
@@ -257,7 +257,7 @@ fn line_sets() -> Vec<Set> {
         match largest_generated(dir) {
             Some(d) => sets.push((name.to_owned(), sample(&fuzz::jsonl_files(&d), mb * 1_000_000))),
             None => {
-                eprintln!("no target/{dir}/: run `make bench-parsers` (or the Python benches) to generate it")
+                eprintln!("no target/{dir}/: run `make bench-parsers` (or the Python benches) to generate it");
             }
         }
     }

@@ -43,6 +43,7 @@ fn val_to_json(v: &Val<'_>) -> Value {
 }
 
 /// Re-read a library's own serialization of its value with serde_json.
+#[allow(clippy::unnecessary_wraps)] // the shape every candidate's conversion returns
 fn reread(text: &str) -> Option<Value> {
     Some(serde_json::from_str(text).unwrap_or(Value::String(format!("<unreadable: {text}>"))))
 }

@@ -83,13 +83,13 @@ fn digits<C: Copy + Into<u32>>(s: &[C], start: usize, count: usize) -> Option<i6
         if !(0x30..=0x39).contains(&c) {
             return None;
         }
-        n = n * 10 + (c - 0x30) as i64;
+        n = n * 10 + i64::from(c - 0x30);
     }
     Some(n)
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = y - (m <= 2) as i64;
+    let y = y - i64::from(m <= 2);
     let era = (if y >= 0 { y } else { y - 399 }).div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2).div_euclid(5) + d - 1;
@@ -139,7 +139,7 @@ pub fn parse_ts_chars<C: Copy + Into<u32>>(s: &[C]) -> Option<i64> {
             return None;
         }
         for k in 0..3 {
-            let d = if i + 1 + k < j { (at(i + 1 + k) - 0x30) as i64 } else { 0 };
+            let d = if i + 1 + k < j { i64::from(at(i + 1 + k) - 0x30) } else { 0 };
             millis = millis * 10 + d;
         }
         i = j;

@@ -2,7 +2,7 @@
 //! which is the spec; docs/rows.md says what `seq` means).
 //!
 //! Every value is an IEEE double computed with the same operations, in the same order, as the
-//! twin (`+`, `-`, `*`, `/` by a power of two), so both backends give identical seqs.
+//! twin (`+`, `-`, `*`, `/` by a power of two), so both implementations give identical seqs.
 
 use crate::json::{JStr, Val};
 use crate::mapper::{Row, SnapshotError};
@@ -163,6 +163,7 @@ impl Order {
             let t = top?;
             match self.node(&t) {
                 None => return Some(t),
+                #[allow(clippy::assigning_clones)] // `top` was moved into `t` above: nothing to reuse
                 Some(n) => top = n.top.clone(),
             }
         }

@@ -80,7 +80,7 @@ fn opt_str<'py>(py: Python<'py>, s: &Option<String>) -> Bound<'py, PyAny> {
     }
 }
 
-fn opt_i64<'py>(py: Python<'py>, i: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+fn opt_i64(py: Python<'_>, i: Option<i64>) -> PyResult<Bound<'_, PyAny>> {
     Ok(match i {
         Some(i) => i.into_pyobject(py)?.into_any(),
         None => py.None().into_bound(py),
@@ -185,7 +185,7 @@ impl TailBatch {
     }
 }
 
-fn batch_to_py(py: Python<'_>, b: Batch) -> PyResult<TailBatch> {
+fn batch_to_py(py: Python<'_>, b: &Batch) -> PyResult<TailBatch> {
     let threads = PyList::empty(py);
     for t in &b.threads {
         threads.append(thread_to_py(py, t)?)?;
@@ -259,7 +259,7 @@ impl JsonlTail {
         let data = arg.as_slice();
         let inner = &mut self.inner;
         let batch = py.allow_threads(|| inner.feed(data, r#final));
-        batch_to_py(py, batch)
+        batch_to_py(py, &batch)
     }
 
     fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {

@@ -294,7 +294,7 @@ impl Tail {
 
     // -- snapshot ---------------------------------------------------------------------------------
     pub fn snapshot(&self) -> Vec<u8> {
-        let int = |u: u64| if u <= i64::MAX as u64 { Val::Int(u as i64) } else { Val::UInt(u) };
+        let int = |u: u64| if i64::try_from(u).is_ok() { Val::Int(u as i64) } else { Val::UInt(u) };
         let errors = Val::Obj(self.errors.items().map(|(k, v)| (JStr::from_plain(k), int(v))).collect());
         let v = Val::obj(vec![
             ("v", Val::Int(SNAPSHOT_VERSION)),

@@ -300,7 +300,7 @@ fn oversized_lines_bounded_memory() {
     let mut rng = Rng(7);
     for _ in 0..50 {
         let mut splits: Vec<usize> = (0..rng.below(20)).map(|_| rng.below(data.len())).collect();
-        splits.sort();
+        splits.sort_unstable();
         let (rows, off, errs, _) = feed_split("/tmp/x.jsonl", &data, &splits, 1000);
         assert_eq!(rows.len(), 2);
         assert_eq!(off as usize, data.len());
@@ -322,7 +322,7 @@ fn random_chunking_matches_one_shot() {
         let (whole, off, errs, t0) = feed_split(&p, &data, &[], DEFAULT_MAX_LINE as i64);
         for _ in 0..4 {
             let mut splits: Vec<usize> = (0..rng.below(30)).map(|_| rng.below(data.len() + 1)).collect();
-            splits.sort();
+            splits.sort_unstable();
             let (rows, off2, errs2, t) = feed_split(&p, &data, &splits, DEFAULT_MAX_LINE as i64);
             assert_eq!(rows, whole, "{p}");
             assert_eq!((off2, errs2), (off, errs));
@@ -422,7 +422,7 @@ fn golden_corpus() {
 
 /// `cargo test --release -- --ignored --nocapture core_throughput`: core speed on the bench corpus.
 #[test]
-#[ignore]
+#[ignore = "a benchmark: run on demand with --release (see above)"]
 fn core_throughput() {
     let dir = std::env::var("OA_BENCH_DIR").unwrap_or_else(|_| "target/bench-corpus/v1-seed20261122-50mb".into());
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -440,7 +440,7 @@ fn core_throughput() {
         for (p, d) in &files {
             if mode == "validate" {
                 for l in d.split(|&b| b == b'\n') {
-                    rows += json::validate(std::str::from_utf8(l).unwrap_or("")) as usize;
+                    rows += usize::from(json::validate(std::str::from_utf8(l).unwrap_or("")));
                 }
                 continue;
             }

@@ -288,7 +288,8 @@ def test_remote_mode_no_process_health_drain_and_failed_deploy_reported(tmp_path
     fake_bin.mkdir()
     npx = fake_bin / "npx"
     npx.write_text(
-        '#!/bin/sh\necho "pushing with key $CONVEX_SELF_HOSTED_ADMIN_KEY"\necho "error: push refused" >&2\nexit 3\n'
+        '#!/bin/sh\necho "pushing with key $CONVEX_SELF_HOSTED_ADMIN_KEY"\necho "error: push refused" '
+        ">&2\nexit 3\n"
     )
     npx.chmod(0o755)
     key = "remote-admin-key|0123"

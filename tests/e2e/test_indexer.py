@@ -116,9 +116,11 @@ def test_indexer_kill_9_mid_batch_then_cli_and_ws_search(tmp_path: Path) -> None
             ):
                 f.write(json.dumps({"timestamp": "2026-10-01T10:00:00.000Z", "type": kind,
                                     "payload": payload}) + "\n")  # fmt: skip
-        wait_for(lambda: store_value(sup, "SELECT count(*) FROM message_vectors v JOIN messages m ON m.key = v.key "
-                                          "WHERE m.text LIKE '%harbour ferry%'") == 1, "the live message's vector",
-                 sup)  # fmt: skip
+        live = (
+            "SELECT count(*) FROM message_vectors v JOIN messages m ON m.key = v.key "
+            "WHERE m.text LIKE '%harbour ferry%'"
+        )
+        wait_for(lambda: store_value(sup, live) == 1, "the live message's vector", sup)
         health = indexer_health(sup)
         assert "backlog" in health and "messagesPerSecond" in health
         status = cli(sup, "status")

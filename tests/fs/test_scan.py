@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from oa_actors.fs.changes import carry_over, diff
 from oa_actors.fs.scan import (
     PROJECTS,
     Snapshot,
-    carry_over,
-    diff,
     project_uid,
     rescan,
     scan,

@@ -1,4 +1,4 @@
-"""FsSyncer on real files with real inotify: create, edit, rename, delete; workingDir moves."""
+"""FolderReconciler on real files with real inotify: create, edit, rename, delete; workingDir moves."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from oa_actors.fs.changes import Changes
 from oa_actors.fs.files import delete_project, save_project
-from oa_actors.fs.scan import Changes, Snapshot, scan
-from oa_actors.fs.syncer import FsSyncer
+from oa_actors.fs.scan import Snapshot, scan
+from oa_actors.fs.syncer import FolderReconciler
 from tests.fs.helpers import listing, wait_for, write_project, write_skill
 
 
@@ -47,7 +48,7 @@ def env(tmp_path: Path):
 
 async def _started(home: Path, reg: Path | None, previous: Snapshot | None = None, **kw):
     mirror = Mirror()
-    syncer = FsSyncer(home, reg, mirror, debounce=0.05, rescan_interval=None, **kw)
+    syncer = FolderReconciler(home, reg, mirror, debounce=0.05, rescan_interval=None, **kw)
     await syncer.start(previous)
     return syncer, mirror
 
@@ -228,7 +229,7 @@ async def test_start_failure_stops_watching(env):
     write_skill(home / "skills", "s")
     m = Mirror()
     m.fail_next = 1
-    syncer = FsSyncer(home, None, m, rescan_interval=None)
+    syncer = FolderReconciler(home, None, m, rescan_interval=None)
     with pytest.raises(RuntimeError, match="store is down"):
         await syncer.start()
     assert syncer.stats()["watched"] == []
@@ -239,7 +240,7 @@ async def test_start_failure_stops_watching(env):
 async def test_periodic_rescan_is_a_safety_net(env):
     home, _, _ = env
     m = Mirror()
-    syncer = FsSyncer(home, None, m, debounce=0.01, rescan_interval=0.2)
+    syncer = FolderReconciler(home, None, m, debounce=0.01, rescan_interval=0.2)
     await syncer.start()
     try:
         await wait_for(lambda: syncer.stats()["fullScans"] >= 3, what="periodic full rescans")

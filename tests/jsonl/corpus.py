@@ -26,7 +26,8 @@ def all_codex_files() -> list[Path]:
 
 
 def claude_files(version: str = CLAUDE_VERSION) -> list[Path]:
-    """Every Claude Code session file (subagent transcripts included) and stream-json capture, in path order."""
+    """Every Claude Code session file (subagent transcripts included) and stream-json capture, in
+    path order."""
     base = CORPUS / version
     return sorted(base.glob("projects/**/*.jsonl")) + sorted(base.glob("stream-*.jsonl"))
 

@@ -30,15 +30,16 @@ def test_native_backend_is_built_when_cargo_exists() -> None:
     # Guards the parity tests: they skip without the extension, which must not happen silently in CI.
     if shutil.which("cargo") is None:
         pytest.skip("no Rust toolchain on this machine: the pure-Python twin is the only backend")
-    assert "rust" in jsonl.backends()
+    assert "rust" in jsonl.implementations()
 
 
 @pytest.mark.parametrize("name", ["python", "rust"])
 def test_backend_is_chosen_once_at_import(name: str) -> None:
-    if name not in jsonl.backends():
+    if name not in jsonl.implementations():
         pytest.skip("native extension not built")
     proc = run_py(
-        "from oa_actors import jsonl; print(jsonl.BACKEND, jsonl.JsonlTail.__module__)", OA_JSONL_BACKEND=name
+        "from oa_actors import jsonl; print(jsonl.IMPLEMENTATION, jsonl.JsonlTail.__module__)",
+        OA_JSONL_BACKEND=name,
     )
     assert proc.returncode == 0, proc.stderr
     backend, module = proc.stdout.split()
@@ -112,7 +113,7 @@ def test_parse_command_reports_bad_lines_and_missing_files(tmp_path: Path) -> No
 
 
 def test_parse_output_is_identical_across_backends() -> None:
-    if len(jsonl.backends()) < 2:
+    if len(jsonl.implementations()) < 2:
         pytest.skip("native extension not built")
     folder = str(CORPUS / "codex-0.50.0")
     py = parse_cli(folder, env={"OA_JSONL_BACKEND": "python"})

@@ -256,15 +256,13 @@ def test_resume_appends_to_the_same_thread_and_compaction_does_not_duplicate() -
         "[[S:plain]] Hello after compaction.",
     ]
     replies = [m["text"] for m in messages if (m["role"], m["kind"]) == ("assistant", "message")]
-    assert (
-        replies
-        == [
-            "Noted: the secret word is 'pineapple'. Ask me later.",
-            "You told me earlier that the secret word is 'pineapple'.",
-            "Third turn done (continued session).",
-            "Hello! This is a plain reply from the mock model.",  # "No response requested." (synthetic) is not shown
-        ]
-    )
+    assert replies == [
+        "Noted: the secret word is 'pineapple'. Ask me later.",
+        "You told me earlier that the secret word is 'pineapple'.",
+        "Third turn done (continued session).",
+        # "No response requested." (synthetic) is not shown
+        "Hello! This is a plain reply from the mock model.",
+    ]
     comp = [m for m in messages if m["kind"] == "compaction"]
     assert len(comp) == 1 and comp[0]["text"].startswith("Summary:\n1. Primary Request")
     texts = [m["text"] for m in messages]
@@ -552,7 +550,10 @@ def test_detection_order_and_non_claude_lines() -> None:
 
 
 def test_non_string_types_later_in_a_claude_file_are_counted_not_raised(tail_cls) -> None:
-    first = b'{"type":"queue-operation","operation":"enqueue","timestamp":"2026-11-22T02:00:00.000Z","sessionId":"s1"}\n'
+    first = (
+        b'{"type":"queue-operation","operation":"enqueue","timestamp":"2026-11-22T02:00:00.000Z",'
+        b'"sessionId":"s1"}\n'
+    )
     tail = tail_cls("x.jsonl")
     tail.feed(first + b'{"type":[1]}\n{"type":{"a":1}}\n', final=True)
     assert tail.errors["unknown"] == 2

@@ -26,7 +26,7 @@ HYP = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 PARITY = pytest.mark.skipif(
-    len(jsonl.backends()) < 2, reason="native extension not built: parity needs both backends"
+    len(jsonl.implementations()) < 2, reason="native extension not built: parity needs both backends"
 )
 
 
@@ -186,7 +186,7 @@ def test_shuffled_turns_sort_in_chain_order(tail_cls, data: st.DataObject) -> No
 @given(data=st.data())
 def test_parity_on_shuffled_sessions(data: st.DataObject) -> None:
     """Both backends: identical rows and byte-identical snapshots, and snapshots restore across them."""
-    py_cls, rs_cls = jsonl.backends()["python"], jsonl.backends()["rust"]
+    py_cls, rs_cls = jsonl.implementations()["python"], jsonl.implementations()["rust"]
     _, shuffled = session(data.draw(st.integers(0, 10**6)), data.draw(st.integers(1, 5)))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=20)))
     py, rs = py_cls(PATH), rs_cls(PATH)
@@ -218,7 +218,7 @@ def test_the_state_is_bounded_and_a_reversed_file_still_parses(tail_cls) -> None
     for i in range(120):
         recs.append(t.text(recs[-1]["uuid"], f"r{i}"))
     rows = parse(tail_cls, encode(recs[::-1]))
-    assert rows == parse(jsonl.backends()["python"], encode(recs[::-1]))
+    assert rows == parse(jsonl.implementations()["python"], encode(recs[::-1]))
     seqs = [m["seq"] for m in rows]
     assert len(set(seqs)) == len(seqs) == 121 and min(seqs) > -1
     placed = [m["text"] for m in by_seq(rows) if isinstance(m["seq"], float)]

@@ -192,7 +192,10 @@ def test_tool_kinds(tail_cls, version: str) -> None:
 
 def test_web_search_duplicate_id_key_is_deterministic(tail_cls) -> None:
     # {"id":"item_0","type":"web_search","id":"ws_1",...}: the last key wins in both backends.
-    line = b'{"type":"thread.started","thread_id":"t1"}\n{"type":"item.completed","item":{"id":"item_0","type":"web_search","id":"ws_1","query":"q"}}\n'
+    line = (
+        b'{"type":"thread.started","thread_id":"t1"}\n{"type":"item.completed","item":{"id":"item_0",'
+        b'"type":"web_search","id":"ws_1","query":"q"}}\n'
+    )
     a = tail_cls("x.jsonl").feed(line).messages
     b = tail_cls("x.jsonl").feed(line.replace(b'"id":"item_0",', b"")).messages
     assert len(a) == 1 and a[0]["key"] == b[0]["key"]

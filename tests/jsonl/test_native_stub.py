@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STUB = ROOT / "oa_actors" / "_oa_native.pyi"
 CORPUS = ROOT / "tests" / "data" / "corpus"
 
-pytestmark = pytest.mark.skipif("rust" not in jsonl.backends(), reason="native extension not built")
+pytestmark = pytest.mark.skipif("rust" not in jsonl.implementations(), reason="native extension not built")
 
 
 def stub_doc(cls: str, name: str) -> str:

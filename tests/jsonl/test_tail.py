@@ -80,7 +80,10 @@ def test_property_chunking_any_corpus_file(tail_cls, data: st.DataObject) -> Non
 
 
 def test_partial_last_line_waits(tail_cls) -> None:
-    line = b'{"type":"thread.started","thread_id":"t"}\n{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"hi"}}\n'
+    line = (
+        b'{"type":"thread.started","thread_id":"t"}\n{"type":"item.completed","item":{"id":"item_0",'
+        b'"type":"agent_message","text":"hi"}}\n'
+    )
     tail = tail_cls("x.jsonl")
     cut = len(line) - 10
     b = tail.feed(line[:cut])
@@ -106,7 +109,10 @@ def test_split_on_newline_only(tail_cls) -> None:
 
 
 def test_crlf_and_blank_lines(tail_cls) -> None:
-    data = b'{"type":"thread.started","thread_id":"t"}\r\n\r\n   \n{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"x"}}\r\n'
+    data = (
+        b'{"type":"thread.started","thread_id":"t"}\r\n\r\n   \n{"type":"item.completed",'
+        b'"item":{"id":"i","type":"agent_message","text":"x"}}\r\n'
+    )
     messages, _, errors, offset = whole(tail_cls, data)
     assert [m["text"] for m in messages] == ["x"] and not any(errors.values()) and offset == len(data)
 
@@ -265,7 +271,7 @@ def test_invalid_arguments(tail_cls) -> None:
 
 # -- parity between backends ------------------------------------------------------------------------
 PARITY = pytest.mark.skipif(
-    len(jsonl.backends()) < 2, reason="native extension not built: parity needs both backends"
+    len(jsonl.implementations()) < 2, reason="native extension not built: parity needs both backends"
 )
 
 LINES = st.one_of(
@@ -298,15 +304,15 @@ def run_backend(cls: Any, raw: bytes, cuts: list[int], limit: int) -> tuple[Any,
 def test_parity_random_input(lines: list[bytes], cuts: list[int], limit: int) -> None:
     raw = b'{"type":"thread.started","thread_id":"t"}\n' + b"\n".join(lines)
     cuts = [c for c in cuts if c <= len(raw)]
-    py, rs = (run_backend(jsonl.backends()[n], raw, cuts, limit) for n in ("python", "rust"))
+    py, rs = (run_backend(jsonl.implementations()[n], raw, cuts, limit) for n in ("python", "rust"))
     assert py == rs
 
 
 @PARITY
 @pytest.mark.parametrize("path", FILES + CLAUDE_FILES, ids=lambda p: p.name[-24:])
 def test_parity_corpus(path: Path) -> None:
-    py = parse_with(jsonl.backends()["python"], path, 4096)
-    rs = parse_with(jsonl.backends()["rust"], path, 4096)
+    py = parse_with(jsonl.implementations()["python"], path, 4096)
+    rs = parse_with(jsonl.implementations()["rust"], path, 4096)
     assert py == rs
 
 
@@ -389,13 +395,13 @@ def test_parity_random_claude_input(lines: list[bytes], cuts: list[int], first: 
     """Claude session files and stream-json: rows, thread rows, errors, offsets and snapshots agree."""
     raw = first + b"\n" + b"\n".join(lines)
     cuts = [c for c in cuts if c <= len(raw)]
-    py, rs = (run_backend(jsonl.backends()[n], raw, cuts, 1 << 20) for n in ("python", "rust"))
+    py, rs = (run_backend(jsonl.implementations()[n], raw, cuts, 1 << 20) for n in ("python", "rust"))
     assert py == rs
 
 
 @PARITY
 def test_claude_snapshots_are_interchangeable() -> None:
-    py_cls, rs_cls = jsonl.backends()["python"], jsonl.backends()["rust"]
+    py_cls, rs_cls = jsonl.implementations()["python"], jsonl.implementations()["rust"]
     for path in CLAUDE_FILES:
         data = path.read_bytes()
         expected = whole(py_cls, data, str(path))[0]
@@ -414,7 +420,7 @@ def test_claude_snapshots_are_interchangeable() -> None:
 
 @PARITY
 def test_snapshots_are_interchangeable() -> None:
-    py_cls, rs_cls = jsonl.backends()["python"], jsonl.backends()["rust"]
+    py_cls, rs_cls = jsonl.implementations()["python"], jsonl.implementations()["rust"]
     for path in SMALL_FILES[:8]:
         data = path.read_bytes()
         cut = len(data) // 2
@@ -466,4 +472,4 @@ def test_parity_identity_checks(steps: list[tuple[str, int]], start_empty: bool)
         out.append(json.loads(tail.snapshot()))
         return out
 
-    assert run(jsonl.backends()["python"]) == run(jsonl.backends()["rust"])
+    assert run(jsonl.implementations()["python"]) == run(jsonl.implementations()["rust"])

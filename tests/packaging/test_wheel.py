@@ -120,7 +120,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
             str(venv / "bin" / "python"),
             "-c",
             "import json, oa_actors, oa_actors.jsonl as j; from oa_actors.config import Config; "
-            "c = Config.from_env(); print(json.dumps([oa_actors.__file__, j.BACKEND, "
+            "c = Config.from_env(); print(json.dumps([oa_actors.__file__, j.IMPLEMENTATION, "
             "str(c.convex_functions), sorted(p.name for p in c.convex_functions.glob('*.ts')), "
             "c.node_dir and str(c.node_dir)]))",
         ],

@@ -11,7 +11,8 @@ import psutil
 import pytest
 import uvloop
 
-from oa_actors.runner.manager import RunError, RunManager
+from oa_actors.runner.errors import RunError
+from oa_actors.runner.manager import RunManager
 from tests.support import codex
 from tests.support.mock_openai import MockResponses
 

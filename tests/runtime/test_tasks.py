@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oa_actors.fs import syncer as fs_syncer
-from oa_actors.fs.syncer import FsSyncer
+from oa_actors.fs.syncer import FolderReconciler
 from oa_actors.messages import RowBatch
 from oa_actors.runtime.tasks import LocalTasks, TaskFailed, spawn_supervised
 from oa_actors.tailer.service import TailerService
@@ -87,7 +87,7 @@ async def test_fs_syncer_raises_a_failed_loop_from_refresh(
 ) -> None:
     home, work = tmp_path / "home", tmp_path / "work"
     work.mkdir()
-    syncer = FsSyncer(home, None, debounce=0.01, rescan_interval=None)
+    syncer = FolderReconciler(home, None, debounce=0.01, rescan_interval=None)
     await syncer.start()
     try:
 

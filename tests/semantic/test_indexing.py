@@ -155,11 +155,11 @@ def test_a_large_store_uses_a_saved_hnsw_graph(
     graph = tmp_path / "vectors.usearch"
     built = SemanticSearcher.open(path, embedder, graph)
     try:
-        assert built.index.backend == "hnsw" and exact.index.backend == "exact"
+        assert built.index.kind == "hnsw" and exact.index.kind == "exact"
         assert len(built.index) == len(exact.index)
         assert built.save_graph(every=1) and graph.exists() and not built.save_graph(every=1)
         loaded, saved_max = query.message_index(built.store.conn, embedder.dim, graph)
-        assert loaded.backend == "hnsw" and len(loaded) == len(exact.index) and saved_max == loaded.max_id
+        assert loaded.kind == "hnsw" and len(loaded) == len(exact.index) and saved_max == loaded.max_id
         graph.write_bytes(b"damaged")
         rebuilt, saved_max = query.message_index(built.store.conn, embedder.dim, graph)
         assert len(rebuilt) == len(exact.index) and saved_max == 0

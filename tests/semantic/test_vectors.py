@@ -58,10 +58,10 @@ def test_filter_widens_until_k_accepted() -> None:
     assert VectorIndex(64).search(x[0], 5)[0].size == 0
 
 
-@pytest.mark.parametrize("backend", ["exact", "hnsw"])
-def test_recall_at_10_against_exact(backend: str) -> None:
+@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+def test_recall_at_10_against_exact(kind: str) -> None:
     x = clustered(5000, dim=96, clusters=200)
-    index = VectorIndex(96, backend)  # type: ignore[arg-type]
+    index = VectorIndex(96, kind)  # type: ignore[arg-type]
     index.add(np.arange(1, 5001), x)
     queries = clustered(50, dim=96, clusters=200, seed=3)
     hits = 0

@@ -166,8 +166,8 @@ def test_hits_carry_thread_fields_and_a_highlighted_snippet(store: Store) -> Non
     assert len(hits) == 2
     by_seq = {h.seq: h for h in hits}
     h = by_seq[0]
-    assert (h.thread_id, h.title, h.source, h.cwd, h.role, h.kind) == ("t1", "Fix the migration", "claude",
-                                                                       "/w/api", "user", "message")  # fmt: skip
+    assert (h.thread_id, h.title, h.source) == ("t1", "Fix the migration", "claude")
+    assert (h.cwd, h.role, h.kind) == ("/w/api", "user", "message")
     assert h.field == "text" and [h.snippet[a:b] for a, b in h.highlights] == ["Postgres"]
     out = by_seq[1]
     assert out.field == "extra" and out.snippet == "E postgres refused"

@@ -1,4 +1,5 @@
-"""Generated Codex rollouts (classic format with the duplicate event/response copies) for tests and benches."""
+"""Generated Codex rollouts (classic format with the duplicate event/response copies), for tests and
+benches."""
 
 from __future__ import annotations
 

@@ -60,7 +60,9 @@ def _prompt(body: dict[str, Any]) -> tuple[str, bool]:
 
 
 class MockAnthropic(SSEMock):
-    """The server; `url` is the base URL to give Claude Code (ANTHROPIC_BASE_URL). Use as a context manager."""
+    """The server; `url` is the base URL to give Claude Code (ANTHROPIC_BASE_URL).
+
+    Use as a context manager."""
 
     name = "mock-anthropic"
 

@@ -32,11 +32,15 @@ _EN_WORDS = (
 )
 EN_WORDS = _EN_WORDS.split()
 _ZH_WORDS = (
-    "数据库 迁移 回滚 部署 超时 死锁 缓存 分页 证书 代理 分词 向量 内存泄漏 性能分析 回归测试 打包 容器 镜像 调度 限流 认证 沙箱 监控 告警 日志 事故 复盘 热修复 版本 "
+    "数据库 迁移 回滚 部署 超时 死锁 缓存 分页 证书 代理 分词 向量 内存泄漏 性能分析 回归测试 "
+    "打包 容器 镜像 调度 限流 认证 沙箱 监控 告警 日志 事故 复盘 热修复 版本 "
     "依赖 链接器 段错误 模糊测试 不变量 压缩 索引 查询 事务 并发 线程 进程 网络 协议 加密 签名 队列"
 )
 ZH_WORDS = _ZH_WORDS.split()
-_JA_WORDS = "データベース 移行 キャッシュ 認証 検索 テスト 設定 ファイル 日本語 全文検索 形態素解析 非同期処理 例外 修正 確認 実装 リリース"
+_JA_WORDS = (
+    "データベース 移行 キャッシュ 認証 検索 テスト 設定 ファイル 日本語 全文検索 "
+    "形態素解析 非同期処理 例外 修正 確認 実装 リリース"
+)
 JA_WORDS = _JA_WORDS.split()
 _AR_WORDS = "الكتاب قاعدة البيانات الترحيل الخادم الشبكة المستخدم كلمة المرور البحث النص"
 AR_WORDS = _AR_WORDS.split()
@@ -102,7 +106,8 @@ def _rollout(thread_id: str, cwd: str, turns: list[tuple[str, str, str, str]], d
         rec("response_item", {"type": "function_call", "name": "shell", "call_id": f"call_{t}",
                               "arguments": json.dumps({"command": ["bash", "-lc", command]})})  # fmt: skip
         rec("response_item", {"type": "function_call_output", "call_id": f"call_{t}",
-                              "output": json.dumps({"output": output, "metadata": {"exit_code": 0}})})  # fmt: skip
+                              "output": json.dumps({"output": output,
+                                                    "metadata": {"exit_code": 0}})})  # fmt: skip
         rec("response_item", {"type": "message", "role": "assistant",
                               "content": [{"type": "output_text", "text": reply}]})  # fmt: skip
         rec("event_msg", {"type": "agent_message", "message": reply})

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CLAUDE = ROOT / "node_modules" / ".bin" / "claude"
 
 
-@pytest.fixture(autouse=True, params=sorted(jsonl.backends()))
+@pytest.fixture(autouse=True, params=sorted(jsonl.implementations()))
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonl, "JsonlTail", jsonl.backends()[request.param])
+    monkeypatch.setattr(jsonl, "JsonlTail", jsonl.implementations()[request.param])
 
 
 @pytest.fixture
@@ -136,7 +136,8 @@ async def test_backfill_then_restart_from_checkpoints_adds_nothing(tmp_path: Pat
     n_before = len(store.messages_for_thread("c09da64e-8c77-4838-b53b-b65a7bb6c7c8", limit=1000))
     extra = (
         '{"parentUuid":"2d6e9ffa-17eb-449a-aba2-90ccf1e152e2","isSidechain":false,"promptId":"p-extra","type":"user",'
-        '"message":{"role":"user","content":"One more turn"},"uuid":"u-extra","timestamp":"2026-11-22T03:00:00.000Z",'
+        '"message":{"role":"user","content":"One more turn"},"uuid":"u-extra",'
+        '"timestamp":"2026-11-22T03:00:00.000Z",'
         '"cwd":"/home/dev/work/resume","sessionId":"c09da64e-8c77-4838-b53b-b65a7bb6c7c8","version":"2.1.197","gitBranch":"main"}\n'
     )
     with open(resumed, "a") as f:

@@ -142,7 +142,10 @@ async def test_truncate_replace_delete_and_garbage(tmp_path: Path, store: Store)
 async def test_many_files_few_descriptors(tmp_path: Path, store: Store) -> None:
     sessions = tmp_path / "sessions"
     sessions.mkdir()
-    line = b'{"timestamp":"2026-11-22T01:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"hello %d"}}\n'
+    line = (
+        b'{"timestamp":"2026-11-22T01:00:00.000Z","type":"event_msg","payload":{"type":"user_message",'
+        b'"message":"hello %d"}}\n'
+    )
     for i in range(600):
         (sessions / f"rollout-2026-11-22T01-00-00-00000000-0000-0000-0000-{i:012d}.jsonl").write_bytes(
             line % i
@@ -190,7 +193,8 @@ async def test_a_100_mb_line_is_skipped_with_bounded_memory(tmp_path: Path, stor
             + b'"}}\n'
         )
         f.write(
-            b'{"timestamp":"2026-11-22T02:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"after the big line"}}\n'
+            b'{"timestamp":"2026-11-22T02:00:00.000Z","type":"event_msg","payload":{"type":"user_message",'
+            b'"message":"after the big line"}}\n'
         )
     sink = StoreSink(store)
     svc = TailerService([sessions], sink, watch=False, rescan_seconds=0)

@@ -133,7 +133,7 @@ pub fn mutations(lines: &[Vec<u8>], rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
     }
     for _ in 0..n {
         let mut l = (*rng.pick(&short)).clone();
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..=rng.below(3) {
             let i = rng.below(l.len());
             let c = *rng.pick(ALPHABET);
             match rng.below(3) {
@@ -220,7 +220,7 @@ fn gen_number(rng: &mut Rng, out: &mut String) {
 
 fn ws(rng: &mut Rng, out: &mut String) {
     if rng.chance(15) {
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..=rng.below(3) {
             out.push(*rng.pick::<char>(&[' ', '\t', '\n', '\r']));
         }
     }
@@ -303,7 +303,7 @@ pub fn generated(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
             let bad = rng.pick(INVALID);
             let opens: Vec<usize> = s.match_indices(['{', '[']).map(|(i, _)| i).collect();
             if opens.is_empty() {
-                s = (*bad).to_owned();
+                (*bad).clone_into(&mut s);
             } else {
                 let at = opens[rng.below(opens.len())];
                 let empty = matches!(s.as_bytes().get(at + 1), Some(b'}' | b']'));

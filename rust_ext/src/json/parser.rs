@@ -80,7 +80,7 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                     } else {
                         d += 1;
-                        objs = (objs << 1) | is_obj as u128;
+                        objs = (objs << 1) | u128::from(is_obj);
                         if is_obj {
                             self.skip_key()?;
                         }
@@ -149,7 +149,7 @@ impl<'a> Parser<'a> {
         // fast path: a short plain integer (cannot overflow, no float rules)
         let start = self.i;
         let s = self.s;
-        let mut j = start + (s[start] == b'-') as usize;
+        let mut j = start + usize::from(s[start] == b'-');
         let first = j;
         while j < s.len() && s[j].is_ascii_digit() {
             j += 1;

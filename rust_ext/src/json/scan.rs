@@ -13,7 +13,7 @@ pub(super) fn scan_string(s: &[u8], mut i: usize) -> usize {
             let bslash = _mm_set1_epi8(b'\\' as i8);
             let ctl = _mm_set1_epi8(0x1f);
             while i + 16 <= s.len() {
-                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let x = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
                 // unsigned x <= 0x1f: max(x, 0x1f) == 0x1f
                 let m = _mm_or_si128(
                     _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
@@ -47,7 +47,7 @@ pub(super) fn find_backslash(s: &[u8], mut i: usize) -> usize {
         unsafe {
             let bslash = _mm_set1_epi8(b'\\' as i8);
             while i + 16 <= s.len() {
-                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let x = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
                 let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
                 if mask != 0 {
                     return i + mask.trailing_zeros() as usize;
@@ -77,9 +77,9 @@ pub(super) fn copy_to_backslash(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> us
         unsafe {
             let bslash = _mm_set1_epi8(b'\\' as i8);
             while i + 16 <= s.len() {
-                let x = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let x = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
                 let len = out.len();
-                _mm_storeu_si128(out.as_mut_ptr().add(len) as *mut __m128i, x);
+                _mm_storeu_si128(out.as_mut_ptr().add(len).cast::<__m128i>(), x);
                 let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
                 if mask != 0 {
                     let t = mask.trailing_zeros() as usize;

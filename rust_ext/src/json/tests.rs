@@ -66,7 +66,7 @@ fn show(doc: &[u8]) -> String {
 /// Every entry point agrees with serde_json on `doc`: validity, and the value where it is valid.
 fn check(doc: &[u8], stats: &mut [usize; 2]) {
     let theirs = serde_json::from_slice::<Value>(doc);
-    stats[theirs.is_ok() as usize] += 1;
+    stats[usize::from(theirs.is_ok())] += 1;
     let ours = parse_record_bytes(doc, &[], None);
     assert_eq!(ours.is_ok(), theirs.is_ok(), "parse_record_bytes validity differs for {}", show(doc));
     if let (Ok(o), Ok(t)) = (&ours, &theirs) {

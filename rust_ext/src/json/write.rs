@@ -27,7 +27,7 @@ pub fn escape_into(s: &str, out: &mut String) {
         };
         out.push_str(&s[last..i]);
         if rep.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c);
+            let _ = write!(out, "\\u{c:04x}");
         } else {
             out.push_str(rep);
         }
