@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import time
 from typing import Any, ClassVar
 
@@ -67,23 +66,6 @@ class Indexer(LifecycleActor):
         self._task = ctx.spawn(self._run(), "indexer-loop")
         self._searches = ctx.spawn(self._serve_searches(), "indexer-searcher")
 
-    async def _prepare_graph(self) -> None:
-        """Builds the int8 graph (first start only) in a child process: seconds of GIL-holding work
-        that would stall this actor's event loop. A failure is left to `_open`, which reports it."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "oa_actors.semantic.prepare",
-            str(self.ctx.config.home / "models"),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, err = await proc.communicate()
-        if proc.returncode != 0:
-            self.ctx.log.warning(
-                "preparing the model failed: %s", err.decode(errors="replace").strip()[-500:]
-            )
-
     def _open(self) -> None:
         from oa_actors.semantic import EmbeddingsUnavailable
         from oa_actors.semantic.embedder import Embedder
@@ -120,7 +102,6 @@ class Indexer(LifecycleActor):
         # The writer opens (and migrates) the store: wait for it before opening our connection.
         await ask_when_ready(self.ctx, m.WRITER, m.GetCheckpoints(), m.Checkpoints)
         self.state = "loading"
-        await self._prepare_graph()
         await asyncio.to_thread(self._open)
         # Low priority from here on (the whole process): embedding yields the CPU to the live mirror.
         # Not while loading: the model's load holds the GIL in C calls, and at a low priority on a

@@ -109,23 +109,6 @@ def _quantized_graph(source: Path, cache_dir: Path, ort_version: str) -> Path:
     return target
 
 
-def prepare_graph(cache_dir: Path) -> Path:
-    """The int8 graph in `cache_dir`, built if missing (checks the model file's sha256 first).
-    Raises `EmbeddingsUnavailable` when the model cannot run here."""
-    status = model_status()
-    if not status.available:
-        raise EmbeddingsUnavailable(status.reason or "unavailable")
-    if importlib.util.find_spec("onnx") is None:
-        raise EmbeddingsUnavailable(f"int8 precision needs the onnx package: {INSTALL_HINT}")
-    import onnxruntime as ort
-
-    source = _model_file()
-    digest = _sha256(source) if source.exists() else "missing"
-    if digest != MODEL_SHA256:
-        raise EmbeddingsUnavailable(f"{source} has sha256 {digest}, expected {MODEL_SHA256}")
-    return _quantized_graph(source, cache_dir, ort.__version__)
-
-
 class Embedder:
     """Loads the model once; `embed(texts)` returns unit vectors of shape (len(texts), 384), float32.
 
