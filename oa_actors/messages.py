@@ -26,6 +26,7 @@ FS = "fs_syncer"
 RUNNER = "codex_runner"
 BACKEND = "convex_backend"
 GATEWAY = "ws_gateway"
+INDEXER = "indexer"
 
 
 class RowBatch(Message, tag="rows.batch"):
@@ -34,7 +35,8 @@ class RowBatch(Message, tag="rows.batch"):
     During a backfill the tailer merges consecutive batches (of several files) into one: their
     rows in order, and their checkpoints in `checkpoints` (path, offset, snapshot), all committed
     in the same transaction (`all_checkpoints()` lists every checkpoint of a batch).
-    Sent with `deliver` (at-least-once); applying it twice changes nothing.
+    Sent with `deliver` (at-least-once); applying it twice changes nothing. `fts` holds the
+    messages' full-text index columns when the tailer computed them (aligned with `messages`).
     """
 
     path: str
@@ -44,6 +46,9 @@ class RowBatch(Message, tag="rows.batch"):
     messages: list[dict[str, Any]] = []
     checkpoint: bool = True
     checkpoints: list[tuple[str, int, bytes | None]] = []
+    # The messages' full-text index columns (`search_text.index_entry`, aligned with `messages`),
+    # computed by the tailer so the writer only inserts them; empty: the writer computes them.
+    fts: list[Any] = []
 
     def all_checkpoints(self) -> list[tuple[str, int, bytes | None]]:
         """Every checkpoint to commit with these rows, in the order they were taken."""

@@ -33,6 +33,9 @@ from oa_actors.verbs import catalog as c
 from oa_actors.verbs.dispatch import VerbTable
 from oa_actors.verbs.registry import NoArgs
 
+# The full-text index is merged once no rows arrived for this long (store.merge_index).
+MERGE_IDLE_SECONDS = 1.0
+
 
 class ConvexWriter(LifecycleActor):
     """Applies batches to the store, publishes committed rows, drains the outbox."""
@@ -49,6 +52,12 @@ class ConvexWriter(LifecycleActor):
         # and the event loop must keep answering health pings meanwhile.
         self.store = await asyncio.to_thread(Store.open, ctx.config.store_path)
         self.applied = 0
+        self.index_merges = 0
+        self._last_rows = time.monotonic()
+        self._merge_due = asyncio.Event()
+        # A writer that starts (or restarts after a kill mid-backfill) merges what was left unmerged.
+        self._merge_due.set()
+        self._merge_task = ctx.spawn(self._merge_index_when_idle(), "search-index-merge")
         self._drain_task: asyncio.Task[None] | None = None
         self.target = backend.target(ctx.config)
         if self.target is not None:
@@ -71,6 +80,9 @@ class ConvexWriter(LifecycleActor):
         return fresh.url, fresh.admin_key
 
     async def on_stop(self) -> None:
+        self._merge_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._merge_task
         if self._drain_task is not None:
             self._drain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,13 +123,34 @@ class ConvexWriter(LifecycleActor):
         return await super().on_message(msg, sender)
 
     async def _rows(self, batch: m.RowBatch) -> None:
-        applied = self.store.apply_batch(batch.threads, batch.messages, checkpoints=batch.all_checkpoints())
+        applied = self.store.apply_batch(
+            batch.threads, batch.messages, checkpoints=batch.all_checkpoints(), fts=batch.fts
+        )
         self.applied += len(applied.messages)
+        if applied.messages:
+            self._last_rows = time.monotonic()
+            self._merge_due.set()
         if applied.threads:
             await self.ctx.publish(m.TOPIC_THREADS, m.RowsCommitted(table="threads", rows=applied.threads))
         if applied.messages:
             await self.ctx.publish(m.TOPIC_MESSAGES, m.RowsCommitted(table="messages", rows=applied.messages))
             self._wake()
+
+    async def _merge_index_when_idle(self) -> None:
+        """Merge the full-text index's segments once no rows arrived for `MERGE_IDLE_SECONDS`, one
+        small step at a time (a few ms each) with the event loop free in between, so a batch that
+        arrives waits for one step at most. Writes never merge (search_index.AUTOMERGE)."""
+        while True:
+            await self._merge_due.wait()
+            quiet = time.monotonic() - self._last_rows
+            if quiet < MERGE_IDLE_SECONDS:
+                await asyncio.sleep(MERGE_IDLE_SECONDS - quiet)
+                continue
+            if self.store.merge_index():
+                self.index_merges += 1
+                await asyncio.sleep(0)
+            else:
+                self._merge_due.clear()
 
     async def _fs(self, c: m.FsChanges) -> None:
         fs_tables.apply_fs(
@@ -194,5 +227,6 @@ class ConvexWriter(LifecycleActor):
         return {
             "store": str(self.ctx.config.store_path),
             "applied": self.applied,
+            "indexMerges": self.index_merges,
             "convex": self.convex_status() if hasattr(self, "store") else None,
         }

@@ -21,6 +21,7 @@ import msgspec
 
 from oa_actors.store import search_index
 from oa_actors.store.schema import MIGRATIONS, SCHEMA_VERSION
+from oa_actors.store.search_text import IndexEntry
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -46,6 +47,15 @@ MESSAGE_FIELDS = ("threadId", "key", "seq", "ts", "role", "kind", "text", "data"
 # REAL, compares them numerically (ORDER BY, the index) and returns int or float: no migration.
 Seq = int | float
 IN_CHUNK = 500
+INSERT_MESSAGE = (
+    "INSERT INTO messages (rowid, thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+MAX_ROWID = "SELECT COALESCE(MAX(rowid), 0) FROM messages"
+OUTBOX_MESSAGES = (
+    "INSERT INTO outbox (tbl, key, op) SELECT 'messages', key, 'upsert' FROM messages "
+    "WHERE rowid >= ? ORDER BY rowid"
+)
 # SQLite's default automatic WAL checkpoint (every 1000 pages, ~4 MB) runs inside the writer's
 # COMMIT, copies pages into the database file and fsyncs twice: during a backfill that cost about a
 # third of the time. Checkpointing every ~64 MB rewrites hot index pages far less often (1 GB
@@ -206,21 +216,30 @@ class Store:
         messages: Iterable[dict[str, Any]] = (),
         checkpoint: tuple[str, int, bytes | None] | None = None,
         checkpoints: Iterable[tuple[str, int, bytes | None]] = (),
+        fts: Sequence[IndexEntry] = (),
     ) -> AppliedBatch:
         """Apply rows idempotently and move tail checkpoints (`checkpoint`, then `checkpoints` in
-        order), all in one transaction."""
+        order), all in one transaction. `fts`, when given, holds the messages' index columns as
+        the tailer computed them (`search_text.index_entry`, aligned with `messages`)."""
         applied = AppliedBatch()
         stamp = now_ms()
+        given = list(messages)
+        entries = list(fts) if len(fts) == len(given) and given else None
         with self.transaction():
             thread_ids = []
             for t in threads:
                 self._upsert_thread(t, stamp)
                 thread_ids.append(t["threadId"])
-            fresh = self._new_messages(list(messages))
+            picked = self._new_messages(given)
+            fresh = [given[i] for i in picked]
             nbytes = 0
             if fresh:
+                # Rowids are given, not left to SQLite: the index rows and the outbox entries then
+                # need no look-up by key (this is the only writer, inside BEGIN IMMEDIATE).
+                first = int(self.conn.execute(MAX_ROWID).fetchone()[0]) + 1
                 rows = [
                     (
+                        first + n,
                         m["threadId"],
                         m["key"],
                         m["seq"],
@@ -232,19 +251,13 @@ class Store:
                         m.get("turnId"),
                         stamp,
                     )
-                    for m in fresh
+                    for n, m in enumerate(fresh)
                 ]
-                nbytes = sum(200 + len(r[6] or "") + len(r[7] or b"") for r in rows)
-                self.conn.executemany(
-                    "INSERT INTO messages (thread_id, key, seq, ts, role, kind, text, data, turn_id, "
-                    "stored_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-                self._index_messages(fresh)
-                self.conn.executemany(
-                    "INSERT INTO outbox (tbl, key, op) VALUES ('messages', ?, 'upsert')",
-                    [(m["key"],) for m in fresh],
-                )
+                nbytes = sum(200 + len(r[7] or "") + len(r[8] or b"") for r in rows)
+                self.conn.executemany(INSERT_MESSAGE, rows)
+                self._index_messages(fresh, first, None if entries is None else [entries[i] for i in picked])
+                # one statement for the whole batch, in rowid (= batch) order
+                self.conn.execute(OUTBOX_MESSAGES, (first,))
                 for tid in {m["threadId"] for m in fresh} - set(thread_ids):
                     self._ensure_thread(tid, stamp)
             if thread_ids:
@@ -264,23 +277,32 @@ class Store:
             self._checkpointer.note(nbytes)
         return applied
 
-    def _index_messages(self, fresh: list[dict[str, Any]]) -> None:
-        """Full-text index of the rows just inserted, in the same transaction: a row is searchable
-        exactly when it is visible (oa_actors/store/search_index.py)."""
-        search_index.index_messages(self.conn, fresh)
+    def _index_messages(
+        self, fresh: list[dict[str, Any]], first_rowid: int, entries: list[IndexEntry] | None
+    ) -> None:
+        """Full-text index of the rows just inserted (rowids `first_rowid`...), in the same
+        transaction: a row is searchable exactly when it is visible (search_index.py)."""
+        search_index.index_messages(self.conn, search_index.index_rows(fresh, first_rowid, entries))
 
-    def _new_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The messages whose key the store does not hold yet (first copy wins within a batch)."""
+    def merge_index(self, pages: int = search_index.MERGE_PAGES) -> bool:
+        """One idle step of merging the full-text index's segments (its own transaction); False
+        once there is nothing left to merge."""
+        with self.transaction():
+            return search_index.merge_step(self.conn, pages)
+
+    def _new_messages(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Positions of the messages whose key the store does not hold yet (first copy wins within
+        a batch)."""
         seen: set[str] = set()
         for i in range(0, len(messages), IN_CHUNK):
             keys = [m["key"] for m in messages[i : i + IN_CHUNK]]
             q = f"SELECT key FROM messages WHERE key IN ({','.join('?' * len(keys))})"
             seen.update(r[0] for r in self.conn.execute(q, keys))
         fresh = []
-        for m in messages:
+        for i, m in enumerate(messages):
             if m["key"] not in seen:
                 seen.add(m["key"])
-                fresh.append(m)
+                fresh.append(i)
         return fresh
 
     def _upsert_thread(self, t: dict[str, Any], stamp: int) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from oa_actors import jsonl
 from oa_actors.messages import RowBatch
 from oa_actors.regular_files import NotRegularFile, open_regular, skip_reason
+from oa_actors.store.search_text import index_entry
 from oa_actors.tailer.batches import (
     BATCH_BYTES,
     BATCH_ROWS,
@@ -275,6 +276,12 @@ class TailerCore:
                 sizes[i] = sizer.size(messages[i])
                 self.stats.rows_truncated += 1
                 self._log_big(path, f"row {messages[i].get('key')} of {n} bytes was cut to fit a bus frame")
+        # The rows' full-text index columns travel with them (the writer only inserts them); an
+        # entry is at most the row's own text and data again, so a row and its entry fit a frame.
+        fts = [index_entry(m) for m in messages]
+        for i, e in enumerate(fts):
+            if e is not None:
+                sizes[i] += sizer.size(e)
         full_snapshot: bytes = tail.snapshot()
         snapshot: bytes | None = full_snapshot
         if len(full_snapshot) > limit:
@@ -300,6 +307,7 @@ class TailerCore:
                     threads=threads if last else [],
                     messages=messages[a:b],
                     checkpoint=last,
+                    fts=fts[a:b],
                 ),
                 overhead + nbytes + (last_bytes if last else 0),
             )
@@ -349,6 +357,7 @@ class TailerCore:
                 threads=[t for b in held for t in b.threads],
                 messages=[m for b in held for m in b.messages],
                 checkpoint=False,
+                fts=[e for b in held for e in b.fts],
                 checkpoints=[c for b in held for c in b.all_checkpoints()],
             )
         )

@@ -14,7 +14,9 @@ class StoreSink:
         self.committed = 0
 
     async def __call__(self, batch: RowBatch) -> None:
-        applied = self.store.apply_batch(batch.threads, batch.messages, checkpoints=batch.all_checkpoints())
+        applied = self.store.apply_batch(
+            batch.threads, batch.messages, checkpoints=batch.all_checkpoints(), fts=batch.fts
+        )
         self.committed += len(applied.messages)
 
     async def forget(self, path: str) -> None:

@@ -1,6 +1,6 @@
 //! Codex rollouts and `codex exec --json` streams (twin of `_pycodex.py`).
 
-use crate::common::{as_owned, excerpt, excerpt_owned, parse_json_arg, parse_tool_output, parse_ts, py_isspace};
+use crate::common::{as_owned, excerpt, parse_json_arg, parse_tool_output, parse_ts, py_isspace, Body};
 use crate::json::{py_str, JStr, Val};
 use crate::mapper::{Git, MapperState, Pending, Row, Usage};
 use std::borrow::Cow;
@@ -291,12 +291,10 @@ fn patch_changes(patch: &str, cwd: Option<&str>) -> Vec<(String, &'static str)> 
     changes
 }
 
-fn opt_excerpt(body: Option<Cow<'_, str>>) -> Val<'static> {
+fn opt_excerpt(body: Option<Body<'_>>) -> Val<'static> {
     match body {
         None => Val::Null,
-        // an owned body becomes its own excerpt (cut in place, no copy)
-        Some(Cow::Owned(b)) => Val::str(excerpt_owned(b)),
-        Some(Cow::Borrowed(b)) => Val::str(excerpt(b)),
+        Some(b) => Val::str(b.excerpt()),
     }
 }
 
@@ -357,7 +355,7 @@ fn tool_row(st: &mut MapperState, call: &Pending, call_id: &str, output: &Val<'_
         };
         let result = match &to.body {
             None => Val::Null,
-            Some(b) => parse_json_arg(&Val::Str(JStr::from_plain(b.as_ref()))),
+            Some(b) => parse_json_arg(&Val::Str(JStr::from_plain(b.text()))),
         };
         let text = format!("{server}.{tool}");
         let data = Val::obj(vec![

@@ -275,8 +275,47 @@ pub fn uuid_from_path(path: &str) -> Option<String> {
 }
 
 // -- tool output ------------------------------------------------------------------------------
+/// A tool output's body, decoded on demand: rows keep only an excerpt of most bodies (the first
+/// `EXCERPT_CHARS` characters), so a long output with many escapes is decoded only that far.
+pub struct Body<'a> {
+    src: std::borrow::Cow<'a, str>,
+    start: usize,
+    /// `src[start..]` is a JSON string's raw text (escapes not decoded yet).
+    escaped: bool,
+}
+
+impl<'a> Body<'a> {
+    fn plain(src: std::borrow::Cow<'a, str>, start: usize) -> Self {
+        Body { src, start, escaped: false }
+    }
+    /// The whole decoded text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        let s = &self.src[self.start..];
+        if self.escaped {
+            std::borrow::Cow::Owned(json::unescape(s))
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    }
+    /// `excerpt` of the decoded text.
+    pub fn excerpt(self) -> String {
+        if self.escaped {
+            let (mut text, more) = json::unescape_prefix(&self.src[self.start..], EXCERPT_CHARS);
+            if more {
+                text.push('…');
+            }
+            return text;
+        }
+        match self.src {
+            // an owned text becomes its own excerpt (cut in place, no copy)
+            std::borrow::Cow::Owned(o) if self.start == 0 => excerpt_owned(o),
+            src => excerpt(&src[self.start..]),
+        }
+    }
+}
+
 pub struct ToolOutput<'a> {
-    pub body: Option<std::borrow::Cow<'a, str>>,
+    pub body: Option<Body<'a>>,
     pub exit_code: Option<i64>,
     pub duration: Option<i64>,
 }
@@ -314,38 +353,57 @@ fn num_f64(v: &Val<'_>) -> Option<f64> {
     }
 }
 
-pub fn parse_tool_output<'a>(raw: &'a Val<'_>) -> ToolOutput<'a> {
-    let none = ToolOutput { body: None, exit_code: None, duration: None };
-    let Some(raw) = raw.as_str() else { return none };
-    parse_tool_output_str(raw)
+const OUTPUT_MARK: &str = "\\nOutput:\\n";
+
+/// Whether the raw text can be searched for the header as it is: without `\u` escapes a newline
+/// can only be written `\n` and the letters only as themselves.
+fn raw_searchable(raw: &str) -> bool {
+    memchr::memmem::find(raw.as_bytes(), b"\\u").is_none()
 }
 
-pub fn parse_tool_output_str(raw: std::borrow::Cow<'_, str>) -> ToolOutput<'_> {
-    use std::borrow::Cow;
-    if raw.starts_with('{') {
-        let parsed = json::parse(&raw).ok();
-        if let Some(obj) = parsed.as_ref().filter(|o| o.is_obj()) {
-            if let Some(out) = obj.g("output").as_str() {
-                let meta = obj.g("metadata");
-                let ms = num_f64(meta.g("duration_seconds")).and_then(seconds_to_ms);
-                let exit = meta.g("exit_code").as_int();
-                let body: Cow<'_, str> = Cow::Owned(out.into_owned());
-                return ToolOutput { body: Some(body), exit_code: exit, duration: ms };
-            }
+/// Where the raw (escaped) text's decoded form has its first `\nOutput:\n`, as (header end,
+/// body start) in the raw text (which must be `raw_searchable`). None: not found.
+fn raw_output_mark(raw: &str) -> Option<(usize, usize)> {
+    let b = raw.as_bytes();
+    let mut from = 0;
+    while let Some(k) = memchr::memmem::find(&b[from..], OUTPUT_MARK.as_bytes()) {
+        let at = from + k;
+        // the backslash starts an escape when an even number of backslashes precede it
+        let run = b[..at].iter().rev().take_while(|&&c| c == b'\\').count();
+        if run % 2 == 0 {
+            return Some((at, at + OUTPUT_MARK.len()));
         }
-        return ToolOutput { body: Some(raw), exit_code: None, duration: None };
+        from = at + 1;
     }
-    let (header, body_start) = if raw.starts_with("Output:\n") {
-        (0usize, "Output:\n".len())
-    } else {
-        match raw.find("\nOutput:\n") {
-            None => return ToolOutput { body: Some(raw), exit_code: None, duration: None },
-            Some(idx) => (idx, idx + "\nOutput:\n".len()),
+    None
+}
+
+pub fn parse_tool_output<'a>(raw: &'a Val<'_>) -> ToolOutput<'a> {
+    let none = ToolOutput { body: None, exit_code: None, duration: None };
+    let Some(js) = raw.as_jstr() else { return none };
+    let text = js.raw();
+    if js.is_escaped() && !text.starts_with('{') && raw_searchable(text) {
+        // prose: find the header in the raw text, decode only the header (the body lazily)
+        {
+            let (header, body_start) = if let Some(rest) = text.strip_prefix("Output:\\n") {
+                (String::new(), text.len() - rest.len())
+            } else {
+                match raw_output_mark(text) {
+                    None => return ToolOutput { body: Some(Body { src: text.into(), start: 0, escaped: true }), exit_code: None, duration: None },
+                    Some((h, b)) => (json::unescape(&text[..h]), b),
+                }
+            };
+            let (exit_code, duration) = header_fields(&header);
+            return ToolOutput { body: Some(Body { src: text.into(), start: body_start, escaped: true }), exit_code, duration };
         }
-    };
+    }
+    parse_tool_output_str(js.get())
+}
+
+fn header_fields(header: &str) -> (Option<i64>, Option<i64>) {
     let mut exit_code = None;
     let mut duration = None;
-    for line in raw[..header].split('\n') {
+    for line in header.split('\n') {
         if let Some(r) = line.strip_prefix("Process exited with code ") {
             exit_code = parse_i64(r);
         } else if let Some(r) = line.strip_prefix("Exit code: ") {
@@ -359,14 +417,35 @@ pub fn parse_tool_output_str(raw: std::borrow::Cow<'_, str>) -> ToolOutput<'_> {
             };
         }
     }
-    let body = match raw {
-        Cow::Borrowed(b) => Cow::Borrowed(&b[body_start..]),
-        Cow::Owned(mut o) => {
-            o.drain(..body_start);
-            Cow::Owned(o)
+    (exit_code, duration)
+}
+
+pub fn parse_tool_output_str(raw: std::borrow::Cow<'_, str>) -> ToolOutput<'_> {
+    use std::borrow::Cow;
+    if raw.starts_with('{') {
+        let parsed = json::parse(&raw).ok();
+        if let Some(obj) = parsed.as_ref().filter(|o| o.is_obj()) {
+            if let Some(out) = obj.g("output").as_jstr() {
+                let meta = obj.g("metadata");
+                let ms = num_f64(meta.g("duration_seconds")).and_then(seconds_to_ms);
+                let exit = meta.g("exit_code").as_int();
+                // the inner string stays raw: only its excerpt is decoded, mostly
+                let body = Body { src: Cow::Owned(out.raw().to_owned()), start: 0, escaped: out.is_escaped() };
+                return ToolOutput { body: Some(body), exit_code: exit, duration: ms };
+            }
+        }
+        return ToolOutput { body: Some(Body::plain(raw, 0)), exit_code: None, duration: None };
+    }
+    let (header, body_start) = if raw.starts_with("Output:\n") {
+        (0usize, "Output:\n".len())
+    } else {
+        match raw.find("\nOutput:\n") {
+            None => return ToolOutput { body: Some(Body::plain(raw, 0)), exit_code: None, duration: None },
+            Some(idx) => (idx, idx + "\nOutput:\n".len()),
         }
     };
-    ToolOutput { body: Some(body), exit_code, duration }
+    let (exit_code, duration) = header_fields(&raw[..header]);
+    ToolOutput { body: Some(Body::plain(raw, body_start)), exit_code, duration }
 }
 
 /// `parse_json_arg`: strings holding valid JSON become that value, anything else passes through.

@@ -19,6 +19,9 @@ pub mod usage;
 mod python;
 
 #[cfg(feature = "python")]
+mod pystr;
+
+#[cfg(feature = "python")]
 mod alloc;
 
 /// Rust-side allocations of the extension (Python objects keep Python's allocator).

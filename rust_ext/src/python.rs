@@ -1,8 +1,10 @@
 //! PyO3 bindings: `oa_actors._oa_native.JsonlTail` and `TailBatch` (see `oa_actors/_oa_native.pyi`).
 
 use crate::json::Val;
+use crate::pystr::new_str;
 use crate::mapper::{thread_to_val, Row, Thread};
 use crate::tail::{Batch, Errors, Tail, TailError, DEFAULT_MAX_LINE};
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -15,15 +17,20 @@ fn to_pyerr(e: TailError) -> PyErr {
     }
 }
 
-/// Bytes of a `bytes`/`bytearray`/buffer argument, without copying `bytes`.
+/// Bytes of a `bytes`/`bytearray`/buffer argument, without copying `bytes` or a contiguous buffer
+/// (a `memoryview` slice of a file's bytes is read in place).
 enum ByteArg<'py> {
     Bytes(Bound<'py, PyBytes>),
+    Buffer(PyBuffer<u8>),
     Owned(Vec<u8>),
 }
 impl ByteArg<'_> {
     fn as_slice(&self) -> &[u8] {
         match self {
             ByteArg::Bytes(b) => b.as_bytes(),
+            // SAFETY: a C-contiguous buffer of u8 items (checked in `byte_arg`), held for as long
+            // as this value lives (the exporter keeps the memory until the PyBuffer is released).
+            ByteArg::Buffer(b) => unsafe { std::slice::from_raw_parts(b.buf_ptr() as *const u8, b.len_bytes()) },
             ByteArg::Owned(v) => v,
         }
     }
@@ -34,6 +41,12 @@ fn byte_arg<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<ByteArg<'py>> 
     }
     if let Ok(b) = obj.downcast::<PyByteArray>() {
         return Ok(ByteArg::Owned(b.to_vec()));
+    }
+    if let Ok(buf) = PyBuffer::<u8>::get(obj) {
+        if buf.is_c_contiguous() {
+            return Ok(ByteArg::Buffer(buf));
+        }
+        return Ok(ByteArg::Owned(buf.to_vec(obj.py())?));
     }
     if let Ok(b) = obj.call_method0("__bytes__").or_else(|_| {
         let builtins = PyModule::import(obj.py(), "builtins")?;
@@ -54,7 +67,7 @@ fn val_to_py<'py>(py: Python<'py>, v: &Val<'_>) -> PyResult<Bound<'py, PyAny>> {
         Val::UInt(u) => u.into_pyobject(py)?.into_any(),
         Val::BigInt(s) => py.get_type::<PyInt>().call1((s.as_ref(),))?,
         Val::Float(f) => PyFloat::new(py, *f).into_any(),
-        Val::Str(s) => PyString::new(py, &s.get()).into_any(),
+        Val::Str(s) => new_str(py, &s.get()).into_any(),
         Val::Arr(a) => {
             let list = PyList::empty(py);
             for x in a {
@@ -66,16 +79,50 @@ fn val_to_py<'py>(py: Python<'py>, v: &Val<'_>) -> PyResult<Bound<'py, PyAny>> {
         Val::Obj(m) => {
             let d = PyDict::new(py);
             for (k, x) in m {
-                d.set_item(PyString::new(py, &k.get()), val_to_py(py, x)?)?;
+                d.set_item(obj_key(py, &k.get()), val_to_py(py, x)?)?;
             }
             d.into_any()
         }
     })
 }
 
+/// A `data` object's key: the keys the mappers write (every row of a kind repeats them) are
+/// interned once, so a row's dict reuses their string objects; any other key is built.
+fn obj_key<'py>(py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+    match k {
+        "output" => intern!(py, "output").clone(),
+        "isError" => intern!(py, "isError").clone(),
+        "text" => intern!(py, "text").clone(),
+        "message" => intern!(py, "message").clone(),
+        "exitCode" => intern!(py, "exitCode").clone(),
+        "arguments" => intern!(py, "arguments").clone(),
+        "name" => intern!(py, "name").clone(),
+        "tool" => intern!(py, "tool").clone(),
+        "status" => intern!(py, "status").clone(),
+        "server" => intern!(py, "server").clone(),
+        "result" => intern!(py, "result").clone(),
+        "query" => intern!(py, "query").clone(),
+        "path" => intern!(py, "path").clone(),
+        "kind" => intern!(py, "kind").clone(),
+        "items" => intern!(py, "items").clone(),
+        "images" => intern!(py, "images").clone(),
+        "durationMs" => intern!(py, "durationMs").clone(),
+        "command" => intern!(py, "command").clone(),
+        "ts" => intern!(py, "ts").clone(),
+        "reason" => intern!(py, "reason").clone(),
+        "input" => intern!(py, "input").clone(),
+        "changes" => intern!(py, "changes").clone(),
+        "type" => intern!(py, "type").clone(),
+        "id" => intern!(py, "id").clone(),
+        "cwd" => intern!(py, "cwd").clone(),
+        "content" => intern!(py, "content").clone(),
+        other => new_str(py, other),
+    }
+}
+
 fn opt_str<'py>(py: Python<'py>, s: &Option<String>) -> Bound<'py, PyAny> {
     match s {
-        Some(s) => PyString::new(py, s).into_any(),
+        Some(s) => new_str(py, s).into_any(),
         None => py.None().into_bound(py),
     }
 }
@@ -118,7 +165,7 @@ fn row_to_py<'py>(py: Python<'py>, r: &Row, tid_cache: &mut Option<(String, Boun
     let tid = match tid_cache {
         Some((s, o)) if *s == r.thread_id => o.clone(),
         _ => {
-            let o = PyString::new(py, &r.thread_id);
+            let o = new_str(py, &r.thread_id);
             *tid_cache = Some((r.thread_id.clone(), o.clone()));
             o
         }

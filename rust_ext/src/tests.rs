@@ -210,19 +210,19 @@ fn tool_output_prose() {
     let o = parse_tool_output_str(Cow::Borrowed(
         "Chunk ID: 1\nWall time: 0.0612 seconds\nProcess exited with code 3\nOriginal token count: 5\nOutput:\nhello\n",
     ));
-    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("hello\n"), Some(3), Some(61)));
+    assert_eq!((o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), o.exit_code, o.duration), (Some("hello\n"), Some(3), Some(61)));
     let o = parse_tool_output_str(Cow::Borrowed(r#"{"output":"hi","metadata":{"exit_code":0,"duration_seconds":1.2345}}"#));
-    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("hi"), Some(0), Some(1235)));
+    assert_eq!((o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), o.exit_code, o.duration), (Some("hi"), Some(0), Some(1235)));
     let o = parse_tool_output_str(Cow::Borrowed("Output:\nbody"));
-    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some("body"), None, None));
+    assert_eq!((o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), o.exit_code, o.duration), (Some("body"), None, None));
     let o = parse_tool_output_str(Cow::Borrowed("Exit code: -2\nWall time: 5. seconds\nOutput:\n"));
-    assert_eq!((o.body.as_deref(), o.exit_code, o.duration), (Some(""), Some(-2), Some(5000)));
+    assert_eq!((o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), o.exit_code, o.duration), (Some(""), Some(-2), Some(5000)));
     let o = parse_tool_output_str(Cow::Borrowed("Exit code: x\nWall time: 1.2.3 seconds\nOutput:\nz"));
     assert_eq!((o.exit_code, o.duration), (None, None));
     let o = parse_tool_output_str(Cow::Borrowed("{not json"));
-    assert_eq!((o.body.as_deref(), o.exit_code), (Some("{not json"), None));
+    assert_eq!((o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), o.exit_code), (Some("{not json"), None));
     let o = parse_tool_output_str(Cow::Borrowed("plain"));
-    assert_eq!(o.body.as_deref(), Some("plain"));
+    assert_eq!(o.body.as_ref().map(|b| b.text().into_owned()).as_deref(), Some("plain"));
 }
 
 #[test]
@@ -711,4 +711,43 @@ fn claude_rules() {
     let u = th.usage.unwrap(); // message m1 counted once, sums capped at i64::MAX
     assert_eq!((u.input, u.output, u.total), (Some(i64::MAX), Some(1), Some(i64::MAX)));
     assert_eq!(th.title.as_deref(), Some("first"));
+}
+
+/// The lazy tool-output path (raw JSON string, excerpt decoded only so far) gives what decoding the
+/// whole string first gives, at the excerpt's boundary and with every escape form. Each case is
+/// the raw text between the quotes of a JSON string.
+#[test]
+fn tool_output_from_raw_matches_decoded() {
+    let long_ascii = "x".repeat(2500);
+    let long_escapes = r#"a\\\"\n\t"#.repeat(900);
+    let long_astral = r"\ud83d\ude00é😀".repeat(1500);
+    let raws = [
+        r"Chunk ID: 1\nWall time: 0.0612 seconds\nProcess exited with code 3\nOutput:\nhello\n".to_owned(),
+        r"Output:\nbody".to_owned(),
+        r"Exit code: -2\nWall time: 5. seconds\nOutput:\n".to_owned(),
+        format!(r"Exit code: 0\nOutput:\n{long_ascii}"),
+        format!(r"Exit code: 1\nOutput:\n{long_escapes}"),
+        format!(r"Output:\n{long_astral}"),
+        format!(r"Output:\n{long_ascii}é{long_escapes}"),
+        format!(r"no header {long_escapes}"),
+        r"a\\nOutput:\nnot a header (escaped backslash)".to_owned(),
+        r"a\\\nOutput:\na header after an escaped backslash".to_owned(),
+        r"\u0041 Exit code: 2\nOutput:\nwith a u escape".to_owned(),
+        format!(r"Exit code: 4\u000aOutput:\n{long_escapes}"),
+        r#"{\"output\":\"in\\njson\",\"metadata\":{\"exit_code\":0}}"#.to_owned(),
+        format!(r#"{{\"output\":\"{}\",\"metadata\":{{\"exit_code\":5}}}}"#, long_escapes.replace('\\', r"\\").replace('"', r#"\""#)),
+        r"{not json".to_owned(),
+        "plain".to_owned(),
+    ];
+    for raw in raws {
+        let doc = format!("\"{raw}\"");
+        let v = crate::json::parse(&doc).unwrap_or_else(|_| panic!("valid JSON: {raw}"));
+        let decoded = v.as_str().expect("a string").into_owned();
+        let want = parse_tool_output_str(Cow::Borrowed(&decoded));
+        let got = common::parse_tool_output(&v);
+        assert_eq!((got.exit_code, got.duration), (want.exit_code, want.duration), "{raw}");
+        let (g, w) = (got.body.expect("body"), want.body.expect("body"));
+        assert_eq!(g.text(), w.text(), "{raw}");
+        assert_eq!(g.excerpt(), w.excerpt(), "{raw}");
+    }
 }

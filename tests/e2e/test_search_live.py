@@ -49,6 +49,14 @@ def assert_consistent(conn: sqlite3.Connection) -> int:
     return checked
 
 
+MERGED_SEGMENTS = 12
+
+
+def segments(conn: sqlite3.Connection) -> int:
+    """Segments of the full-text index (each has rows in FTS5's `_idx` table)."""
+    return int(conn.execute("SELECT COUNT(DISTINCT segid) FROM messages_fts_idx").fetchone()[0])
+
+
 def wait_for(pred: Any, what: str, timeout: float = 60.0, sup: Supervisor | None = None) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -130,6 +138,10 @@ def test_search_while_the_supervisor_runs_appends_restarts_and_loses_its_writer(
         wait_for(lambda: stored() >= len(want), f"all {len(want)} new rows (last count {last})", 180, sup)
         assert checks >= 2  # consistent before and after the kill, not only at the end
         assert_consistent(conn)  # every new row (each stored, see stored()) is searchable
+        # Writes do not merge the index's segments (a backfill leaves dozens); the writer, killed
+        # or not, merges them once idle, down to fewer than 4 per level.
+        wait_for(lambda: segments(conn) <= MERGED_SEGMENTS, "the writer's idle merges of the index", 60, sup)
+        assert_consistent(conn)
         conn.close()
         one = paths[7].name.split("-", 6)[-1].removesuffix(".jsonl")  # a generated thread id
         hits = search(sup, "prompt", "--thread", one, "--limit", "50")

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,10 @@ def message_keys(jsonl: str) -> set[str]:
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     timings: dict[str, float] = {}
     wheel = built_wheel(timings)
+    # The web app's bundle (git-ignored, built by `make web`) ships in the wheel.
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    assert "oa_actors/web/dist/manifest.json" in names, [n for n in names if "/web/" in n]
     house = wheelhouse(timings)
     t0 = time.monotonic()
     venv = tmp_path / "venv"

@@ -34,10 +34,11 @@ pytestmark = [
 # client (docs/runtime.md).
 LONG_LIVED = {
     "convex_backend": ["convex-remote"],
-    "convex_writer": ["convex-drain"],
+    "convex_writer": ["convex-drain", "search-index-merge"],
     "sessions_tailer": ["tailer-read", "tailer-rescan"],
     "fs_syncer": ["fs-syncer-debounce", "fs-syncer-rescan"],
     "codex_runner": ["convex-runs"],
+    "indexer": ["indexer-loop", "indexer-searcher"],
     "ws_gateway": ["device watch"],
 }
 RUNTIME_TASKS = {"oa-actor", "oa-consume", "oa-stop"}  # the runtime's own (main, messages, stop)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oa_actors.store import Store, search_index
+from oa_actors.store import Store, search_index, search_text
 from oa_actors.store.schema import SCHEMA_VERSION, SEARCH_VERSION
 from oa_actors.store.search import SearchError, SearchQuery, search
 from tests.store.test_search import msg, thread
@@ -114,3 +114,64 @@ def test_sqlite_without_fts5_is_a_clear_error(monkeypatch: Any) -> None:
     monkeypatch.setattr(search_index, "CREATE_TABLE", "CREATE VIRTUAL TABLE t USING nosuchmodule(x)")
     with pytest.raises(RuntimeError, match="needs FTS5"):
         search_index.check_sqlite()
+
+
+def _segments(conn: sqlite3.Connection) -> int:
+    """How many segments the index holds (each has at least one row in FTS5's `_idx` table)."""
+    return int(conn.execute(f"SELECT COUNT(DISTINCT segid) FROM {search_index.TABLE}_idx").fetchone()[0])
+
+
+def test_writes_do_not_merge_and_idle_merges_keep_every_hit(tmp_path: Path) -> None:
+    """Automerge is off and crisis merges wait for 64 segments (migration 4): each batch
+    adds a segment; `merge_index` steps then merge
+    them down, and every query finds the same rows before and after."""
+    with Store.open(tmp_path / "s.sqlite3", background_checkpoint=False) as s:
+        config = dict(s.conn.execute(f"SELECT k, v FROM {search_index.TABLE}_config").fetchall())
+        assert (config["automerge"], config["crisismerge"]) == (0, search_index.CRISISMERGE)
+        for i in range(20):  # past FTS5's default crisis merge (16 segments on a level)
+            s.apply_batch([thread("t")], batch(12, start=12 * i))
+        before = _segments(s.conn)
+        assert before == 20
+        hits = {
+            q: [h.seq for h in search(s, SearchQuery(q, limit=200)).hits]
+            for q in ("common", "word7", "word233")
+        }
+        steps = 0
+        while s.merge_index(pages=4):
+            steps += 1
+            assert steps < 10_000
+        assert steps >= 1
+        assert _segments(s.conn) < before
+        assert not s.merge_index()  # nothing left to do
+        after = {q: [h.seq for h in search(s, SearchQuery(q, limit=200)).hits] for q in hits}
+        assert after == hits and len(hits["common"]) == 180
+        assert index_mismatch(s.conn)[:2] == (set(), set())
+
+
+def test_index_columns_from_the_tailer_index_like_the_writers_own(tmp_path: Path) -> None:
+    """`RowBatch.fts` (computed by the tailer) gives the same index as the writer computing it;
+    a batch whose entries do not line up with its messages is indexed by the writer."""
+    rows = [
+        *batch(30),
+        msg("t", 100, "数据库迁移 ✅", kind="message"),
+        msg("t", 101, None, kind="cmd", data={"command": "make migrate", "output": "ok 数据"}),
+        msg("t", 102, "ls", kind="cmd", data={"command": "ls", "output": "README.md"}),
+    ]
+    entries = [search_text.index_entry(m) for m in rows]
+    assert entries[0] is not None and entries[0][0] is None  # its own text: not carried twice
+    assert entries[2] is None  # context is not indexed
+    results = []
+    for name, fts in (("writer", []), ("tailer", entries), ("misaligned", entries[:-1])):
+        with Store.open(tmp_path / f"{name}.sqlite3", background_checkpoint=False) as s:
+            s.apply_batch([thread("t")], rows, fts=fts)
+            s.apply_batch([thread("t")], rows, fts=fts)  # a replay indexes nothing twice
+            assert index_mismatch(s.conn)[:2] == (set(), set())
+            results.append(
+                {
+                    q: [h.seq for h in search(s, SearchQuery(q)).hits]
+                    for q in ("数据", "migrate", "✅", "word5", "README")
+                }
+            )
+    assert results[0] == results[1] == results[2]
+    assert results[0]["数据"] == [101, 100] or sorted(results[0]["数据"]) == [100, 101]
+    assert results[0]["README"] == [102]

@@ -121,8 +121,11 @@ def test_run_from_the_page_streams_and_can_be_interrupted(app: App, page: Any) -
     out = page.locator(".run-output pre").inner_text()
     assert "thread.started" in out and "turn.completed" in out, out
     # A slow turn: its output streams while it runs, and Stop interrupts it.
+    first_run = status.get_attribute("data-run")
     box.fill("Take your time [scenario:slow]")
     page.get_by_role("button", name="Send").click()
+    # The box follows the new run (its output starts afresh) before its lines are read.
+    page.locator(f'.run-status:not([data-run="{first_run}"])').wait_for(timeout=120_000)
     page.locator(".run-output pre", has_text="turn.started").wait_for(timeout=120_000)
     streamed = page.locator(".run-output pre").inner_text()
     assert "turn.completed" not in streamed  # seen mid-turn: stdout streams while the run goes on

@@ -14,7 +14,7 @@ mod fuzz;
 mod tests;
 
 use parser::Parser;
-pub use scan::unescape;
+pub use scan::{unescape, unescape_prefix};
 pub use write::*;
 
 /// serde_json starts with 128 and fails when the counter reaches 0, so 127 levels of nesting
@@ -65,6 +65,16 @@ impl<'a> JStr<'a> {
     }
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
+    }
+    /// The text as it appears in the source: escapes not decoded when `is_escaped`.
+    #[inline]
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+    /// Whether the source text holds escapes (`raw` is then not the text itself).
+    #[inline]
+    pub fn is_escaped(&self) -> bool {
+        self.esc
     }
 }
 

@@ -138,3 +138,54 @@ pub fn unescape(raw: &str) -> String {
     // SAFETY: built from valid UTF-8 runs and encoded chars only.
     unsafe { String::from_utf8_unchecked(out) }
 }
+
+/// The first `limit` characters of a validated raw string's decoded text, and whether the text
+/// has more: an excerpt costs the length of the excerpt, not of the whole text.
+pub fn unescape_prefix(raw: &str, limit: usize) -> (String, bool) {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len().min(limit.saturating_mul(2) + 16));
+    let mut chars = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        if chars == limit {
+            return (out, true); // every raw byte left decodes to at least one more character
+        }
+        let j = find_backslash(b, i);
+        let run = &raw[i..j];
+        let budget = limit - chars;
+        // a run of `budget` bytes or fewer has at most `budget` characters
+        let cut = if run.len() <= budget { None } else { run.char_indices().nth(budget).map(|(k, _)| k) };
+        match cut {
+            Some(k) => {
+                out.push_str(&run[..k]);
+                return (out, true);
+            }
+            None => {
+                out.push_str(run);
+                chars += if run.is_ascii() { run.len() } else { run.chars().count() };
+            }
+        }
+        if j >= b.len() {
+            break;
+        }
+        if chars == limit {
+            return (out, true);
+        }
+        // one escape: decode it with `unescape` on its few bytes
+        let len = match b[j + 1] {
+            b'u' => {
+                let n = u32::from_str_radix(&raw[j + 2..j + 6], 16).unwrap_or(0);
+                if (0xD800..=0xDBFF).contains(&n) {
+                    12
+                } else {
+                    6
+                }
+            }
+            _ => 2,
+        };
+        out.push_str(&unescape(&raw[j..j + len]));
+        chars += 1;
+        i = j + len;
+    }
+    (out, false)
+}
