@@ -41,6 +41,7 @@ from oa_actors.semantic.chunking import chunk_row, embeddable_text
 from oa_actors.semantic.embedder import DIM, Embedder
 from oa_actors.semantic.vectors import VectorIndex
 from tests.support.semantic_eval import evaluate, table
+from tests.support.semantic_quality import evaluate_product, product_table
 from tests.support.semantic_sessions import load_sessions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +236,23 @@ def test_bench_quality(benchmark: Any, embedder: Embedder, full: bool, record: R
         name="quality",
     )
     assert results["thread"]["all"].n >= 30
+
+
+def test_bench_quality_product(benchmark: Any, embedder: Embedder, full: bool, record: Record) -> None:
+    """Keyword, semantic and hybrid through the product's search paths, side by side."""
+    results = benchmark.pedantic(lambda: evaluate_product(embedder), rounds=1, iterations=1)
+    print("\n" + product_table(results))
+    for mode in ("keyword", "semantic", "hybrid"):
+        print(goal_line(f"paraphrased {mode} top-3", results["paraphrased"][mode]["all"].top3, GOAL_TOP3))
+    record(
+        {
+            "size": "full" if full else "smoke",
+            **{
+                qs: {m: {sp: vars(s) for sp, s in splits.items()} for m, splits in by_mode.items()}
+                for qs, by_mode in results.items()
+            },
+        },
+        name="quality_product",
+    )
+    for qs in results:
+        assert results[qs]["hybrid"]["all"].mrr >= results[qs]["keyword"]["all"].mrr

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "oa_actors.commands.usage",
     "oa_actors.commands.store",
     "oa_actors.commands.parse",
+    "oa_actors.commands.similar",
     "oa_actors.commands.config",
     "oa_actors.commands.convex",
     "oa_actors.commands.pair",

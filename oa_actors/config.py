@@ -78,6 +78,7 @@ class Config:
     bridge_tls_key: Path | None = None
     machine_name: str | None = None
     skills_registry: Path | None = None
+    embeddings: bool = True
     jsonl_backend: str = "auto"
     start_method: str = "forkserver"
     actor_specs: str | None = None

@@ -173,6 +173,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("skills_registry", "OPENAGENTS_SKILLS_REGISTRY", "path",
             "`$OPENAGENTS_HOME/registry/skills`", "the shared skills registry (scope `registry`)",
             parse_path),
+    Setting("embeddings", "OPENAGENTS_EMBEDDINGS", "bool", "`true`",
+            "`false`: no `indexer` (no embedding in the background); search is keyword only "
+            "(docs/semantic.md)", parse_bool),
     Setting("jsonl_backend", "OA_JSONL_BACKEND", "auto, rust, python", "`auto`",
             "the JSONL hot path implementation, chosen once at import (`auto`: native when built)",
             choice("auto", "rust", "python")),

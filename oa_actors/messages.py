@@ -26,6 +26,7 @@ FS = "fs_syncer"
 RUNNER = "codex_runner"
 BACKEND = "convex_backend"
 GATEWAY = "ws_gateway"
+INDEXER = "indexer"
 
 
 class RowBatch(Message, tag="rows.batch"):

@@ -4,6 +4,10 @@ It reads the store read-only, so it works with or without a running supervisor (
 it read while the writer writes) and sees every row committed before it started, e.g. right after
 `backfill` returns. Exit status, like grep: 0 when something matched, 1 when nothing did, 2 for an
 error (bad query or filter, no store, no index yet, a search mode that is not available).
+
+`--mode semantic` searches by meaning (the embeddings the `indexer` made, docs/semantic.md), `hybrid`
+fuses keyword and semantic hits; hybrid is the default when the store has embeddings and the model
+is installed, keyword otherwise. The output is the same in every mode.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from oa_actors.commands import semantic_cli
 from oa_actors.config import Config
 from oa_actors.store import Store, fs_tables
 from oa_actors.store.search import DEFAULT_LIMIT, MAX_LIMIT, SearchError, SearchHit, SearchQuery, search
@@ -56,7 +61,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--since", help="from this time: ISO 8601 (no zone = local), or a duration like 1h, 7d")
     p.add_argument("--until", help="up to this time (same forms as --since)")
-    p.add_argument("--mode", choices=MODES, default="keyword", help="keyword (default); semantic and hybrid")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="keyword, semantic (by meaning) or hybrid (both fused); default hybrid when the store has "
+        "embeddings (docs/semantic.md), else keyword",
+    )
     p.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="highlight matches")
     p.set_defaults(handler=run_search)
 
@@ -120,11 +130,8 @@ def _query(args: argparse.Namespace, store: Store) -> SearchQuery:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    if args.mode != "keyword":
-        return _error(
-            f"--mode {args.mode}: semantic search is not available yet (it needs the embeddings index "
-            "of a later version); use --mode keyword"
-        )
+    if not 1 <= args.limit <= MAX_LIMIT:
+        return _error(f"--limit must be between 1 and {MAX_LIMIT}")
     cfg = Config.from_env()
     if not cfg.store_path.exists():
         return _error(f"no store at {cfg.store_path} (nothing imported yet: run `oa-supervisor backfill`)")
@@ -132,11 +139,17 @@ def run_search(args: argparse.Namespace) -> int:
         store = Store.open(cfg.store_path, readonly=True)
         try:
             query = _query(args, store)
-            page = search(store, query)
+            mode = args.mode or semantic_cli.default_mode(cfg, store)
+            if mode == "keyword":
+                page = search(store, query)
+            else:
+                page = semantic_cli.semantic_page(cfg, store, query, mode)
         finally:
             store.close()
     except SearchError as exc:
         return _error(exc.message)
+    except semantic_cli.Refused as exc:
+        return _error(str(exc))
     except sqlite3.Error as exc:  # unreadable or corrupt file: say which, not a traceback
         return _error(f"cannot read the store {cfg.store_path}: {exc}")
     out = sys.stdout

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oa_actors.convex import quarantine
+from oa_actors.convex import embeddings, quarantine
 from oa_actors.convex.batch_size import BatchSize
 from oa_actors.convex.client import (
     DOCUMENT_TOO_LARGE,
@@ -231,7 +231,10 @@ class OutboxDrain:
             return 0
         fs_entries = [e for e in entries if e[1] in ("projects", "skills")]
         sent = await self._send_fs(fs_entries) if fs_entries else 0
-        items = self._resolve([e for e in entries if e[1] not in ("projects", "skills")])
+        # Vectors before the rows: a failure here has moved no cursor yet (a resend is harmless).
+        vec_entries = [e for e in entries if e[1] == embeddings.TABLE]
+        sent += await self._send_embeddings(vec_entries) if vec_entries else 0
+        items = self._resolve([e for e in entries if e[1] not in ("projects", "skills", embeddings.TABLE)])
         for batch in self._batches(items):
             sent += await self._send(batch)
             self.store.set_outbox_cursor(batch[-1].outbox_id)
@@ -297,6 +300,28 @@ class OutboxDrain:
             return 0
         self.status.record(len(items))
         return len(items)
+
+    async def _send_embeddings(self, entries: list[tuple[int, str, str, str]]) -> int:
+        """Message vectors (oa_actors/convex/embeddings.py), in batches; refused ones quarantined."""
+        docs = embeddings.documents(self.store, [key for _, _, key, _ in entries])
+        items = [_Item(oid, table, key, docs.get(key), 0) for oid, table, key, _ in entries]
+        items = [it for it in items if it.doc is not None]  # a vector gone from the store: nothing to send
+        sent = 0
+        for start in range(0, len(items), embeddings.MAX_EMBEDDINGS):
+            sent += await self._call_embeddings(items[start : start + embeddings.MAX_EMBEDDINGS])
+        return sent
+
+    async def _call_embeddings(self, batch: list[_Item]) -> int:
+        try:
+            await self.client.mutation(embeddings.MUTATION, {"embeddings": [it.doc for it in batch]})
+        except ConvexFunctionError as exc:
+            if len(batch) == 1:
+                self._quarantine(batch[0], exc)
+                return 0
+            mid = len(batch) // 2  # isolate the refused vectors; the others go through
+            return await self._call_embeddings(batch[:mid]) + await self._call_embeddings(batch[mid:])
+        self.status.record(len(batch))
+        return len(batch)
 
     def _resolve(self, entries: list[tuple[int, str, str, str]]) -> list[_Item]:
         keys = [k for _, t, k, _ in entries if t == "messages"]
@@ -389,7 +414,8 @@ class OutboxDrain:
 async def resync(
     store: Store, client: ConvexHttpClient, max_rows: int = MAX_BATCH_ROWS, machine: Machine | None = None
 ) -> int:
-    """Replay the whole store (every thread, then every message) into a Convex deployment."""
+    """Replay the whole store (every thread, every message, every message vector) into a Convex
+    deployment."""
     drain = OutboxDrain(store, client, max_rows=max_rows, machine=machine)
     sent = 0
     threads = [fit_document({**t, **drain.stamp}) for t in store.all_threads()]
@@ -407,4 +433,6 @@ async def resync(
             batch = []
     for b in drain._batches(batch):
         sent += await drain._send(b)
+    for ids in embeddings.all_ids(store):  # then every message vector (none without the indexer)
+        sent += await drain._send_embeddings([(0, embeddings.TABLE, str(i), "upsert") for i in ids])
     return sent

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from oa_actors.gateway.errors import Busy, Unavailable, UnknownVerb
+from oa_actors.gateway.errors import Busy, UnknownVerb
 from oa_actors.gateway.protocol import PROTOCOL_VERSION, Request
 from oa_actors.store.search import DEFAULT_LIMIT, SearchQuery
 from oa_actors.verbs import catalog as c
@@ -71,10 +71,16 @@ class LocalVerbs:
         page = self.server.queries.threads_page(limit, args.beforeUpdatedAt)
         return c.ThreadsPage(**page, subscribed=client.threads_sub)
 
+    def route(self, req: Request) -> Verb[Any, Any] | None:
+        """The verb to ask another actor for instead of answering a local request here: `search` in
+        mode semantic or hybrid goes to the indexer (`search.semantic`, same arguments), which holds
+        the model. Mode keyword (or none: the apps' default) is answered here."""
+        if req.verb.name == c.SEARCH.name and getattr(req.args, "mode", None) not in (None, "keyword"):
+            return c.SEARCH_SEMANTIC
+        return None
+
     @answers(c.SEARCH)
     def _search(self, client: Client, args: c.Search) -> c.SearchResults:
-        if args.mode not in (None, "keyword"):
-            raise Unavailable(f"{args.mode} search needs the semantic index, which this store does not have")
         query = SearchQuery(
             text=args.query,
             source=args.source,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,22 @@ class LocalQueries:
         self._store: Store | None = None
         # The supervisor's config sets the [prices] overrides (actors/ws_gateway.py).
         self.prices = PriceTable()
+        self._vectors_seen = (0.0, False)
+
+    def has_vectors(self, ttl: float = 10.0) -> bool:
+        """Whether the store has embeddings (then `search` defaults to hybrid); re-read every `ttl` s."""
+        at, seen = self._vectors_seen
+        if seen or time.monotonic() - at < ttl:
+            return seen
+        store = self._open()
+        found = False
+        if store is not None:
+            try:
+                found = store.conn.execute("SELECT 1 FROM message_vectors LIMIT 1").fetchone() is not None
+            except sqlite3.Error:  # a store older than the vector tables
+                found = False
+        self._vectors_seen = (time.monotonic(), found)
+        return found
 
     @property
     def available(self) -> bool:

@@ -415,7 +415,9 @@ class BridgeServer:
             self._send_error(client, *protocol.error_context(exc), exc)
             return
         name = req.verb.name
-        if req.verb.local:
+        # `search` by meaning is answered by the indexer (it holds the model); the reply keeps `search`.
+        ask = self._local.route(req) if req.verb.local else None
+        if req.verb.local and ask is None:
             try:
                 self._send_reply(client, req, self._local.answer(client, req))
             except GatewayError as exc:
@@ -429,15 +431,19 @@ class BridgeServer:
                 client, req.id, name, Busy(f"more than {self.settings.max_inflight} requests in flight")
             )
             return
-        task = asyncio.get_running_loop().create_task(self._delegate(client, req))
+        task = asyncio.get_running_loop().create_task(self._delegate(client, req, ask))
         client.inflight.add(task)
         task.add_done_callback(client.inflight.discard)
 
-    async def _delegate(self, client: Client, req: protocol.Request) -> None:
-        name, timeout = req.verb.name, self.settings.handler_timeout
+    async def _delegate(
+        self, client: Client, req: protocol.Request, ask: Verb[Any, Any] | None = None
+    ) -> None:
+        """Ask the actor serving `req` (or `ask`, a verb with the same arguments) and reply to `req`."""
+        verb, timeout = ask or req.verb, self.settings.handler_timeout
+        name = req.verb.name
         try:
             async with asyncio.timeout(timeout):
-                result = await self.handler.handle(name, req.verb.dump(req.args), client.info)
+                result = await self.handler.handle(verb.name, verb.dump(req.args), client.info)
         except GatewayError as exc:
             self._send_error(client, req.id, name, exc)
             return

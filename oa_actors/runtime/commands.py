@@ -200,6 +200,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{a.name:<18}{pid:>8}  {a.state:<9}{a.restarts:>9}{_fmt_uptime(a.uptime):>10}"
             f"{a.inbox:>7}{a.msgs_in:>10}{a.msgs_out:>10}"
         )
+        summary = a.health.get("summary") if isinstance(a.health, dict) else None
+        if summary:  # an actor's one-line state (the indexer: backlog and rate)
+            print(f"{'':<18}{summary}")
         if a.last_error:
             print(f"{'':<18}last error: {a.last_error}")
         if a.retry_at:

@@ -53,6 +53,8 @@ DEFAULT_SPECS: tuple[ActorSpec, ...] = (
     ActorSpec("sessions_tailer", "oa_actors.actors.sessions_tailer:SessionsTailer", order=30),
     ActorSpec("fs_syncer", "oa_actors.actors.fs_syncer:FsSyncer", order=40),
     ActorSpec("codex_runner", "oa_actors.actors.codex_runner:CodexRunner", order=50),
+    # Embeds messages at low priority for semantic search; idle when off or without the model.
+    ActorSpec("indexer", "oa_actors.actors.indexer:Indexer", order=55),
     ActorSpec("ws_gateway", "oa_actors.actors.ws_gateway:WsGateway", order=60),
 )
 

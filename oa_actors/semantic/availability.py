@@ -32,9 +32,16 @@ class ModelStatus:
     reason: str | None
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses the name, a module without a spec
+        return False
+
+
 def model_status() -> ModelStatus:
     """Cheap availability probe (packages are looked up, not imported)."""
-    missing = [name for name in REQUIRED_PACKAGES if importlib.util.find_spec(name) is None]
+    missing = [name for name in REQUIRED_PACKAGES if not _installed(name)]
     if missing:
         return ModelStatus(False, f"missing Python packages {', '.join(missing)}: {INSTALL_HINT}")
     if not TOKENIZER_FILE.exists():

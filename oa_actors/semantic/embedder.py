@@ -67,8 +67,12 @@ def _sha256(path: Path) -> str:
 
 
 class _DropQuantizationAdvice(logging.Filter):
+    """onnxruntime's quantizer logs its progress (one line per node) and advice meant for static
+    quantization through the root logger: noise in the product's logs."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        quantizer = "quantization" in record.pathname and record.levelno < logging.ERROR
+        return not quantizer and "pre-processing before quantization" not in record.getMessage()
 
 
 def _quantized_graph(source: Path, cache_dir: Path, ort_version: str) -> Path:

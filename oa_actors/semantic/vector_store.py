@@ -8,7 +8,7 @@ checkpoint (the batch is redone); after it, both: no missing and no duplicate ve
 
 Thread vectors are the normalized mean of a thread's chunk vectors, kept as an unnormalized float32
 sum plus a count, so each batch updates them in O(batch) instead of re-reading the thread.
-`SCHEMA` is what phase 2 appends as a store migration.
+The tables (`SCHEMA`, schema.py) are migration 4 of the store (oa_actors/store/schema.py).
 """
 
 from __future__ import annotations
@@ -22,33 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .chunking import Chunk
+from .schema import OUTBOX_TABLE, SCHEMA
 from .vectors import IndexKind, VectorIndex, normalize
 
 F32 = npt.NDArray[np.float32]
 
-SCHEMA: list[str] = [
-    """CREATE TABLE message_vectors (
-        id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL,
-        chunk INTEGER NOT NULL,
-        thread_id TEXT NOT NULL,
-        model TEXT NOT NULL,
-        vector BLOB NOT NULL,
-        UNIQUE (key, chunk)
-    )""",
-    "CREATE INDEX message_vectors_by_thread ON message_vectors(thread_id)",
-    """CREATE TABLE thread_vectors (
-        thread_id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        sum BLOB NOT NULL,
-        count INTEGER NOT NULL
-    )""",
-    """CREATE TABLE embed_checkpoint (
-        name TEXT PRIMARY KEY,
-        last_rowid INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-    )""",
-]
 CHECKPOINT = "messages"
 
 
@@ -66,12 +44,19 @@ def checkpoint(conn: sqlite3.Connection) -> int:
 
 
 def commit_batch(
-    conn: sqlite3.Connection, chunks: Sequence[Chunk], vectors: F32, last_rowid: int, model: str
+    conn: sqlite3.Connection,
+    chunks: Sequence[Chunk],
+    vectors: F32,
+    last_rowid: int,
+    model: str,
+    *,
+    outbox: bool = False,
 ) -> int:
     """Stores one embedded batch and moves the checkpoint to `last_rowid`, atomically.
 
     `vectors[i]` is the vector of `chunks[i]`. Returns how many vectors were new (a chunk already
-    stored is skipped and not added to its thread's sum again).
+    stored is skipped and not added to its thread's sum again). With `outbox` (the real store), each
+    new vector is queued for Convex in the same transaction (outbox table `embeddings`, key = its id).
     """
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -87,6 +72,11 @@ def commit_batch(
             )
             if cur.rowcount:
                 added += 1
+                if outbox:
+                    conn.execute(
+                        "INSERT INTO outbox (tbl, key, op) VALUES (?, ?, 'upsert')",
+                        (OUTBOX_TABLE, str(cur.lastrowid)),
+                    )
                 s, n = sums.get(chunk.thread_id, (np.zeros(len(vec), dtype=np.float32), 0))
                 sums[chunk.thread_id] = (s + vec, n + 1)
         for thread_id, (s, n) in sums.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from oa_actors.semantic import schema as vector_schema
 from oa_actors.store import search_index
 
 if TYPE_CHECKING:
@@ -119,8 +120,14 @@ MIGRATIONS: list[Migration] = [
     # 4: the index's segments are merged when the writer is idle instead of inside every write
     # (search_index.AUTOMERGE, CRISISMERGE; about half of the index's cost in a backfill).
     search_index.DEFER_MERGES,
+    # -- semantic search (docs/semantic.md) ----------------------------------------------------------
+    # 5: message and thread vectors and the indexer's checkpoint (oa_actors/semantic/schema.py);
+    # empty until the `indexer` actor embeds, so a store without the model only carries empty tables.
+    list(vector_schema.SCHEMA),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 # The version from which a store has the full-text index (its position, so renumbering is safe).
 SEARCH_VERSION = MIGRATIONS.index(search_index.migrate) + 1
+# The version from which a store has the vector tables.
+VECTORS_VERSION = next(i + 1 for i, m in enumerate(MIGRATIONS) if m == list(vector_schema.SCHEMA))

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType
 
-from oa_actors.messages import BACKEND, FS, GATEWAY, RUNNER, TAILER, WRITER
+from oa_actors.messages import BACKEND, FS, GATEWAY, INDEXER, RUNNER, TAILER, WRITER
 from oa_actors.verbs.events import BackfillProgress, RunState, StatusSample
 from oa_actors.verbs.registry import (
     LOCAL,
@@ -291,7 +291,10 @@ class Search(Args):
     cursor: Annotated[str | None, Meta(description="the previous page's nextCursor")] = None
     mode: Annotated[
         Literal["keyword", "semantic", "hybrid"] | None,
-        Meta(description="keyword (default); semantic and hybrid need the semantic index"),
+        Meta(
+            description="keyword (default), semantic (by meaning: the embeddings of docs/semantic.md) or "
+            "hybrid (both, fused by reciprocal rank); semantic and hybrid are answered by the indexer"
+        ),
     ] = None
 
 
@@ -305,7 +308,10 @@ class SearchHit(Reply):
     source: str | None
     title: Annotated[str | None, Meta(description="the thread's title")]
     cwd: str | None
-    score: Annotated[float, Meta(description="higher is better (BM25, recency breaks ties)")]
+    score: Annotated[
+        float,
+        Meta(description="higher is better: BM25 (keyword), cosine (semantic) or fused rank (hybrid)"),
+    ]
     field: Annotated[str, Meta(description="where it matched: text or data")]
     snippet: Annotated[str, Meta(description="the matched text, the matches between [ and ]")]
     highlights: Annotated[list[list[int]], Meta(description="[start, end) of each match in the snippet")]
@@ -317,7 +323,45 @@ class SearchResults(Reply):
 
 
 SEARCH: Verb[Search, SearchResults] = VERBS.declare(
-    "search", Search, SearchResults, LOCAL, "full-text search over every stored message, best first"
+    "search",
+    Search,
+    SearchResults,
+    LOCAL,
+    "search every stored message, best first (modes semantic and hybrid: answered by the indexer)",
+)
+
+# -- semantic search, answered by the indexer (docs/semantic.md) --------------------------------------
+
+SEARCH_SEMANTIC: Verb[Search, SearchResults] = VERBS.declare(
+    "search.semantic",
+    Search,
+    SearchResults,
+    INDEXER,
+    "`search` in mode semantic or hybrid (the gateway forwards those here; mode keyword is refused)",
+)
+
+
+class Similar(Args):
+    threadId: Annotated[str, Meta(min_length=1, description="a thread id or a unique prefix (6+ characters)")]
+    limit: Annotated[int, Meta(ge=1, le=100, description="default 10")] | None = None
+
+
+class SimilarThread(Reply):
+    threadId: str
+    score: Annotated[float, Meta(description="cosine of the thread vectors (mean of their message vectors)")]
+    title: str | None
+    source: str | None
+    cwd: str | None
+    updatedAt: int | None
+
+
+class SimilarThreads(Reply):
+    threadId: Annotated[str, Meta(description="the thread asked about (a prefix resolved)")]
+    threads: list[SimilarThread]
+
+
+SIMILAR: Verb[Similar, SimilarThreads] = VERBS.declare(
+    "similar", Similar, SimilarThreads, INDEXER, "threads like this one, most similar first (embeddings)"
 )
 
 # -- token usage and cost, answered by the gateway from the local store (docs/usage.md) -------------

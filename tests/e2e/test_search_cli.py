@@ -126,8 +126,8 @@ def test_filters_through_the_cli(backfilled: Any) -> None:
         (["x" * 10_240], 2, "at most 1000"),
         ([b"\xff\xfe caf\xc3\xa9"], 1, "no matches"),
         ([b"\xff\xfe"], 2, "no words"),
-        (["x", "--mode", "semantic"], 2, "semantic search is not available yet"),
-        (["x", "--mode", "hybrid"], 2, "semantic search is not available yet"),
+        (["x", "--mode", "semantic"], 2, "the store has no embeddings yet"),  # backfill embeds nothing
+        (["x", "--mode", "hybrid"], 2, "the store has no embeddings yet"),
         (["x", "--since", "last tuesday"], 2, "ISO 8601"),
         (["x", "--thread", "nosuchthread"], 2, "no thread id starts with"),
         (["x", "--limit", "0"], 2, "limit must be between"),

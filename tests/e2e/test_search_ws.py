@@ -36,7 +36,11 @@ def _count_messages(sup: Supervisor) -> int:
 
 @pytest.fixture
 def mirrored(tmp_path: Path):
-    sup = Supervisor(tmp_path, env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")})
+    # Embeddings off: keyword search only, and semantic mode is deterministically `unavailable`
+    # (tests/e2e/test_indexer.py covers search by meaning through the bridge).
+    sup = Supervisor(
+        tmp_path, env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "OPENAGENTS_EMBEDDINGS": "0"}
+    )
     threads = topic_sessions(sup.codex_home / "sessions", seed=int(time.time()) % 10_000, threads=12)
     sup.start()
     try:

@@ -96,7 +96,9 @@ async def test_each_run_executes_once_on_its_machine(tmp_path: Path) -> None:
             for name, sup in sups.items():
                 with sup.store() as st:
                     texts = [
-                        m["text"] for t in st.all_threads() for m in st.messages_for_thread(t["threadId"])
+                        m["text"] or ""
+                        for t in st.all_threads()
+                        for m in st.messages_for_thread(t["threadId"])
                     ]
                 other = "beta" if name == "alpha" else "alpha"
                 assert sorted(x for x in texts if x.startswith("job-")) == [f"job-{name}-1", f"job-{name}-2"]

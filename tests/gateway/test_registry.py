@@ -15,6 +15,7 @@ from oa_actors.actors.codex_runner import CodexRunner
 from oa_actors.actors.convex_backend import ConvexBackend
 from oa_actors.actors.convex_writer import ConvexWriter
 from oa_actors.actors.fs_syncer import FsSyncer
+from oa_actors.actors.indexer import Indexer
 from oa_actors.actors.sessions_tailer import SessionsTailer
 from oa_actors.actors.ws_gateway import WsGateway
 from oa_actors.gateway import protocol
@@ -35,6 +36,7 @@ TABLES: dict[str, VerbTable[Any]] = {
     m.FS: FsSyncer.verbs,
     m.TAILER: SessionsTailer.verbs,
     m.GATEWAY: WsGateway.verbs,
+    m.INDEXER: Indexer.verbs,
 }
 
 

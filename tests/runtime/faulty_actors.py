@@ -22,6 +22,7 @@ from oa_actors.actors.codex_runner import CodexRunner
 from oa_actors.actors.convex_backend import ConvexBackend
 from oa_actors.actors.convex_writer import ConvexWriter
 from oa_actors.actors.fs_syncer import FsSyncer
+from oa_actors.actors.indexer import Indexer
 from oa_actors.actors.sessions_tailer import SessionsTailer
 from oa_actors.actors.ws_gateway import WsGateway
 from oa_actors.runtime.actor import Actor, Context
@@ -146,6 +147,10 @@ class FaultyRunner(FaultInjection, CodexRunner):
     """`codex_runner` with fault injection."""
 
 
+class FaultyIndexer(FaultInjection, Indexer):
+    """`indexer` with fault injection."""
+
+
 class FaultyGateway(FaultInjection, WsGateway):
     """`ws_gateway` with fault injection."""
 
@@ -156,6 +161,7 @@ _CLASSES: dict[str, type[Actor]] = {
     "sessions_tailer": FaultyTailer,
     "fs_syncer": FaultyFsSyncer,
     "codex_runner": FaultyRunner,
+    "indexer": FaultyIndexer,
     "ws_gateway": FaultyGateway,
 }
 SPECS = [

@@ -18,7 +18,15 @@ from oa_actors.runtime.registry import DEFAULT_SPECS
 from tests.runtime.fixture_actors import Cmd
 from tests.runtime.helpers import Sup, alive, wait_until
 
-SIX = ["convex_backend", "codex_runner", "sessions_tailer", "fs_syncer", "convex_writer", "ws_gateway"]
+SEVEN = [
+    "convex_backend",
+    "codex_runner",
+    "sessions_tailer",
+    "fs_syncer",
+    "convex_writer",
+    "indexer",
+    "ws_gateway",
+]
 
 
 def _cli(sup: Sup, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,8 +38,8 @@ def _cli(sup: Sup, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_product_actors_run_status_refuse_and_stop_in_order(start_sup: Callable[..., Sup]) -> None:
-    assert sorted(s.name for s in DEFAULT_SPECS) == sorted(SIX)
-    sup = start_sup(",".join(SIX), specs=False)
+    assert sorted(s.name for s in DEFAULT_SPECS) == sorted(SEVEN)
+    sup = start_sup(",".join(SEVEN), specs=False)
     tree = sup.tree()
     assert len(tree) >= 7
 
@@ -39,13 +47,13 @@ def test_product_actors_run_status_refuse_and_stop_in_order(start_sup: Callable[
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {a["name"]: a for a in data["actors"]}
-    assert set(rows) == set(SIX)
+    assert set(rows) == set(SEVEN)
     for a in rows.values():
         assert a["state"] == "running" and a["pid"] and a["restarts"] == 0
         assert {"uptime", "inbox", "msgs_in", "msgs_out"} <= set(a)
     text = _cli(sup, "status")
     assert text.returncode == 0 and "ws_gateway" in text.stdout and "RESTARTS" in text.stdout
-    for name in SIX:  # each product actor has a live lifecycle
+    for name in SEVEN:  # each product actor has a live lifecycle
         assert sup.ask(name, Echo(n=2)) == Echo(n=2)
 
     sock = sup.run_dir / "supervisor.sock"
@@ -59,11 +67,11 @@ def test_product_actors_run_status_refuse_and_stop_in_order(start_sup: Callable[
     assert sup.wait_exit() == 0
     wait_until(lambda: not alive(sup.seen), 10, "every process gone")
     log = sup.log()
-    missing = [n for n in SIX if f"[{n}] oa.actors.{n}: stopping" not in log]
+    missing = [n for n in SEVEN if f"[{n}] oa.actors.{n}: stopping" not in log]
     assert not missing, log
-    stops = [log.index(f"[{n}] oa.actors.{n}: stopping") for n in SIX]
+    stops = [log.index(f"[{n}] oa.actors.{n}: stopping") for n in SEVEN]
     start_order = [s.name for s in sorted(DEFAULT_SPECS, key=lambda s: s.order)]
-    stop_order = [n for _, n in sorted(zip(stops, SIX, strict=True))]
+    stop_order = [n for _, n in sorted(zip(stops, SEVEN, strict=True))]
     assert stop_order == list(reversed(start_order))
     assert not sock.exists()
     assert (sup.home / "logs" / "supervisor.log").exists()

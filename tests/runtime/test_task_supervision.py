@@ -38,6 +38,7 @@ LONG_LIVED = {
     "sessions_tailer": ["tailer-read", "tailer-rescan"],
     "fs_syncer": ["fs-syncer-debounce", "fs-syncer-rescan"],
     "codex_runner": ["convex-runs"],
+    "indexer": ["indexer-loop", "indexer-searcher"],
     "ws_gateway": ["device watch"],
 }
 RUNTIME_TASKS = {"oa-actor", "oa-consume", "oa-stop"}  # the runtime's own (main, messages, stop)

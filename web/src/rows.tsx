@@ -248,6 +248,14 @@ function body(row: MessageRow): ComponentChildren {
       return <Tool row={row} />;
     case "error":
       return <div class="error-text"><LongText text={str(row.data?.message) ?? text} /></div>;
+    case "usage":
+      // One model response's tokens (docs/rows.md, "Token usage").
+      return (
+        <div class="muted usage-row">
+          {Number(row.data?.totalTokens ?? 0).toLocaleString()} tokens
+          {row.data?.model ? ` (${String(row.data.model)})` : ""}
+        </div>
+      );
     case "aborted":
       return <div class="muted">Turn interrupted{row.data?.reason ? ` (${String(row.data.reason)})` : ""}</div>;
     case "context":

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "EmptyQuery",
   /** A search query has too many words or characters (details: maxTerms, maxChars). */
   "QueryTooLong",
+  /** A vector of the wrong length or with a non-finite number (details: expected, got). */
+  "BadVector",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -6,6 +6,7 @@
  * use `undefined` only.
  */
 import { defineSchema, defineTable } from "convex/server";
+import { embeddingFields, EMBEDDING_DIMENSIONS } from "./embeddingFields";
 import {
   messageAppFields,
   messageRowFields,
@@ -71,4 +72,20 @@ export default defineSchema({
     .index("by_status", ["status", "createdAt"])
     .index("by_machine_status", ["machineId", "status", "createdAt"])
     .index("by_thread", ["threadDocId", "createdAt"]),
+
+  /**
+   * embeddings: one per embedded chunk of a message (all-MiniLM-L6-v2, 384
+   * floats, unit length; docs/semantic.md). Written by `convex_writer` from the
+   * local store's outbox (embeddings:applyBatch, once per `key` + `chunk`);
+   * read by the apps through the embeddings:search action (vector search, the
+   * query vector made by the caller with the same model), optionally within
+   * one thread.
+   */
+  embeddings: defineTable(embeddingFields)
+    .index("by_key_chunk", ["key", "chunk"])
+    .vectorIndex("by_vector", {
+      vectorField: "vector",
+      dimensions: EMBEDDING_DIMENSIONS,
+      filterFields: ["threadId", "model"],
+    }),
 });

@@ -21,6 +21,7 @@ describe("function contracts", () => {
     const fns = await registeredFunctions();
     // The public surface documented in docs/convex.md (a function missing here is not tested).
     expect(fns.map((f) => f.name).sort()).toEqual([
+      "embeddings:applyBatch", "embeddings:rows", "embeddings:search",
       "messages:byId", "messages:countForThread", "messages:create", "messages:forThread", "messages:search",
       "projects:byId", "projects:list", "projects:remove", "projects:upsertFromFs",
       "runs:byId", "runs:claim", "runs:enqueue", "runs:finish", "runs:forThread",
