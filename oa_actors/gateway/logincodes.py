@@ -88,12 +88,6 @@ class LoginCodes:
             return None
         return found[0].device
 
-    def count(self) -> int:
-        """How many unspent, unexpired codes there are."""
-        out: list[int] = []
-        self._mutate(lambda codes: out.append(len(codes)))
-        return out[0]
-
     # -- internals ------------------------------------------------------------------------------
     def _mutate(self, change: Callable[[dict[str, LoginCode]], None]) -> None:
         """Apply `change` to the codes (expired ones dropped first), read and written under the
