@@ -17,6 +17,7 @@ from typing import Any
 from oa_actors.commands.search import project_path
 from oa_actors.commands.transcript import Style, render_row
 from oa_actors.config import Config
+from oa_actors.machine import machine
 from oa_actors.store import Store
 from oa_actors.timespec import TimeSpecError, parse_time
 
@@ -151,10 +152,13 @@ def run_threads(args: argparse.Namespace) -> int:
         return _fail("threads", CommandError("--limit must be 1 or more"))
     try:
         since = None if args.since is None else parse_time(args.since)
-        with _open(Config.load()) as store:
+        cfg = Config.load()
+        with _open(cfg) as store:
             folder = None if args.project is None else project_path(store, args.project)
             rows = list_threads(store, args.limit, args.source, folder, since)
             total = store.count("threads")
+        # The local store holds this machine's sessions only; Convex rows carry the same stamp.
+        here = machine(cfg)
     except TimeSpecError as exc:
         return _fail("threads", CommandError(f"--since {exc}"))
     except CommandError as exc:
@@ -162,6 +166,7 @@ def run_threads(args: argparse.Namespace) -> int:
     out = sys.stdout
     for r in rows:
         if args.json:
+            r = {**r, **here.stamp()}
             out.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
         else:
             title = (r["title"] or "(untitled)").replace("\n", " ")
@@ -175,7 +180,10 @@ def run_threads(args: argparse.Namespace) -> int:
         print(f"oa-supervisor threads: no threads match (the store has {total} threads)", file=sys.stderr)
     elif not args.json:
         messages = sum(r["messageCount"] for r in rows)
-        print(f"{len(rows)} threads shown of {total}, {messages} messages in them", file=sys.stderr)
+        print(
+            f"{len(rows)} threads shown of {total}, {messages} messages in them (machine {here.name})",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -71,6 +71,8 @@ def test_threads_lists_newest_first_with_filters(sup: Supervisor) -> None:
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert {"threadId", "title", "source", "cwd", "updatedAt", "messageCount"} <= set(rows[0])
+    machine_id = json.loads((sup.home / "machine.json").read_text())["id"]
+    assert {(r["machineId"], bool(r["machineName"])) for r in rows} == {(machine_id, True)}
     assert [r["updatedAt"] for r in rows] == sorted((r["updatedAt"] for r in rows), reverse=True)
     assert {r["source"] for r in rows} == {"codex", "claude"}
     uni = next(r for r in rows if r["threadId"] == UNICODE)
