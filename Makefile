@@ -10,7 +10,7 @@ PY_META := pyproject.toml
 WEB_SRC := $(shell find web -type f 2>/dev/null)
 WEB_OUT := oa_actors/web/dist/manifest.json
 
-.PHONY: run test install runtime native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
+.PHONY: screenshots run test install runtime native node web chromium pytest cargo-test vitest lint bench bench-parsers soak clean
 
 # `make run` installs the runtime dependencies only (no test or lint tools), and builds the web app.
 run: runtime web
@@ -117,6 +117,11 @@ bench: install node
 # rows and hostile files, a Convex emulator outage; then store and Convex must equal `parse`.
 # SOAK_SECONDS (default 300) sets its length; SOAK_ARGS passes options (python -m tests.soak -h).
 SOAK_SECONDS ?= 300
+# Refresh the README's screenshots (docs/screenshots) from the real-browser page test; a plain
+# `make test` writes them under target/screenshots so the checkout stays clean.
+screenshots: install node web chromium
+	OA_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(VPY) -m pytest -q tests/web/test_pages.py tests/web/test_hostile.py
+
 soak: install node
 	SOAK_SECONDS=$(SOAK_SECONDS) $(VPY) -m tests.soak $(SOAK_ARGS)
 
