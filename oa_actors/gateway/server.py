@@ -372,6 +372,7 @@ class BridgeServer:
             clientId=info.id,
             verbs=sorted(self.verbs),
             limits=ev.HelloLimits(maxRequest=s.max_request, maxFrame=s.max_frame),
+            machine=s.machine_name,
         )
         self._send(client, protocol.event(ev.HELLO, hello), is_event=True)
         try:

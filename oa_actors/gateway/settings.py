@@ -44,6 +44,7 @@ class GatewaySettings:
     tls_cert: Path | None = None  # PEM certificate chain: serve wss:// and https://
     tls_key: Path | None = None  # its PEM private key (mode 0600)
     device_poll: float = 0.25  # how often the devices file is checked for revocations and expiry
+    machine_name: str = ""  # this installation's machine, told to every client in `bridge.hello`
     # -- frames --
     max_frame: int = 1 * MIB  # hard limit of an incoming message: the library closes with 1009 above it
     max_request: int = 256 * KIB  # soft limit: a request above it gets a `too_large` error reply
@@ -86,6 +87,7 @@ class GatewaySettings:
         configured (the self-signed certificate is made here on first use); `overrides` win."""
         from oa_actors.gateway.devices import DEVICES_FILE
         from oa_actors.gateway.tls import tls_files
+        from oa_actors.machine import machine
 
         values: dict[str, Any] = {
             "host": config.bridge_host,
@@ -93,6 +95,7 @@ class GatewaySettings:
             "sessions_path": config.home / SESSIONS_FILE,
             "devices_path": config.home / DEVICES_FILE,
             "token": config.bridge_token or "",
+            "machine_name": machine(config).name,
         }
         if "tls_cert" not in overrides:
             values["tls_cert"], values["tls_key"] = tls_files(config) or (None, None)

@@ -26,6 +26,7 @@ class Hello(EventData):
     clientId: str
     verbs: list[str]
     limits: HelloLimits
+    machine: str = ""  # this installation's machine name (docs/convex.md, several desktops)
 
 
 class ThreadsChanged(EventData):

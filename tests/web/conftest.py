@@ -28,6 +28,9 @@ CODEX_SESSIONS = CORPUS / "codex-0.169.0" / "sessions"
 CLAUDE_PROJECTS = CORPUS / "claude-2.1.197" / "projects"
 LOAD_TIMEOUT_MS = 30_000  # generous: the machine is shared and loaded; never a timed assertion
 
+#: The desktop's name (setting machine_name): the header shows it (a phone may know several).
+MACHINE = "desk-under-test"
+
 
 @dataclass
 class App:
@@ -74,7 +77,11 @@ def start_app(tmp: Path, mock: MockResponses, corpus: bool = True) -> App:
     if corpus:
         shutil.copytree(CODEX_SESSIONS, codex_home / "sessions")
         shutil.copytree(CLAUDE_PROJECTS, claude / "projects", dirs_exist_ok=True)
-    env = {**codex.codex_env(mock, codex_home), "CLAUDE_CONFIG_DIR": str(claude)}
+    env = {
+        **codex.codex_env(mock, codex_home),
+        "CLAUDE_CONFIG_DIR": str(claude),
+        "OPENAGENTS_MACHINE_NAME": MACHINE,
+    }
     sup = Supervisor(tmp, env=env).start()
     ws = sup.bridge_url  # ws://127.0.0.1:PORT/ws
     base = "http" + ws.removeprefix("ws").removesuffix("/ws")

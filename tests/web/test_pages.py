@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.browser import wait_js, wait_until
-from tests.web.conftest import App
+from tests.web.conftest import MACHINE, App
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("OA_SCREENSHOTS_DIR") or ROOT / "target" / "screenshots")
@@ -76,6 +76,8 @@ def test_main_pages_render_and_are_saved_as_screenshots(app: App, page: Any) -> 
     page.set_viewport_size({"width": 1100, "height": 800})
     page.goto(f"{app.base}/")
     page.wait_for_selector(".trow .count:not(:text('…'))")
+    # The header names the desktop the bridge runs on (bridge.hello's `machine`).
+    assert MACHINE in page.locator(".conn .machine").inner_text()
     shot(page, "threads")
     # The richest transcript: the thread with the most kinds.
     with app.sup.store() as st:

@@ -31,6 +31,8 @@ export class Bridge {
   private backoff = 500;
   state: ConnState = "connecting";
   everOpened = false;
+  /** The desktop this bridge runs on (`bridge.hello`), for the header: several desktops can share a phone. */
+  machine = "";
 
   constructor(private url: string) {}
 
@@ -89,6 +91,10 @@ export class Bridge {
       return;
     }
     if (msg.type === "event") {
+      if (msg.event === "bridge.hello") {
+        this.machine = typeof msg.data?.machine === "string" ? msg.data.machine : "";
+        this.setState(this.state); // the header shows the machine with the connection state
+      }
       const set = this.listeners.get(msg.event);
       if (set) for (const fn of set) fn(msg.data);
       return;

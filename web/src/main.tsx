@@ -44,15 +44,21 @@ function Lazy<T>({ load, render: show }: { load: () => Promise<T>; render: (mod:
 
 function Conn() {
   const [state, setState] = useState<ConnState>(bridge.state);
+  const [machine, setMachine] = useState(bridge.machine);
   useEffect(() => {
-    const off = bridge.onState(setState);
-    setState(bridge.state); // it may have changed before this effect ran
+    const sync = () => {
+      setState(bridge.state);
+      setMachine(bridge.machine);
+    };
+    const off = bridge.onState(sync);
+    sync(); // it may have changed before this effect ran
     return off;
   }, []);
   const label = state === "open" ? "live" : state === "connecting" ? "connecting…" : "offline, retrying";
   return (
-    <span class={`conn conn-${state}`} role="status" title="The bridge connection">
+    <span class={`conn conn-${state}`} role="status" title="The bridge connection and the desktop it runs on">
       {label}
+      {machine && <span class="machine"> · {machine}</span>}
     </span>
   );
 }
