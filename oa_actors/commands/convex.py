@@ -23,6 +23,7 @@ from oa_actors.config import Config
 from oa_actors.convex import backend, quarantine
 from oa_actors.convex.client import ConvexError, ConvexHttpClient
 from oa_actors.convex.drain import resync
+from oa_actors.machine import Machine, machine
 from oa_actors.messages import VerbReply, VerbRequest
 from oa_actors.store import Store
 from oa_actors.verbs.catalog import CONVEX_BACKEND, CONVEX_RETRY_QUARANTINE, CONVEX_STATUS
@@ -79,7 +80,7 @@ def run_resync(args: argparse.Namespace) -> int:
         messages = store.count("messages")
         t0 = time.monotonic()
         try:
-            sent = asyncio.run(_resync(store, url, key))
+            sent = asyncio.run(_resync(store, url, key, machine(cfg)))
         except ConvexError as exc:
             return _err(f"resync to {url} failed: {exc}")
         except sqlite3.Error as exc:  # a refused row cannot be quarantined in a read-only store
@@ -96,10 +97,11 @@ def run_resync(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _resync(store: Store, url: str, key: str | None) -> int:
+async def _resync(store: Store, url: str, key: str | None, here: Machine) -> int:
     async with ConvexHttpClient(url, key) as client:
         await client.instance_name()  # a clear "unreachable" before any batch
-        return await resync(store, client)
+        # Threads first created by a resync carry this machine, as the writer's live rows do.
+        return await resync(store, client, machine=here)
 
 
 def _ask(cfg: Config, verb: Verb[Any, Any], timeout: float = 10) -> dict[str, Any] | str:

@@ -81,22 +81,25 @@ def test_resync_into_an_empty_deployment(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr
         assert f"resynced 7 threads and 910 messages to {emu.url}: 917 rows sent" in out.stdout
 
-        async def counts() -> tuple[dict[str, int], int]:
+        async def counts() -> tuple[dict[str, int], int, set[str | None]]:
             async with ConvexHttpClient(emu.url, emu.admin_key) as c:
                 per = {
                     t["threadId"]: await c.query("messages:countForThread", {"threadId": t["threadId"]})
                     for t in threads
                 }
-                return per, len(await c.query("threads:list", {"limit": 500}))
+                listed = await c.query("threads:list", {"limit": 500})
+                return per, len(listed), {t.get("machineId") for t in listed}
 
-        per_thread, n_threads = asyncio.run(counts())
+        per_thread, n_threads, machines = asyncio.run(counts())
         assert per_thread == {t["threadId"]: 130 for t in threads} and n_threads == 7
+        # Threads created by the resync carry this installation's machine (docs/convex.md).
+        assert machines == {json.loads((home / "machine.json").read_text())["id"]}
         # Defaults from the environment (OPENAGENTS_CONVEX_URL + key); a replay changes nothing.
         out = cli(
             home, tmp_path, "resync", OPENAGENTS_CONVEX_URL=emu.url, OPENAGENTS_CONVEX_ADMIN_KEY="resync-key"
         )
         assert out.returncode == 0, out.stderr
-        assert asyncio.run(counts()) == (per_thread, n_threads)
+        assert asyncio.run(counts()) == (per_thread, n_threads, machines)
         bad = cli(home, tmp_path, "resync", "--url", emu.url, "--admin-key", "wrong")
         assert bad.returncode == 1 and "401" in bad.stderr
 
