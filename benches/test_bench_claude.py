@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from codex_corpus import prose_pool, templates  # the same prose pool as the Codex corpus mix
 from measure import Record, figures, goal_line, goal_ratio, timed
-from peers import CHUNK, loads_peers, row_key, run_tail
+from peers import CHUNK, PeerFile, loads_peers, run_tail
 
 from oa_actors.jsonl import _pytail
 
@@ -505,39 +505,17 @@ def _text(blocks: list[Any], kind: str, field: str = "text") -> str:
     )
 
 
-class _PeerFile:
-    """Per-file state of the peer mapping (same rows and key scheme as the Codex peer)."""
+class _PeerFile(PeerFile):
+    """Per-file state of the peer mapping: the Codex peer's rows and key scheme (`PeerFile.emit`),
+    plus what Claude files need."""
 
     def __init__(self, tid: str, seen: set[str]) -> None:
-        self.tid, self.seen = tid, seen
+        super().__init__(tid, seen)
         self.fixed = False
         self.sidechain = False
-        self.turn, self.seq = 0, 0
-        self.turn_id: str | None = None
-        self.pending: dict[Any, Any] = {}
         self.last_mid: Any = None
         self.usage = [0, 0, 0]
         self.title: Any = None
-        self.out: list[dict[str, Any]] = []
-
-    def emit(self, role: str, kind: str, text: Any, data: Any, ident: Any, ts: Any) -> None:
-        key = row_key(self.tid, role, kind, ident, self.turn, 0)
-        if key not in self.seen:
-            self.seen.add(key)
-            self.out.append(
-                {
-                    "threadId": self.tid,
-                    "key": key,
-                    "seq": self.seq,
-                    "ts": ts,
-                    "role": role,
-                    "kind": kind,
-                    "text": text,
-                    "data": data,
-                    "turnId": self.turn_id,
-                }
-            )
-        self.seq += 1
 
     def tool(self, call_id: Any, call: tuple[Any, Any, Any], text: Any, is_error: Any) -> None:
         name, inp, ts = call
