@@ -77,9 +77,14 @@ WARMUP_APPENDS = 10
 POLL = 0.0005
 RSS_EVERY = 0.05
 
-# Goals (docs/architecture.md, issue 4): live rows seen within 10 ms p50 / 50 ms p99; backfill at
-# 200 MB/s or more through the actors; the tailer process under 200 MB of RSS.
-GOAL_P50_MS, GOAL_P99_MS, GOAL_BACKFILL_MBPS, GOAL_TAILER_RSS_MB = 10.0, 50.0, 200.0, 200.0
+# Goals (docs/architecture.md, issues 4 and 15): live rows seen within 10 ms p50 / 50 ms p99; a
+# backfill through `oa-supervisor run` at 250 MB/s or more measured from process launch to the last
+# row committed (issue 15; the window from the tailer's start is kept as information); the tailer
+# process under 200 MB of RSS and the writer under 300 MB.
+GOAL_P50_MS, GOAL_P99_MS, GOAL_TAILER_RSS_MB = 10.0, 50.0, 200.0
+GOAL_BACKFILL_MBPS, GOAL_WRITER_RSS_MB = 250.0, 300.0
+# The heavy-rows backfill (issue 11) keeps its own goal, measured over the backfill window.
+GOAL_HEAVY_MBPS = 200.0
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -398,15 +403,22 @@ def test_bench_tailer_backfill(
     res = benchmark.pedantic(run_backfill, args=(tmp_path, corpus), rounds=1, iterations=1)
     hot = corpus["hot_path"]
     rss = res["peak_rss_MB"].get("sessions_tailer", 0)
+    writer_rss = res["peak_rss_MB"].get("convex_writer", 0)
+    launch = res["MB_per_s_from_launch"]
     res.update(corpus=corpus["figures"], hot_path=hot)
     res["ratios"] = {"actors_vs_hot_path": round(res["MB_per_s"] / hot["MB_per_s"], 2)}
+    # Judged (issue 15): MB/s from process launch to the last row committed; `MB_per_s` (the
+    # tailer's backfill window, start-up excluded) is information.
     res["targets"] = {
-        "MB_per_s_vs_200": goal_ratio(res["MB_per_s"], GOAL_BACKFILL_MBPS),
+        "MB_per_s_from_launch_vs_250": goal_ratio(launch, GOAL_BACKFILL_MBPS),
         "tailer_rss_vs_200MB": goal_ratio(rss, GOAL_TAILER_RSS_MB, higher_is_better=False),
+        "writer_rss_vs_300MB": goal_ratio(writer_rss, GOAL_WRITER_RSS_MB, higher_is_better=False),
     }
     print("\nbackfill through the actors:", json.dumps(res, indent=2))
-    print(goal_line("backfill through the actors", res["MB_per_s"], GOAL_BACKFILL_MBPS, "MB/s"))
+    print(goal_line("backfill from launch to last row committed", launch, GOAL_BACKFILL_MBPS, "MB/s"))
+    print(f"(info) backfill window alone: {res['MB_per_s']} MB/s, start-up {res['startup_s']} s")
     print(goal_line("tailer peak RSS", rss, GOAL_TAILER_RSS_MB, "MB", higher_is_better=False))
+    print(goal_line("writer peak RSS", writer_rss, GOAL_WRITER_RSS_MB, "MB", higher_is_better=False))
     record(res, save=corpus["bytes"] >= 500_000_000, name="backfill")
 
 
@@ -527,7 +539,7 @@ def run_heavy_backfill(tmp: Path, files: int) -> dict[str, Any]:
 def test_bench_tailer_heavy_backfill(benchmark: Any, tmp_path: Path, full: bool, record: Record) -> None:
     files = HEAVY_FULL_FILES if full else HEAVY_SMOKE_FILES
     res = benchmark.pedantic(run_heavy_backfill, args=(tmp_path, files), rounds=1, iterations=1)
-    res["targets"] = {"MB_per_s_vs_200": goal_ratio(res["MB_per_s"], GOAL_BACKFILL_MBPS)}
+    res["targets"] = {"MB_per_s_vs_200": goal_ratio(res["MB_per_s"], GOAL_HEAVY_MBPS)}
     print("\nheavy rows backfill through the actors:", json.dumps(res, indent=2))
-    print(goal_line("heavy rows backfill", res["MB_per_s"], GOAL_BACKFILL_MBPS, "MB/s"))
+    print(goal_line("heavy rows backfill", res["MB_per_s"], GOAL_HEAVY_MBPS, "MB/s"))
     record(res, name="heavy_backfill")
