@@ -124,10 +124,10 @@ def _rows(messages: Iterable[tuple[int, str, str, str, str | None, Any]]) -> lis
 
 
 def index_rows(
-    messages: list[dict[str, Any]], first_rowid: int, entries: list[IndexEntry] | None = None
+    messages: list[dict[str, Any]], rowids: list[int], entries: list[IndexEntry] | None = None
 ) -> list[tuple[int, str, str, str]]:
-    """The index rows `(rowid, text, extra, meta)` of messages stored with consecutive rowids from
-    `first_rowid`. `entries` are their columns as the tailer computed them (`RowBatch.fts`, aligned
+    """The index rows `(rowid, text, extra, meta)` of messages stored at `rowids` (aligned with
+    `messages`). `entries` are their columns as the tailer computed them (`RowBatch.fts`, aligned
     with `messages`); without them they are computed here."""
     out = []
     for i, m in enumerate(messages):
@@ -136,7 +136,7 @@ def index_rows(
         else:
             cols = entry_columns(m, entries[i])
         if cols is not None:
-            out.append((first_rowid + i, cols[0], cols[1], meta_tokens(m["threadId"], m["role"], m["kind"])))
+            out.append((rowids[i], cols[0], cols[1], meta_tokens(m["threadId"], m["role"], m["kind"])))
     return out
 
 

@@ -48,10 +48,11 @@ MESSAGE_FIELDS = ("threadId", "key", "seq", "ts", "role", "kind", "text", "data"
 Seq = int | float
 IN_CHUNK = 500
 INSERT_MESSAGE = (
-    "INSERT INTO messages (rowid, thread_id, key, seq, ts, role, kind, text, data, turn_id, stored_at) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    "INSERT OR IGNORE INTO messages (rowid, thread_id, key, seq, ts, role, kind, text, data, turn_id,"
+    " stored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 MAX_ROWID = "SELECT COALESCE(MAX(rowid), 0) FROM messages"
+ROWIDS_FROM = "SELECT rowid FROM messages WHERE rowid >= ?"
 OUTBOX_MESSAGES = (
     "INSERT INTO outbox (tbl, key, op) SELECT 'messages', key, 'upsert' FROM messages "
     "WHERE rowid >= ? ORDER BY rowid"
@@ -230,12 +231,14 @@ class Store:
             for t in threads:
                 self._upsert_thread(t, stamp)
                 thread_ids.append(t["threadId"])
-            picked = self._new_messages(given)
-            fresh = [given[i] for i in picked]
+            fresh: list[dict[str, Any]] = []
             nbytes = 0
-            if fresh:
+            if given:
                 # Rowids are given, not left to SQLite: the index rows and the outbox entries then
-                # need no look-up by key (this is the only writer, inside BEGIN IMMEDIATE).
+                # need no look-up by key (this is the only writer, inside BEGIN IMMEDIATE). The key
+                # index is probed once, by the insert itself: OR IGNORE skips a key the store holds
+                # (or an earlier copy in this batch already took, so the first copy wins), leaving
+                # a gap in the rowids; the rows that went in are found by their rowids.
                 first = int(self.conn.execute(MAX_ROWID).fetchone()[0]) + 1
                 rows = [
                     (
@@ -251,11 +254,22 @@ class Store:
                         m.get("turnId"),
                         stamp,
                     )
-                    for n, m in enumerate(fresh)
+                    for n, m in enumerate(given)
                 ]
-                nbytes = sum(200 + len(r[7] or "") + len(r[8] or b"") for r in rows)
+                before = self.conn.total_changes
                 self.conn.executemany(INSERT_MESSAGE, rows)
-                self._index_messages(fresh, first, None if entries is None else [entries[i] for i in picked])
+                inserted = self.conn.total_changes - before
+                if inserted == len(given):
+                    picked: Sequence[int] = range(len(given))
+                    fresh = given
+                elif inserted:
+                    have = {r[0] - first for r in self.conn.execute(ROWIDS_FROM, (first,))}
+                    picked = [n for n in range(len(given)) if n in have]
+                    fresh = [given[n] for n in picked]
+            if fresh:
+                nbytes = sum(200 + len(rows[n][7] or "") + len(rows[n][8] or b"") for n in picked)
+                kept = None if entries is None else [entries[n] for n in picked]
+                self._index_messages(fresh, [first + n for n in picked], kept)
                 # one statement for the whole batch, in rowid (= batch) order
                 self.conn.execute(OUTBOX_MESSAGES, (first,))
                 for tid in {m["threadId"] for m in fresh} - set(thread_ids):
@@ -278,32 +292,17 @@ class Store:
         return applied
 
     def _index_messages(
-        self, fresh: list[dict[str, Any]], first_rowid: int, entries: list[IndexEntry] | None
+        self, fresh: list[dict[str, Any]], rowids: list[int], entries: list[IndexEntry] | None
     ) -> None:
-        """Full-text index of the rows just inserted (rowids `first_rowid`...), in the same
-        transaction: a row is searchable exactly when it is visible (search_index.py)."""
-        search_index.index_messages(self.conn, search_index.index_rows(fresh, first_rowid, entries))
+        """Full-text index of the rows just inserted (at `rowids`), in the same transaction: a
+        row is searchable exactly when it is visible (search_index.py)."""
+        search_index.index_messages(self.conn, search_index.index_rows(fresh, rowids, entries))
 
     def merge_index(self, pages: int = search_index.MERGE_PAGES) -> bool:
         """One idle step of merging the full-text index's segments (its own transaction); False
         once there is nothing left to merge."""
         with self.transaction():
             return search_index.merge_step(self.conn, pages)
-
-    def _new_messages(self, messages: list[dict[str, Any]]) -> list[int]:
-        """Positions of the messages whose key the store does not hold yet (first copy wins within
-        a batch)."""
-        seen: set[str] = set()
-        for i in range(0, len(messages), IN_CHUNK):
-            keys = [m["key"] for m in messages[i : i + IN_CHUNK]]
-            q = f"SELECT key FROM messages WHERE key IN ({','.join('?' * len(keys))})"
-            seen.update(r[0] for r in self.conn.execute(q, keys))
-        fresh = []
-        for i, m in enumerate(messages):
-            if m["key"] not in seen:
-                seen.add(m["key"])
-                fresh.append(i)
-        return fresh
 
     def _upsert_thread(self, t: dict[str, Any], stamp: int) -> None:
         values = [

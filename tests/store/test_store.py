@@ -69,6 +69,31 @@ def test_duplicate_keys_inside_one_batch(store: Store) -> None:
     assert store.count("threads") == 1  # the thread exists even before its row arrives
 
 
+def test_a_partly_new_batch_inserts_only_new_rows_and_indexes_them_at_their_rowids(store: Store) -> None:
+    # One probe of the key index (INSERT OR IGNORE): rows already stored and later copies inside
+    # the batch leave gaps in the rowids; the search index and the outbox follow the real rowids.
+    _, messages = corpus_rows("8bc8")
+    base = [m for m in messages if m["kind"] != "context"][:6]
+    rows = [{**m, "key": f"{i:032x}", "text": f"uniqueword{i} here"} for i, m in enumerate(base)]
+    store.apply_batch([], [rows[0], rows[2]])
+    batch = [rows[0], rows[1], rows[2], {**rows[1], "text": "a later copy"}, rows[3], rows[4]]
+    applied = store.apply_batch([], batch)
+    assert [m["key"] for m in applied.messages] == [rows[i]["key"] for i in (1, 3, 4)]
+    assert store.count("messages") == 5
+    for i, m in enumerate(rows[:5]):
+        hit = store.conn.execute(
+            "SELECT m.key, m.text FROM messages_fts f JOIN messages m ON m.rowid = f.rowid"
+            " WHERE messages_fts MATCH ?",
+            (f"uniqueword{i}",),
+        ).fetchall()
+        assert hit == [(m["key"], m["text"])]  # the first copy won, indexed at its own rowid
+    assert store.conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0] == 5
+    keys = [k for _, t, k, _ in store.outbox_after(0, 100) if t == "messages"]
+    assert keys == [rows[i]["key"] for i in (0, 2, 1, 3, 4)]
+    assert store.apply_batch([], batch).messages == []  # re-applied: nothing new, nothing indexed
+    assert store.conn.execute("SELECT COUNT(*) FROM messages_fts_docsize").fetchone()[0] == 5
+
+
 def test_thread_merge_keeps_known_fields(store: Store) -> None:
     store.apply_batch(
         [
