@@ -124,6 +124,10 @@ MIGRATIONS: list[Migration] = [
     # 5: message and thread vectors and the indexer's checkpoint (oa_actors/semantic/schema.py);
     # empty until the `indexer` actor embeds, so a store without the model only carries empty tables.
     list(vector_schema.SCHEMA),
+    # -- backfill throughput (issue 15, docs/benchmarks.md) -----------------------------------------
+    # 6: the full-text index buffers up to 16 MB of terms per transaction before writing a segment
+    # (search_index.HASHSIZE): one segment per backfill transaction instead of several.
+    search_index.BIGGER_HASH,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
