@@ -14,6 +14,7 @@ pub mod mapper;
 pub mod order;
 pub mod tail;
 pub mod usage;
+pub mod utf8;
 
 #[cfg(feature = "python")]
 mod python;
