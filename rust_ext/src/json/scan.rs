@@ -96,44 +96,68 @@ pub(super) fn copy_to_backslash(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> us
     j
 }
 
+/// What a one-letter escape `\\c` stands for, indexed by `c`; 0 for `u` and invalid letters.
+const SIMPLE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'/' as usize] = b'/';
+    t[b'b' as usize] = 0x08;
+    t[b'f' as usize] = 0x0c;
+    t[b'n' as usize] = b'\n';
+    t[b'r' as usize] = b'\r';
+    t[b't' as usize] = b'\t';
+    t
+};
+
+/// The value of four hex digits (validated by the parser; anything else reads as garbage, never
+/// out of bounds).
+#[inline(always)]
+fn hex4(h: &[u8]) -> u32 {
+    #[inline(always)]
+    fn d(c: u8) -> u32 {
+        // '0'..'9' -> 0..9; 'a'..'f' / 'A'..'F' -> 10..15 (bit 0x40 marks a letter)
+        let c = u32::from(c);
+        (c & 0xF) + 9 * (c >> 6)
+    }
+    (d(h[0]) << 12) | (d(h[1]) << 8) | (d(h[2]) << 4) | d(h[3])
+}
+
 /// Decode the escapes of a validated raw string.
 pub fn unescape(raw: &str) -> String {
     let b = raw.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < b.len() {
-        let j = copy_to_backslash(b, i, &mut out);
-        if j >= b.len() {
-            break;
+        let mut j = copy_to_backslash(b, i, &mut out);
+        // escapes back to back (`\\\"` in JSON held in a string) are decoded here without
+        // going back to the block copy
+        while j < b.len() {
+            // a validated string: a backslash is followed by a complete escape
+            let c = b[j + 1];
+            let simple = SIMPLE[usize::from(c & 0x7F)];
+            if simple != 0 {
+                out.push(simple);
+                j += 2;
+            } else {
+                let n = hex4(&b[j + 2..j + 6]);
+                j += 6;
+                let ch = if (0xD800..=0xDBFF).contains(&n) {
+                    let n2 = hex4(&b[j + 2..j + 6]);
+                    j += 6;
+                    0x10000 + ((n - 0xD800) << 10) + (n2.wrapping_sub(0xDC00) & 0x3FF)
+                } else {
+                    n
+                };
+                let ch = char::from_u32(ch).unwrap_or('\u{FFFD}');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            if b.get(j) != Some(&b'\\') {
+                break;
+            }
         }
-        let c = b[j + 1];
-        i = j + 2;
-        let simple = match c {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            _ => 0xff,
-        };
-        if simple != 0xff {
-            out.push(simple);
-            continue;
-        }
-        let n = u32::from_str_radix(&raw[i..i + 4], 16).unwrap_or(0xFFFD);
-        i += 4;
-        let ch = if (0xD800..=0xDBFF).contains(&n) {
-            let n2 = u32::from_str_radix(&raw[i + 2..i + 6], 16).unwrap_or(0xDC00);
-            i += 6;
-            char::from_u32(0x10000 + ((n - 0xD800) << 10) + (n2 - 0xDC00)).unwrap_or('\u{FFFD}')
-        } else {
-            char::from_u32(n).unwrap_or('\u{FFFD}')
-        };
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        i = j;
     }
     // SAFETY: built from valid UTF-8 runs and encoded chars only.
     unsafe { String::from_utf8_unchecked(out) }
