@@ -755,3 +755,47 @@ fn tool_output_from_raw_matches_decoded() {
         assert_eq!(g.excerpt(), w.excerpt(), "{raw}");
     }
 }
+
+/// `parse_tool_output` on a JSON string's raw text (header found in the raw text when it can be,
+/// body decoded lazily) must equal `parse_tool_output_str` on the decoded text, with `\u`
+/// escapes of ASCII (which make the raw text unsearchable) and of other characters (which do not).
+#[test]
+fn tool_output_raw_equals_decoded() {
+    let pieces = [
+        r"Exit code: 3\n", r"Wall time: 1.5 seconds\n", r"\nOutput:\n", r"Output:\n", r"\u00e9t\u00e9 ", r"\u4e2d\u6587",
+        r"\ud83d\ude00", r"\u000aOutput:\u000a", r"\u004futput", r"\\nOutput:\\n", r"\\u0041", r#"\"q\""#, "é中", "plain ",
+        r"\u0007", r"Process exited with code 7\n",
+    ];
+    let mut rng = Rng(7);
+    for round in 0..3000 {
+        let n = 1 + rng.below(8);
+        let mut raw = String::new();
+        for _ in 0..n {
+            raw.push_str(pieces[rng.below(pieces.len())]);
+        }
+        if round % 50 == 0 {
+            raw.push_str(&r"\u00e9x\n".repeat(400)); // longer than an excerpt
+        }
+        let decoded: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+        let quoted = format!("\"{raw}\"");
+        let v = json::parse(&quoted).unwrap();
+        let got = common::parse_tool_output(&v);
+        let want = parse_tool_output_str(Cow::Borrowed(&decoded));
+        assert_eq!((got.exit_code, got.duration), (want.exit_code, want.duration), "{raw:?}");
+        let text = |o: &common::ToolOutput<'_>| o.body.as_ref().map(|b| b.text().into_owned());
+        assert_eq!(text(&got), text(&want), "{raw:?}");
+        assert_eq!(got.body.map(common::Body::excerpt), want.body.map(common::Body::excerpt), "{raw:?}");
+    }
+}
+
+/// `unescape_prefix` equals the first characters of `unescape` at every limit.
+#[test]
+fn unescape_prefix_matches_unescape() {
+    let raw = r#"ab\u00e9\n\ud83d\ude00中\\\"x\u4e2dyz\t"#;
+    let full = json::unescape(raw);
+    let n = full.chars().count();
+    for limit in 0..n + 3 {
+        let want: String = full.chars().take(limit).collect();
+        assert_eq!(json::unescape_prefix(raw, limit), (want, limit < n), "limit {limit}");
+    }
+}

@@ -123,6 +123,23 @@ fn hex4(h: &[u8]) -> u32 {
     (d(h[0]) << 12) | (d(h[1]) << 8) | (d(h[2]) << 4) | d(h[3])
 }
 
+/// The character of the validated escape at `b[j]` (a backslash) and the escape's length in bytes
+/// (2, 6, or 12 for a surrogate pair).
+#[inline]
+fn escape_at(b: &[u8], j: usize) -> (char, usize) {
+    let simple = SIMPLE[usize::from(b[j + 1] & 0x7F)];
+    if simple != 0 {
+        return (char::from(simple), 2);
+    }
+    let n = hex4(&b[j + 2..j + 6]);
+    if (0xD800..=0xDBFF).contains(&n) {
+        let n2 = hex4(&b[j + 8..j + 12]);
+        let c = 0x10000 + ((n - 0xD800) << 10) + (n2.wrapping_sub(0xDC00) & 0x3FF);
+        return (char::from_u32(c).unwrap_or('\u{FFFD}'), 12);
+    }
+    (char::from_u32(n).unwrap_or('\u{FFFD}'), 6)
+}
+
 /// Decode the escapes of a validated raw string.
 pub fn unescape(raw: &str) -> String {
     let b = raw.as_bytes();
@@ -134,22 +151,13 @@ pub fn unescape(raw: &str) -> String {
         // going back to the block copy
         while j < b.len() {
             // a validated string: a backslash is followed by a complete escape
-            let c = b[j + 1];
-            let simple = SIMPLE[usize::from(c & 0x7F)];
+            let simple = SIMPLE[usize::from(b[j + 1] & 0x7F)];
             if simple != 0 {
                 out.push(simple);
                 j += 2;
             } else {
-                let n = hex4(&b[j + 2..j + 6]);
-                j += 6;
-                let ch = if (0xD800..=0xDBFF).contains(&n) {
-                    let n2 = hex4(&b[j + 2..j + 6]);
-                    j += 6;
-                    0x10000 + ((n - 0xD800) << 10) + (n2.wrapping_sub(0xDC00) & 0x3FF)
-                } else {
-                    n
-                };
-                let ch = char::from_u32(ch).unwrap_or('\u{FFFD}');
+                let (ch, len) = escape_at(b, j);
+                j += len;
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
             }
@@ -195,19 +203,9 @@ pub fn unescape_prefix(raw: &str, limit: usize) -> (String, bool) {
         if chars == limit {
             return (out, true);
         }
-        // one escape: decode it with `unescape` on its few bytes
-        let len = match b[j + 1] {
-            b'u' => {
-                let n = u32::from_str_radix(&raw[j + 2..j + 6], 16).unwrap_or(0);
-                if (0xD800..=0xDBFF).contains(&n) {
-                    12
-                } else {
-                    6
-                }
-            }
-            _ => 2,
-        };
-        out.push_str(&unescape(&raw[j..j + len]));
+        // one escape, one character
+        let (ch, len) = escape_at(b, j);
+        out.push(ch);
         chars += 1;
         i = j + len;
     }
