@@ -31,8 +31,8 @@ GROUP_BYTES = 4 * 1024 * 1024
 #: this small: the writer commits one in a few ms, and that is all a live batch, sent ahead of the
 #: writer's queue, waits for (docs/runtime.md, "Live rows during a backfill"). Smaller
 #: transactions cost the backfill some throughput, so only while it matters.
-LIVE_GROUP_ROWS = 250
-LIVE_GROUP_BYTES = 256 * 1024
+LIVE_GROUP_ROWS = 125
+LIVE_GROUP_BYTES = 128 * 1024
 LIVE_SECONDS = 10.0
 #: The tailer reads the next backfill file only while less than this many batches (of the current
 #: size) are sent to the writer and not yet committed: the writer always has the next one, and
