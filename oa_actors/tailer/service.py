@@ -184,7 +184,7 @@ class TailerService:
 
     def _sync_watch(self) -> None:
         assert self._watch is not None
-        fresh = self._watch.sync(self.roots)
+        fresh = [root for root in self._watch.sync(self.roots) if root.is_dir()]
         for root in fresh:
             log.info("%s is watched now: reading it", root)
         self._mark_files(fresh)
