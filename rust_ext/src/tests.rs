@@ -799,3 +799,45 @@ fn unescape_prefix_matches_unescape() {
         assert_eq!(json::unescape_prefix(raw, limit), (want, limit < n), "limit {limit}");
     }
 }
+
+/// Strings dense with escapes (the block scan that passes over one-letter escapes after the first
+/// escape): valid and invalid pieces at every offset around the 16-byte blocks, runs of backslashes
+/// of every length across block ends; validity and values must equal serde_json's.
+#[test]
+fn escape_dense_strings_match_serde_json() {
+    let pieces: [&str; 22] = [
+        "a", "é", "中", "😀", r"\\", r#"\""#, r"\n", r"\/", r"\t", r"\u00e9", r"\ud83d\ude00", r"\u0022", r"\\\\", r#"\\\""#,
+        "\"", "\u{1}", r"\x", r"\u12", r"\ud800", r"\ude00", "\\", "abcdefghijklmnopq",
+    ];
+    let mut rng = Rng(15);
+    let mut valid = 0;
+    for round in 0..40_000 {
+        let mut s = String::new();
+        let pad = round % 19;
+        s.push_str(&"x".repeat(pad));
+        s.push_str(r"\n"); // an escape first: the rest goes through the escape-aware scan
+        let n = 1 + rng.below(24);
+        for _ in 0..n {
+            // mostly valid pieces, so that most documents parse to the end
+            let k = if rng.below(10) == 0 { rng.below(pieces.len()) } else { rng.below(14) };
+            if k == 4 && rng.below(3) == 0 {
+                s.push_str(&"\\\\".repeat(1 + rng.below(20))); // long even runs of backslashes
+            } else {
+                s.push_str(pieces[k]);
+            }
+        }
+        let doc = format!("{{\"a\":\"{s}\",\"b\":\"{s}z\",\"c\":[\"{s}\"]}}");
+        let want = serde_json::from_str::<serde_json::Value>(&doc).ok();
+        let got = json::parse(&doc).ok();
+        assert_eq!(got.is_some(), want.is_some(), "validity differs for {doc:?}");
+        assert_eq!(json::validate(&doc), want.is_some(), "validate differs for {doc:?}");
+        if let (Some(g), Some(w)) = (got, want) {
+            valid += 1;
+            for k in ["a", "b"] {
+                assert_eq!(g.g(k).as_str().as_deref(), w[k].as_str(), "{k} of {doc:?}");
+            }
+            assert_eq!(g.g("c").as_list()[0].as_str().as_deref(), w["c"][0].as_str(), "{doc:?}");
+        }
+    }
+    assert!(valid > 10_000, "only {valid} valid documents");
+}

@@ -181,14 +181,18 @@ impl<'a> Parser<'a> {
     /// After the opening quote: move past the closing quote, validating escapes.
     #[inline(always)]
     fn skip_string(&mut self) -> Result<(), JsonError> {
+        let mut esc = false;
         loop {
-            self.i = scan_string(self.s, self.i);
+            self.i = if esc { scan_string_escaped(self.s, self.i) } else { scan_string(self.s, self.i) };
             match self.s.get(self.i) {
                 Some(b'"') => {
                     self.i += 1;
                     return Ok(());
                 }
-                Some(b'\\') => self.string_escapes()?,
+                Some(b'\\') => {
+                    esc = true;
+                    self.string_escapes()?;
+                }
                 _ => return Err(JsonError),
             }
         }
@@ -319,7 +323,8 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut esc = false;
         loop {
-            self.i = scan_string(self.s, self.i);
+            // after the first escape, one-letter escapes are passed over in blocks
+            self.i = if esc { scan_string_escaped(self.s, self.i) } else { scan_string(self.s, self.i) };
             match self.s.get(self.i) {
                 Some(b'"') => {
                     // SAFETY: the input is valid UTF-8 (see `s`) and both ends are ASCII quotes.
