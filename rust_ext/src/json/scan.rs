@@ -130,40 +130,6 @@ pub(super) fn find_backslash(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Append `s[i..j]` to `out`, where `j` is the index of the first `\\` at or after `i` (or
-/// `s.len()`), scanning and copying in one pass; returns `j`. `out` must have room for
-/// `s.len() - i` more bytes (unescaping never makes a text longer).
-#[inline(always)]
-pub(super) fn copy_to_backslash(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
-    debug_assert!(out.capacity() - out.len() >= s.len() - i);
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline. Loads are in bounds (i + 16 <= s.len());
-        // each store writes 16 bytes at out.len(), within capacity since out has room for
-        // s.len() - i >= 16 more bytes; the length only grows over bytes just written.
-        unsafe {
-            let bslash = _mm_set1_epi8(b'\\' as i8);
-            while i + 16 <= s.len() {
-                let x = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
-                let len = out.len();
-                _mm_storeu_si128(out.as_mut_ptr().add(len).cast::<__m128i>(), x);
-                let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
-                if mask != 0 {
-                    let t = mask.trailing_zeros() as usize;
-                    out.set_len(len + t);
-                    return i + t;
-                }
-                out.set_len(len + 16);
-                i += 16;
-            }
-        }
-    }
-    let j = find_backslash(s, i);
-    out.extend_from_slice(&s[i..j]);
-    j
-}
-
 /// What a one-letter escape `\\c` stands for, indexed by `c`; 0 for `u` and invalid letters.
 const SIMPLE: [u8; 128] = {
     let mut t = [0u8; 128];
@@ -211,32 +177,69 @@ fn escape_at(b: &[u8], j: usize) -> (char, usize) {
 /// Decode the escapes of a validated raw string.
 pub fn unescape(raw: &str) -> String {
     let b = raw.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < b.len() {
-        let mut j = copy_to_backslash(b, i, &mut out);
-        // escapes back to back (`\\\"` in JSON held in a string) are decoded here without
-        // going back to the block copy
-        while j < b.len() {
-            // a validated string: a backslash is followed by a complete escape
-            let simple = SIMPLE[usize::from(b[j + 1] & 0x7F)];
-            if simple != 0 {
-                out.push(simple);
-                j += 2;
-            } else {
-                let (ch, len) = escape_at(b, j);
-                j += len;
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    let n = b.len();
+    let mut out: Vec<u8> = Vec::with_capacity(n);
+    let dst = out.as_mut_ptr();
+    // o <= i throughout: an escape never decodes to more bytes than it takes, so every write
+    // (sixteen-byte block stores included: i + 16 <= n) stays within the capacity n
+    let mut o = 0usize;
+    let mut i = 0usize;
+    // SAFETY: reads are below n (a validated string: a backslash is followed by a complete
+    // escape); writes are below n by the invariant above; `o` bytes are initialised at the end.
+    unsafe {
+        loop {
+            // copy up to the next backslash, sixteen bytes a step
+            let mut found = false;
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::x86_64::*;
+                let bslash = _mm_set1_epi8(b'\\' as i8);
+                while i + 16 <= n {
+                    let x = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                    _mm_storeu_si128(dst.add(o).cast::<__m128i>(), x);
+                    let m = _mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
+                    if m != 0 {
+                        let t = m.trailing_zeros() as usize;
+                        i += t;
+                        o += t;
+                        found = true;
+                        break;
+                    }
+                    i += 16;
+                    o += 16;
+                }
             }
-            if b.get(j) != Some(&b'\\') {
-                break;
+            if !found {
+                while i < n && *b.get_unchecked(i) != b'\\' {
+                    *dst.add(o) = *b.get_unchecked(i);
+                    i += 1;
+                    o += 1;
+                }
+                if i >= n {
+                    break;
+                }
+            }
+            // escapes back to back (`\\\"` in JSON held in a string) without the block copy
+            loop {
+                let simple = SIMPLE[usize::from(*b.get_unchecked(i + 1) & 0x7F)];
+                if simple != 0 {
+                    *dst.add(o) = simple;
+                    o += 1;
+                    i += 2;
+                } else {
+                    let (ch, len) = escape_at(b, i);
+                    i += len;
+                    o += ch.encode_utf8(std::slice::from_raw_parts_mut(dst.add(o), 4)).len();
+                }
+                if i >= n || *b.get_unchecked(i) != b'\\' {
+                    break;
+                }
             }
         }
-        i = j;
+        out.set_len(o);
+        // SAFETY: built from valid UTF-8 runs and encoded chars only.
+        String::from_utf8_unchecked(out)
     }
-    // SAFETY: built from valid UTF-8 runs and encoded chars only.
-    unsafe { String::from_utf8_unchecked(out) }
 }
 
 /// The first `limit` characters of a validated raw string's decoded text, and whether the text
