@@ -32,5 +32,7 @@ static GLOBAL: alloc::Split = alloc::Split;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_escapes;
 
 pub use tail::{Batch, Errors, Tail, TailError, DEFAULT_MAX_LINE, ERROR_KINDS};

@@ -5,18 +5,6 @@ use std::borrow::Cow;
 use super::scan::*;
 use super::{JStr, JsonError, Val, MAX_DEPTH};
 
-/// The letters of the one-letter escapes (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t`).
-static ONE_LETTER: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut k = 0;
-    let letters = b"\"\\/bfnrt";
-    while k < letters.len() {
-        t[letters[k] as usize] = true;
-        k += 1;
-    }
-    t
-};
-
 pub(super) struct Parser<'a> {
     /// Valid UTF-8: a `&str`, or bytes checked up front (`parse_record_bytes`). Strings are then
     /// sliced at ASCII quotes, so every slice is valid UTF-8 too.

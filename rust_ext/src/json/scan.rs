@@ -130,6 +130,18 @@ pub(super) fn find_backslash(s: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The letters of the one-letter escapes (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t`).
+pub(super) static ONE_LETTER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let letters = b"\"\\/bfnrt";
+    while k < letters.len() {
+        t[letters[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// What a one-letter escape `\\c` stands for, indexed by `c`; 0 for `u` and invalid letters.
 const SIMPLE: [u8; 128] = {
     let mut t = [0u8; 128];
