@@ -127,7 +127,9 @@ class FolderWatch:
 
     # -- owner (loop or a worker thread) ----------------------------------------------------------
     def sync(self, roots: Iterable[Path]) -> list[Path]:
-        """Watch what `roots` need now; returns the roots whose recursive watch is new.
+        """Watch what `roots` need now; returns the roots whose watch is new: their own recursive
+        watch, or the watch of the nearest existing parent that stands in for a missing root (the
+        owner reads those roots again: they may have changed before the watch existed).
 
         Raises `WatchThreadDied` if the observer thread stopped on its own.
         """
@@ -141,21 +143,21 @@ class FolderWatch:
         elif not self._observer.is_alive():
             raise WatchThreadDied("the folder watch thread stopped; restarting to watch again")
         self._drop_dead_emitters()
-        wanted: dict[tuple[str, bool], Path] = {}
+        wanted: dict[tuple[str, bool], list[Path]] = {}
         for root in roots:
             root = Path(root)
             if _is_dir(root):
-                wanted[(str(root), True)] = root
+                wanted.setdefault((str(root), True), []).append(root)
             else:
                 parent = _nearest_existing(root)
                 if parent is not None:
-                    wanted.setdefault((str(parent), False), root)
+                    wanted.setdefault((str(parent), False), []).append(root)
         for key in list(self._watches):
             watch, ident = self._watches[key]
             if key not in wanted or _identity(Path(key[0])) != ident:
                 self._unschedule(key, watch)
         fresh: list[Path] = []
-        for key, root in wanted.items():
+        for key, covered in wanted.items():
             if key in self._watches:
                 continue
             folder, recursive = key
@@ -168,8 +170,8 @@ class FolderWatch:
                     log.warning("cannot watch %s (%s); relying on periodic rescans", folder, exc)
                 continue
             self._watches[key] = (watch, _identity(Path(folder)))
+            fresh.extend(covered)
             if recursive:
-                fresh.append(root)
                 log.info("watching %s", folder)
         return fresh
 

@@ -38,11 +38,13 @@ async def test_a_missing_root_is_watched_through_its_parent_then_itself(tmp_path
     watch = FolderWatch(asyncio.get_running_loop(), ev.on_path, on_error=ev.on_error)
     root = tmp_path / "home" / "sessions"
     try:
-        assert watch.sync([root]) == []
+        # The parent standing in for the missing root is new: the root is reported (read it again).
+        assert watch.sync([root]) == [root]
         assert watch.watched == [{"path": str(tmp_path), "recursive": False}]
+        assert watch.sync([root]) == []  # nothing new
         (tmp_path / "home").mkdir()
         await until(lambda: (str(tmp_path / "home"), True) in ev.paths)
-        assert watch.sync([root]) == []  # now the nearest parent is home/
+        assert watch.sync([root]) == [root]  # now the nearest parent is home/, watched only now
         root.mkdir()
         await until(lambda: (str(root), True) in ev.paths)
         assert watch.sync([root]) == [root]

@@ -3,6 +3,9 @@
 Rows go to the writer with `deliver` (at-least-once, retransmitted if the writer restarts); the
 writer commits each batch with its checkpoint, so the tailer never holds state that the store
 does not. After a restart the tailer resumes from the writer's committed checkpoints.
+Backfill batches go through a send window (`WriterLane`) and rows from a live read skip the
+writer's queue when that is safe, so a session being written is committed within milliseconds
+even while a backfill keeps the writer busy (docs/runtime.md, "Live rows during a backfill").
 Verbs: `convex.backfill` / `sessions.backfill` (start a backfill now), `sessions.watch_status`.
 """
 
@@ -40,11 +43,65 @@ def implementation_reads_claude() -> bool:
     return detected == "claude"
 
 
+class WriterLane:
+    """The tailer's data path to the writer.
+
+    - A send window for the backfill (`BackfillGate`): the next backfill file is read only while
+      less than the window sent to the writer is unacknowledged, so the writer's queue stays
+      short (and the tailer's memory bounded) however far the reading runs ahead.
+    - A live batch is sent `urgent` (handled before the writer's queue) unless an earlier message
+      about one of its files is still unacknowledged and was not urgent itself (urgent messages
+      keep their order among themselves): per file, order is what keeps checkpoints and thread
+      rows from moving backwards, so such a batch waits its turn instead.
+    """
+
+    PRUNE_AT = 4096
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        # path -> (seq, urgent) of the last message about it; seq None until `deliver` returns
+        self._last: dict[str, tuple[int | None, bool]] = {}
+        self.urgent = 0  # live batches sent ahead of the queue (status: urgentBatches)
+
+    def is_open(self, window: int) -> bool:
+        return self.ctx.unacked_bytes(m.WRITER) < window
+
+    async def wait(self, window: int) -> None:
+        await self.ctx.wait_unacked_below(m.WRITER, window)
+
+    def _settled(self, path: str) -> bool:
+        """Whether nothing sent about `path` is still waiting, or only urgent messages are."""
+        seq, urgent = self._last.get(path, (0, True))
+        return seq is not None and (urgent or self.ctx.acked(m.WRITER, seq))
+
+    def _acked(self, path: str) -> bool:
+        seq, _ = self._last[path]
+        return seq is not None and self.ctx.acked(m.WRITER, seq)
+
+    async def send(self, msg: Message, paths: list[str], live: bool) -> None:
+        urgent = live and all(self._settled(p) for p in paths)
+        for p in paths:
+            self._last[p] = (None, urgent)  # unknown until deliver returns its number
+        seq = await self.ctx.deliver(m.WRITER, msg, urgent=urgent)
+        self.urgent += urgent
+        for p in paths:
+            self._last[p] = (seq, urgent)
+        if len(self._last) > self.PRUNE_AT:
+            self._last = {p: v for p, v in self._last.items() if not self._acked(p)}
+
+
+def batch_paths(batch: m.RowBatch) -> list[str]:
+    """Every file a batch carries rows or a checkpoint of (a merged batch's files all have their
+    checkpoint in it, except the last one's first parts, whose path is the batch's own)."""
+    return [batch.path, *(c[0] for c in batch.checkpoints)]
+
+
 class SessionsTailer(LifecycleActor):
     """Mirrors every session file below the watched roots into the store."""
 
     verbs: ClassVar[VerbTable[SessionsTailer]] = VerbTable(m.TAILER)
     service: TailerService | None = None
+    lane: WriterLane | None = None
 
     def roots(self, ctx: Context) -> list[Path]:
         """`$CODEX_HOME/sessions`, plus `<claude_home>/projects` unless OPENAGENTS_WATCH_CLAUDE=0.
@@ -83,6 +140,7 @@ class SessionsTailer(LifecycleActor):
         def source_of(path: str) -> str:
             return "claude" if prefix is not None and path.startswith(prefix) else "codex"
 
+        self.lane = WriterLane(ctx)
         self.service = TailerService(
             self.roots(ctx),
             self._send,
@@ -90,6 +148,7 @@ class SessionsTailer(LifecycleActor):
             on_progress=self._progress,
             source_of=source_of,
             spawn=ctx.spawn,
+            gate=self.lane,
         )
         await self.service.start(checkpoints)
 
@@ -99,15 +158,17 @@ class SessionsTailer(LifecycleActor):
         return dict(reply.items)
 
     async def _send(self, batch: m.RowBatch) -> None:
+        assert self.lane is not None and self.service is not None
         try:
-            await self.ctx.deliver(m.WRITER, batch)
+            await self.lane.send(batch, batch_paths(batch), live=self.service.reading_live)
         except ConnectionResetError:
             # The link to the writer closed while waiting for it to drain: the batch is already
             # in the unacknowledged buffer and is resent when the writer is back (ActorUp).
             self.ctx.log.debug("the writer went away; the batch waits for its retransmission")
 
     async def _forget(self, path: str) -> None:
-        await self.ctx.deliver(m.WRITER, m.DropCheckpoint(path=path))
+        assert self.lane is not None
+        await self.lane.send(m.DropCheckpoint(path=path), [path], live=False)
 
     async def _progress(self, p: m.BackfillStatus) -> None:
         await self.ctx.publish(m.TOPIC_PROGRESS, p)
@@ -161,4 +222,5 @@ class SessionsTailer(LifecycleActor):
         }
 
     def details(self) -> dict[str, Any]:
-        return self.watch_status()
+        urgent = {"urgentBatches": self.lane.urgent} if self.lane is not None else {}
+        return {**self.watch_status(), **urgent}

@@ -101,6 +101,7 @@ class Context:
         # more than a message per microsecond, on average, to reach its successor's range.)
         self._seq_base = time.time_ns() // 1000
         self._unacked: dict[str, OrderedDict[int, bytes]] = {}
+        self._unacked_bytes: dict[str, int] = {}
         self._max_unacked = max_unacked
         self._ack_event = asyncio.Event()
         self.sent = 0
@@ -149,23 +150,44 @@ class Context:
         finally:
             self._pending.pop(rid, None)
 
-    async def deliver(self, actor: str, msg: Message) -> None:
+    async def deliver(self, actor: str, msg: Message, urgent: bool = False) -> int:
         """Reliable one-way send (data path): kept until `actor` acknowledges it, retransmitted when
         `actor` restarts. At-least-once: the receiver may see a message twice after a crash. Waits
-        while `max_unacked` messages to `actor` are unacknowledged (backpressure)."""
+        while `max_unacked` messages to `actor` are unacknowledged (backpressure). Returns the
+        message's sequence number (see `acked`).
+
+        `urgent`: the receiver handles it before the messages already waiting in its inbox (sent as
+        `Kind.URGENT`). Only for a message that may overtake every unacknowledged one before it."""
         pending = self._unacked.setdefault(actor, OrderedDict())
         while len(pending) >= self._max_unacked:
             self._ack_event.clear()
             await self._ack_event.wait()
         seq = self._seq.get(actor, self._seq_base) + 1
         self._seq[actor] = seq
-        frame = encode_frame(Kind.DATA, actor, self.name, seq, msg)
+        frame = encode_frame(Kind.URGENT if urgent else Kind.DATA, actor, self.name, seq, msg)
         pending[seq] = frame
+        self._unacked_bytes[actor] = self._unacked_bytes.get(actor, 0) + len(frame)
         conn = self._links.get(actor, self._conn)
         conn.send(frame)
         self.sent += 1
         if conn.write_paused:
             await conn.drain()
+        return seq
+
+    def acked(self, actor: str, seq: int) -> bool:
+        """Whether the message `deliver` numbered `seq` is acknowledged (handled) by `actor`."""
+        return seq not in self._unacked.get(actor, ())
+
+    def unacked_bytes(self, actor: str) -> int:
+        """Encoded bytes of the messages sent to `actor` with `deliver` and not acknowledged yet."""
+        return self._unacked_bytes.get(actor, 0)
+
+    async def wait_unacked_below(self, actor: str, nbytes: int) -> None:
+        """Wait until fewer than `nbytes` bytes sent to `actor` are unacknowledged (a send window
+        smaller than the backpressure of `deliver`)."""
+        while self._unacked_bytes.get(actor, 0) >= nbytes:
+            self._ack_event.clear()
+            await self._ack_event.wait()
 
     async def sync(self, actor: str, timeout: float = 60.0) -> None:
         """Wait until `actor` has handled everything this actor sent it before (same path, FIFO)."""
@@ -256,12 +278,16 @@ class Context:
         except ValueError:
             return
         lo = getattr(ack, "lo", hi)
+        freed = 0
         if hi - lo < len(pending):
             for seq in range(lo, hi + 1):
-                pending.pop(seq, None)
+                frame = pending.pop(seq, None)
+                if frame is not None:
+                    freed += len(frame)
         else:
             for seq in [s for s in pending if lo <= s <= hi]:
-                del pending[seq]
+                freed += len(pending.pop(seq))
+        self._unacked_bytes[peer] = self._unacked_bytes.get(peer, 0) - freed
         self._ack_event.set()
 
     def _on_peer_up(self, peer: str) -> None:

@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Coroutine
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from oa_actors.runtime.registry import ActorSpec
 
 PR_SET_PDEATHSIG = 1
+# The consumer yields to the event loop after a message that kept it busy this long, so frames
+# waiting in the socket (an URGENT one above all) are read while a backlog is being worked off.
+YIELD_SECONDS = 0.001
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
@@ -125,6 +129,8 @@ class ActorRuntime:
         self.sock = sock
         self.config = config
         self.inbox: deque[tuple[int, str, int, Any, FrameProtocol]] = deque()
+        # URGENT frames wait here and are handled before the inbox (counted in its bound too).
+        self.urgent: deque[tuple[int, str, int, Any, FrameProtocol]] = deque()
         self.inbound: set[FrameProtocol] = set()  # connections that feed the inbox
         self._link_server: asyncio.AbstractServer | None = None
         self._link_path = ""
@@ -309,11 +315,11 @@ class ActorRuntime:
             self.log.warning("dropped a malformed frame (%d bytes): %s", len(frame), exc)
             return
         kind = h.kind
-        if kind in (Kind.TELL, Kind.ASK, Kind.DATA, Kind.PUB):
+        if kind in (Kind.TELL, Kind.ASK, Kind.DATA, Kind.PUB, Kind.URGENT):
             self.received += 1
-            self.inbox.append((kind, h.src, h.id, h.payload, conn))
+            (self.urgent if kind == Kind.URGENT else self.inbox).append((kind, h.src, h.id, h.payload, conn))
             self._wake.set()
-            if len(self.inbox) >= self.inbox_max and not self.reading_paused:
+            if len(self.inbox) + len(self.urgent) >= self.inbox_max and not self.reading_paused:
                 self.reading_paused = True  # the socket buffers now push back on the senders
                 for c in self.inbound:
                     c.pause_reading()
@@ -351,7 +357,7 @@ class ActorRuntime:
                 health = {"error": repr(exc)}
         pong = codec.Pong(
             id=0,
-            inbox=len(self.inbox),
+            inbox=len(self.inbox) + len(self.urgent),
             received=self.received,
             handled=self.handled,
             sent=self.ctx.sent,
@@ -391,14 +397,17 @@ class ActorRuntime:
         actor = self.actor
         inbox = self.inbox
         name = self.spec.name
+        urgent = self.urgent
         resume_at = self.inbox_max // 2
+        last_yield = time.monotonic()
         while True:
-            if not inbox:
+            if not inbox and not urgent:
                 self._wake.clear()
                 await self._wake.wait()
+                last_yield = time.monotonic()
                 continue
-            kind, src, rid, payload, via = inbox.popleft()
-            if self.reading_paused and len(inbox) <= resume_at:
+            kind, src, rid, payload, via = urgent.popleft() if urgent else inbox.popleft()
+            if self.reading_paused and len(inbox) + len(urgent) <= resume_at:
                 self.reading_paused = False
                 for c in self.inbound:
                     c.resume_reading()
@@ -409,7 +418,7 @@ class ActorRuntime:
                 self.log.warning("dropped a message from %s: %s", src, exc)
                 if kind == Kind.ASK:
                     _reply(via, encode_frame(Kind.ERROR, src, name, rid, codec.AskError(error=str(exc))))
-                elif kind == Kind.DATA:
+                elif kind in (Kind.DATA, Kind.URGENT):
                     self._ack(src, rid)  # a retransmission would fail the same way
                 continue
             if isinstance(msg, codec.Sync):
@@ -424,10 +433,13 @@ class ActorRuntime:
                     frame = encode_frame(Kind.REPLY, src, name, rid, reply)
                 # Back the way it came (a direct link when the ask used one).
                 _reply(via if not via.closed else self.conn, frame)
-            elif kind == Kind.DATA:
+            elif kind in (Kind.DATA, Kind.URGENT):
                 self._ack(src, rid)
-            if self.handled % 256 == 0:
-                await asyncio.sleep(0)  # let I/O (pings, acks, replies) through under load
+            if self.handled % 256 == 0 or time.monotonic() - last_yield > YIELD_SECONDS:
+                # Let I/O (pings, acks, replies, an URGENT frame behind queued work) through under
+                # load: every 256 messages, or after a message that kept the loop busy.
+                await asyncio.sleep(0)
+                last_yield = time.monotonic()
 
     def _ack(self, src: str, seq: int) -> None:
         """Acknowledge DATA through the router (the sender's links may be gone after a restart)."""

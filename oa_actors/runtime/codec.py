@@ -43,6 +43,10 @@ class Kind:
     SYS = 7  # between an actor and its supervisor (payload: a sys.* message)
     DATA = 8  # reliable tell: acknowledged, retransmitted after a restart (at-least-once)
     ACK = 9  # cumulative acknowledgement of DATA frames up to id
+    # DATA that the receiver handles before the DATA and TELL frames already in its inbox (a live
+    # row batch overtaking a backfill's queue); acknowledged and retransmitted like DATA. The
+    # sender makes sure nothing it overtakes must be applied first (docs/runtime.md).
+    URGENT = 10
 
     NAMES: ClassVar[dict[int, str]] = {}
 

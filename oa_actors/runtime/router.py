@@ -18,7 +18,7 @@ from oa_actors.runtime.transport import FrameProtocol
 
 log = logging.getLogger("oa.runtime.router")
 
-_FORWARD = frozenset((Kind.TELL, Kind.ASK, Kind.DATA, Kind.REPLY, Kind.ERROR, Kind.ACK))
+_FORWARD = frozenset((Kind.TELL, Kind.ASK, Kind.DATA, Kind.URGENT, Kind.REPLY, Kind.ERROR, Kind.ACK))
 
 
 class Router:
@@ -106,8 +106,8 @@ class Router:
             src.conn.send_now(
                 encode_frame(Kind.ERROR, src.name, codec.SUPERVISOR, h.id, codec.AskError(error=reason))
             )
-        elif h.kind in (Kind.TELL, Kind.DATA):
-            # DATA is retransmitted by the sender when the actor is up again (ActorUp).
+        elif h.kind in (Kind.TELL, Kind.DATA, Kind.URGENT):
+            # DATA (and URGENT) is retransmitted by the sender when the actor is up again (ActorUp).
             log.debug("%s -> %s: %s", src.name, h.dst, reason)
 
     def _oversized(self, actor: ActorProcess, size: int) -> None:

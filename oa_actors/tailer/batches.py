@@ -30,6 +30,17 @@ BATCH_BYTES = 1024 * 1024
 # Replayed writes of a 1 GB backfill: 12.6 -> 9.9 s of the writer's CPU (docs/benchmarks.md).
 GROUP_ROWS = 20000
 GROUP_BYTES = 16 * 1024 * 1024
+#: While a session is being written (a live read in the last `LIVE_SECONDS`), backfill batches are
+#: this small: the writer commits one in a few ms, and that is all a live batch, sent ahead of the
+#: writer's queue, waits for (docs/runtime.md, "Live rows during a backfill"). Smaller
+#: transactions cost the backfill some throughput, so only while it matters.
+LIVE_GROUP_ROWS = 125
+LIVE_GROUP_BYTES = 128 * 1024
+LIVE_SECONDS = 10.0
+#: The tailer reads the next backfill file only while less than this many batches (of the current
+#: size) are sent to the writer and not yet committed: the writer always has the next one, and
+#: its queue never holds more than that.
+BACKFILL_WINDOW_BATCHES = 2
 #: Room in a frame for everything around the rows: frame header, path, offsets, field names.
 FRAME_HEADROOM = 1024 * 1024
 #: The largest RowBatch the tailer ever sends (one row alone, or one checkpoint alone).

@@ -40,7 +40,8 @@ MAX_OPEN_FILES = 64
 # With `group=True` consecutive batches (of one or several files) are merged into one RowBatch of at
 # most GROUP_ROWS rows and GROUP_BYTES encoded bytes (batches.py), sent when full or on `flush()`:
 # the writer then commits them, with every one of their checkpoints, in one transaction. The
-# service flushes as soon as it has nothing more queued.
+# service flushes as soon as it has nothing more queued, and while a session is being written it
+# lowers both limits (`set_group`, LIVE_GROUP_*) so no backfill transaction makes live rows wait.
 
 
 @dataclass
@@ -79,6 +80,7 @@ class TailerCore:
     ) -> None:
         self._send = send
         self.group = group
+        self.group_rows, self.group_bytes = GROUP_ROWS, GROUP_BYTES
         self.max_batch_bytes = max_batch_bytes
         self._sizer = Sizer()
         self.skipped = SkippedFiles()
@@ -293,9 +295,10 @@ class TailerCore:
         last_bytes = sum(sizer.size(t) for t in threads) + (len(snapshot) if snapshot else 0)
         # Parts of at most BATCH_ROWS rows / BATCH_BYTES bytes (a bigger row travels alone); only
         # the last one carries the threads and the checkpoint, alone if they would overflow it.
-        parts = cut(sizes, BATCH_ROWS, BATCH_BYTES)
+        part_rows, part_bytes = min(BATCH_ROWS, self.group_rows), min(BATCH_BYTES, self.group_bytes)
+        parts = cut(sizes, part_rows, part_bytes)
         a, b, nbytes = parts[-1]
-        if b > a and nbytes + last_bytes > BATCH_BYTES:
+        if b > a and nbytes + last_bytes > part_bytes:
             parts.append((b, b, 0))
         for n, (a, b, nbytes) in enumerate(parts):
             last = n == len(parts) - 1
@@ -325,14 +328,19 @@ class TailerCore:
             await self._send(batch)
             return
         if self._held and (
-            self._held_rows + len(batch.messages) > GROUP_ROWS or self._held_bytes + nbytes > GROUP_BYTES
+            self._held_rows + len(batch.messages) > self.group_rows
+            or self._held_bytes + nbytes > self.group_bytes
         ):
             await self.flush()
         self._held.append(batch)
         self._held_rows += len(batch.messages)
         self._held_bytes += nbytes
-        if self._held_bytes >= GROUP_BYTES:
+        if self._held_bytes >= self.group_bytes:
             await self.flush()
+
+    def set_group(self, rows: int, nbytes: int) -> None:
+        """Limits of the batches merged from now on (group mode; the held ones keep theirs)."""
+        self.group_rows, self.group_bytes = rows, nbytes
 
     @property
     def held(self) -> int:

@@ -1,8 +1,11 @@
 """The tailer as a service: watches, rescans, backfill with progress, and one read loop.
 
 Live changes are read before backfill work, so a session being written shows up at once even
-while thousands of old files are imported. Used by the `sessions_tailer` actor and by
-`oa-supervisor backfill` when no supervisor is running.
+while thousands of old files are imported: a `BackfillGate` (the actor's send window to the
+writer) holds back the next backfill file while enough of it is in flight, and a live change
+wakes the loop out of that wait; the sender learns from `reading_live` that a batch comes from a
+live read (the actor sends it ahead of the writer's queue when that is safe).
+Used by the `sessions_tailer` actor and by `oa-supervisor backfill` when no supervisor is running.
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from oa_actors.folder_watch import FolderWatch
 from oa_actors.messages import BackfillStatus, RowBatch
 from oa_actors.runtime.tasks import LocalTasks, Spawn
+from oa_actors.tailer.batches import (
+    BACKFILL_WINDOW_BATCHES,
+    GROUP_BYTES,
+    GROUP_ROWS,
+    LIVE_GROUP_BYTES,
+    LIVE_GROUP_ROWS,
+    LIVE_SECONDS,
+)
 from oa_actors.tailer.core import TailerCore
 from oa_actors.tailer.files import SUFFIX, list_session_files
 
@@ -46,6 +57,15 @@ def _wanted(path: str, is_dir: bool) -> bool:
     return is_dir or path.endswith(SUFFIX)
 
 
+class BackfillGate(Protocol):
+    """When the next backfill file may be read: while fewer than `window` bytes sent are not
+    committed yet (`is_open` now, or `wait` until then)."""
+
+    def is_open(self, window: int) -> bool: ...
+
+    async def wait(self, window: int) -> None: ...
+
+
 class TailerService:
     """Keeps `roots` mirrored: every appended line of every `*.jsonl` below them becomes rows."""
 
@@ -61,8 +81,13 @@ class TailerService:
         max_open: int = 64,
         source_of: Callable[[str], str] | None = None,
         spawn: Spawn | None = None,
+        gate: BackfillGate | None = None,
     ) -> None:
         self.roots = [Path(r) for r in roots]
+        self._gate = gate
+        self._last_live = -LIVE_SECONDS  # when a live read last happened (monotonic)
+        # True while the batches being sent come from a live read (see the module docstring).
+        self.reading_live = False
         # `spawn` starts the read and rescan loops supervised: `ctx.spawn` in the actor (a failure
         # crashes it); by default a failure is kept and raised by `wait_idle`.
         self._local_tasks = LocalTasks(log, on_failure=self._wake_waiters)
@@ -159,7 +184,7 @@ class TailerService:
 
     def _sync_watch(self) -> None:
         assert self._watch is not None
-        fresh = self._watch.sync(self.roots)
+        fresh = [root for root in self._watch.sync(self.roots) if root.is_dir()]
         for root in fresh:
             log.info("%s is watched now: reading it", root)
         self._mark_files(fresh)
@@ -244,21 +269,56 @@ class TailerService:
                 path = next(iter(self._live))
                 del self._live[path]
                 live = True
+            elif self._gate is not None and not self._gate.is_open(self._window()):
+                await self._wait_gate()
+                continue
             else:
                 path = self._backlog.pop(0)
                 live = False
             await self._read(path, live)
             await asyncio.sleep(0)  # let pings and acks through between files
 
+    def _window(self) -> int:
+        """The backfill's send window, after choosing the batch size (`LIVE_GROUP_*` while a
+        session is being written)."""
+        if time.monotonic() - self._last_live < LIVE_SECONDS:
+            self.core.set_group(LIVE_GROUP_ROWS, LIVE_GROUP_BYTES)
+        else:
+            self.core.set_group(GROUP_ROWS, GROUP_BYTES)
+        return BACKFILL_WINDOW_BATCHES * self.core.group_bytes
+
+    async def _wait_gate(self) -> None:
+        """Until the gate opens or a live change (or anything else) wakes the loop."""
+        assert self._gate is not None
+        self._wake.clear()
+        gate = asyncio.ensure_future(self._gate.wait(self._window()))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((gate, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (gate, woken):
+                t.cancel()
+            await asyncio.gather(gate, woken, return_exceptions=True)
+        if gate.done() and not gate.cancelled() and (exc := gate.exception()) is not None:
+            raise exc
+
     async def _read(self, path: str, live: bool = True) -> None:
         before = self.core.position(path)
         was_known = self.core.is_known(path)
-        rows = await self.core.read(path)  # a file it cannot read is skipped and counted there
-        forgotten = was_known and not self.core.is_known(path)
-        if live or forgotten or not (self._live or self._backlog):
-            # Send what was merged so far: a live change goes out at once, the end of a backfill
-            # is committed before it is reported, and a checkpoint is never sent after its drop.
-            await self.core.flush()
+        if live:
+            self._last_live = time.monotonic()
+            await self.core.flush()  # backfill rows held so far go first, in their own batch
+        self.reading_live = live
+        try:
+            rows = await self.core.read(path)  # a file it cannot read is skipped and counted there
+            forgotten = was_known and not self.core.is_known(path)
+            if live or forgotten or not (self._live or self._backlog):
+                # Send what was merged so far: a live change goes out at once, the end of a
+                # backfill is committed before it is reported, and a checkpoint is never sent
+                # after its drop.
+                await self.core.flush()
+        finally:
+            self.reading_live = False
         if forgotten and self._on_forget is not None:
             await self._on_forget(path)
         if path in self._backfill_set:

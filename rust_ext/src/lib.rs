@@ -14,6 +14,7 @@ pub mod mapper;
 pub mod order;
 pub mod tail;
 pub mod usage;
+pub mod utf8;
 
 #[cfg(feature = "python")]
 mod python;
@@ -31,5 +32,7 @@ static GLOBAL: alloc::Split = alloc::Split;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_escapes;
 
 pub use tail::{Batch, Errors, Tail, TailError, DEFAULT_MAX_LINE, ERROR_KINDS};

@@ -539,7 +539,11 @@ fn parse_record_bytes_checks_utf8() {
 
 #[test]
 fn unescape_matches_serde_json_at_every_offset() {
-    let escapes = [r"\n", r#"\""#, r"\\", r"\/", r"\u00e9", r"\ud83d\ude00", r"\u2028", r"\t\r\b\f", "é", "€x"];
+    let escapes = [
+        r"\n", r#"\""#, r"\\", r"\/", r"\u00e9", r"\ud83d\ude00", r"\u2028", r"\t\r\b\f", "é", "€x",
+        // back-to-back escapes (JSON held in a string), upper-case hex, every UTF-8 length via \u
+        r#"\\\"\\n\"\\"#, r"\uD83D\uDE00\u0041\u00FF\u07FF\u0800\uFFFF", r"\udbff\udfff\u0000\u001f",
+    ];
     for pad in 0..48 {
         for e in escapes {
             for tail in [0usize, 1, 15, 16, 17, 40] {

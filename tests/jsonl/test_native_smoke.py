@@ -105,3 +105,32 @@ def test_feed_releases_the_gil() -> None:
         stop.set()
         th.join()
     assert len(rows) == 3000
+
+
+# One character of each UTF-8 length and CPython width (1, 2, 4 bytes per character), at the edges.
+WIDTHS = ["a", "\x7f", "\x80", "é", "\xff", "\u0100", "ж", "\u07ff", "\u0800", "中", "\ufffd", "\uffff"]
+WIDTHS += ["\U00010000", "😀", "\U0010ffff"]
+
+
+def test_strings_of_every_width_and_length_equal_python() -> None:
+    """Row texts and data strings (built by the extension from UTF-8, escaped or not) equal what
+    Python decodes from the same JSON: every width at every position of texts of 0-64 characters,
+    around the 16-byte blocks, with `ensure_ascii` escapes (surrogate pairs) and without."""
+    from oa_actors.jsonl import _pytail
+
+    lines = []
+    texts = []
+    for c in WIDTHS:
+        for n in range(1, 65):
+            for at in sorted({0, n // 2, n - 1}):
+                text = "".join(c if k == at else chr(97 + k % 26) for k in range(n))
+                texts.append(text)
+    for i, text in enumerate(texts):
+        payload = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+        rec = {"timestamp": "2026-01-01T00:00:00Z", "type": "response_item", "payload": payload}
+        lines.append(json.dumps(rec, ensure_ascii=i % 2 == 0))
+    data = ("\n".join(lines) + "\n").encode()
+    rows = native.JsonlTail("/tmp/widths.jsonl").feed(data).messages
+    assert [r["text"] for r in rows] == texts
+    twin = _pytail.JsonlTail("/tmp/widths.jsonl").feed(data).messages
+    assert rows == twin

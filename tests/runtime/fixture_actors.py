@@ -75,6 +75,9 @@ class EchoActor(Actor):
             if msg.op == "sleep":
                 await asyncio.sleep(float(msg.arg))
                 return Cmd(op="slept")
+            if msg.op == "block":
+                time.sleep(float(msg.arg))  # busy: frames sent meanwhile wait in the socket
+                return None
             if msg.op == "hang":
                 time.sleep(3600)  # blocks the event loop: health checks must catch it
             if msg.op == "crash":
@@ -214,7 +217,24 @@ async def _log_from_threads(ctx: Context, msg: Cmd) -> Cmd:
 
 
 _tasks: set[asyncio.Task[Any]] = set()
+
+
+async def _urgent(ctx: Context, msg: Cmd) -> Cmd:
+    """While `msg.arg` is busy: 20 DATA items, then one URGENT item (seq 999); returns how many
+    stay unacknowledged once everything is handled (0)."""
+    await ctx.tell(msg.arg, Cmd(op="block", arg="0.5"))
+    for i in range(20):
+        await ctx.deliver(msg.arg, Item(seq=i))
+    await ctx.deliver(msg.arg, Item(seq=999), urgent=True)
+    for _ in range(500):
+        if not ctx.unacked:
+            break
+        await asyncio.sleep(0.02)
+    return Cmd(op="urgent", n=ctx.unacked)
+
+
 SCENARIOS = {
+    "urgent": _urgent,
     "log_from_threads": _log_from_threads,
     "ask_timeout": _ask_timeout,
     "ask_unknown": _ask_unknown,

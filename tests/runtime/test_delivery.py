@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from oa_actors.config import Config
 from oa_actors.runtime import codec
 from oa_actors.runtime.actor import Context
 from oa_actors.runtime.codec import Echo, Kind, decode_header, encode_frame
+from tests.runtime.fixture_actors import Cmd
 from tests.runtime.helpers import FakeConn
 
 
@@ -67,3 +69,35 @@ def test_an_ack_owed_to_a_dead_incarnation_releases_nothing_of_the_next() -> Non
         assert [decode_header(f).id for f in new_conn.sent] == new_seqs
 
     asyncio.run(main())
+
+
+def test_unacked_bytes_and_acked_follow_range_acks() -> None:
+    async def main() -> None:
+        conn = FakeConn()
+        config = Config(home=Path("/nonexistent"), codex_home=Path("/nonexistent"))
+        ctx = Context("me", config, conn)  # type: ignore[arg-type]
+        seqs = [await ctx.deliver("peer", Echo(n=i, text="x" * 100)) for i in range(4)]
+        sizes = [len(f) for f in conn.sent]
+        assert ctx.unacked_bytes("peer") == sum(sizes) and not any(ctx.acked("peer", s) for s in seqs)
+        waiter = asyncio.ensure_future(ctx.wait_unacked_below("peer", sizes[3] + 1))
+        await asyncio.sleep(0)
+        assert not waiter.done()  # 4 frames out, the window is one frame
+        h = _ack(seqs[0], seqs[2])
+        ctx._on_ack("peer", h.id, h.payload)
+        await asyncio.wait_for(waiter, 5)
+        assert ctx.unacked_bytes("peer") == sizes[3]
+        assert [ctx.acked("peer", s) for s in seqs] == [True, True, True, False]
+        urgent = await ctx.deliver("peer", Echo(n=9), urgent=True)
+        assert decode_header(conn.sent[-1]).kind == Kind.URGENT and not ctx.acked("peer", urgent)
+
+    asyncio.run(main())
+
+
+def test_an_urgent_message_is_handled_before_the_queue_and_acknowledged(start_sup: Any) -> None:
+    """The receiver is busy while 20 DATA items and then one URGENT item arrive: the URGENT one
+    is handled first, the others in their order, and every one is acknowledged once."""
+    sup = start_sup("prober,gamma")
+    reply = sup.ask("prober", Cmd(op="urgent", arg="gamma"), timeout=30)
+    assert isinstance(reply, Cmd) and reply.n == 0, reply  # nothing left unacknowledged
+    seqs = [int(x) for x in (sup.home / "gamma.seqs").read_text().split()]
+    assert seqs == [999, *range(20)]
