@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oa_actors.store import Store, search_index, search_text
-from oa_actors.store.schema import SCHEMA_VERSION, SEARCH_VERSION
+from oa_actors.store.schema import MIGRATIONS, SCHEMA_VERSION, SEARCH_VERSION
 from oa_actors.store.search import SearchError, SearchQuery, search
 from tests.store.test_search import msg, thread
 from tests.support.search_checks import index_mismatch
@@ -175,3 +175,25 @@ def test_index_columns_from_the_tailer_index_like_the_writers_own(tmp_path: Path
     assert results[0] == results[1] == results[2]
     assert results[0]["数据"] == [101, 100] or sorted(results[0]["数据"]) == [100, 101]
     assert results[0]["README"] == [102]
+
+
+def test_a_store_of_the_previous_version_gets_the_bigger_pending_hash(tmp_path: Path) -> None:
+    # Migration 6 (issue 15): FTS5's pending-terms hash of 16 MB, kept in the index's own config.
+    path = tmp_path / "s.sqlite3"
+    version = MIGRATIONS.index(search_index.BIGGER_HASH)  # the version just before it
+    with Store.open(path, background_checkpoint=False) as s:
+        s.apply_batch([thread("t")], batch(40))
+        with s.transaction():
+            s.conn.execute(f"DELETE FROM {search_index.TABLE}_config WHERE k = 'hashsize'")
+            s.conn.execute("UPDATE schema_version SET version = ?", (version,))
+    conn = sqlite3.connect(path)
+    assert conn.execute(f"SELECT v FROM {search_index.TABLE}_config WHERE k = 'hashsize'").fetchone() is None
+    conn.close()
+    with Store.open(path) as s:
+        assert s.version() == SCHEMA_VERSION > version
+        config = dict(s.conn.execute(f"SELECT k, v FROM {search_index.TABLE}_config"))
+        assert config["hashsize"] == search_index.HASHSIZE
+        assert config["crisismerge"] == search_index.CRISISMERGE  # the earlier steps stay
+        s.apply_batch([thread("t")], batch(20, start=40))
+        assert index_mismatch(s.conn) == (set(), set(), 45)
+        assert [h.seq for h in search(s, SearchQuery("word41")).hits] == [41]
