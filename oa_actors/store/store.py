@@ -262,10 +262,12 @@ class Store:
                 if inserted == len(given):
                     picked: Sequence[int] = range(len(given))
                     fresh = given
-                elif inserted:
-                    have = {r[0] - first for r in self.conn.execute(ROWIDS_FROM, (first,))}
+                else:
+                    rowids = self.conn.execute(ROWIDS_FROM, (first,)) if inserted else ()
+                    have = {r[0] - first for r in rowids}
                     picked = [n for n in range(len(given)) if n in have]
                     fresh = [given[n] for n in picked]
+                    self._check_skipped([given[n]["key"] for n in range(len(given)) if n not in have])
             if fresh:
                 nbytes = sum(200 + len(rows[n][7] or "") + len(rows[n][8] or b"") for n in picked)
                 kept = None if entries is None else [entries[n] for n in picked]
@@ -290,6 +292,22 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.note(nbytes)
         return applied
+
+    def _check_skipped(self, keys: list[Any]) -> None:
+        """OR IGNORE also skips a row that breaks a constraint (a NULL in a NOT NULL column): every
+        row it skipped must be a key the store holds, or the batch fails (rolled back) as a plain
+        INSERT would have failed, instead of losing the row silently."""
+        found: set[Any] = set()
+        for i in range(0, len(keys), IN_CHUNK):
+            part = keys[i : i + IN_CHUNK]
+            q = f"SELECT key FROM messages WHERE key IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in self.conn.execute(q, part))
+        rejected = [k for k in keys if k not in found]
+        if rejected:
+            n, key = len(rejected), rejected[0]
+            raise sqlite3.IntegrityError(
+                f"{n} message row(s) rejected by the store's constraints, e.g. key {key!r}"
+            )
 
     def _index_messages(
         self, fresh: list[dict[str, Any]], rowids: list[int], entries: list[IndexEntry] | None

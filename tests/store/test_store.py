@@ -123,6 +123,18 @@ def test_a_failed_batch_leaves_nothing(store: Store) -> None:
     assert store.count("messages") == 0 and store.checkpoint("a.jsonl") is None and store.count("outbox") == 0
 
 
+def test_a_row_the_constraints_reject_fails_the_batch_instead_of_vanishing(store: Store) -> None:
+    """The insert skips duplicates (OR IGNORE), which would also skip a row with a NULL in a NOT
+    NULL column; such a row must fail its batch (nothing committed), never be dropped silently."""
+    _, messages = corpus_rows("8bc8")
+    store.apply_batch([], messages[:1])
+    bad = {**messages[2], "role": None}
+    for batch in ([messages[0], bad], [bad], [messages[1], bad]):  # with and without duplicates
+        with pytest.raises(sqlite3.IntegrityError, match="rejected"):
+            store.apply_batch([], batch, ("a.jsonl", 50, None))
+        assert store.count("messages") == 1 and store.checkpoint("a.jsonl") is None
+
+
 def test_outbox_records_each_change_once(store: Store) -> None:
     threads, messages = corpus_rows("8bc8")
     store.apply_batch(threads, messages)
