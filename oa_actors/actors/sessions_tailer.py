@@ -219,8 +219,8 @@ class SessionsTailer(LifecycleActor):
             "batches": svc.core.stats.batches,
             "bytes": svc.core.stats.bytes,
             "backfill": msgspec.structs.asdict(svc.progress),
+            "urgentBatches": self.lane.urgent if self.lane is not None else 0,
         }
 
     def details(self) -> dict[str, Any]:
-        urgent = {"urgentBatches": self.lane.urgent} if self.lane is not None else {}
-        return {**self.watch_status(), **urgent}
+        return self.watch_status()

@@ -529,6 +529,10 @@ class WatchStatus(Reply):
     batches: int
     bytes: int
     backfill: BackfillProgress
+    folderScans: Annotated[int, Meta(description="folder listings done for folder events")] = 0
+    urgentBatches: Annotated[
+        int, Meta(description="batches of live rows sent ahead of the writer's queue during a backfill")
+    ] = 0
 
 
 CONVEX_BACKFILL: Verb[NoArgs, BackfillStarted] = VERBS.declare(

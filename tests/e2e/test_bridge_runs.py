@@ -131,6 +131,8 @@ async def test_runs_resume_parallel_interrupt_fail_and_rows(bridge) -> None:
         assert statuses[bad["result"]["runId"]] == "failed" and listed["result"]["active"] == 0
         status = await c.call("sessions.watch_status")
         assert status["ok"] and status["result"]["watching"]
+        # declared in the registry's reply: counters a client can read (docs/protocol.md)
+        assert status["result"]["folderScans"] >= 0 and status["result"]["urgentBatches"] >= 0
         conv = await c.call("convex.status")
         assert conv["ok"] and conv["result"]["configured"] is False
 
