@@ -23,6 +23,25 @@ GEN_VERSION = 1
 
 
 # -- corpus generation --------------------------------------------------------------------------------
+def session_meta_line(
+    tid: str, when: str = "2026-11-22T01:00:00.000Z", cwd: str = "/home/dev/bench"
+) -> bytes:
+    """The first line of a live rollout the benches append to: a Codex `session_meta` for `tid`."""
+    meta = {
+        "timestamp": when,
+        "type": "session_meta",
+        "payload": {
+            "id": tid,
+            "timestamp": when,
+            "cwd": cwd,
+            "originator": "codex_exec",
+            "cli_version": "0.120.0",
+            "source": "exec",
+        },
+    }
+    return (json.dumps(meta) + "\n").encode()
+
+
 def templates() -> dict[tuple[str, ...], dict[str, Any]]:
     """The first real line of each (generation, type, payload type, role, tool name) in the corpus."""
     out: dict[tuple[str, ...], dict[str, Any]] = {}

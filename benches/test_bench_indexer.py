@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from codex_corpus import session_meta_line
 from measure import goal_line
 
 from tests.support.semantic_sessions import load_sessions, write_rollouts
@@ -82,19 +83,7 @@ def run(tmp: Path, appends: int, copies: int, embeddings: bool) -> dict[str, Any
         tid = str(uuid.uuid4())
         path = day / f"rollout-2026-11-22T01-00-00-{tid}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        meta = {
-            "timestamp": "2026-11-22T01:00:00.000Z",
-            "type": "session_meta",
-            "payload": {
-                "id": tid,
-                "timestamp": "2026-11-22T01:00:00.000Z",
-                "cwd": "/home/dev/bench",
-                "originator": "codex_exec",
-                "cli_version": "0.120.0",
-                "source": "exec",
-            },
-        }
-        os.write(fd, (json.dumps(meta) + "\n").encode())
+        os.write(fd, session_meta_line(tid))
         last = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
         seen: list[float] = []
         i = -1

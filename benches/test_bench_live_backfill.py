@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from codex_corpus import session_meta_line
 from measure import Record, Size, goal_line, goal_ratio
 from test_bench_tailer import ACTORS, POLL, _line, _load, _summary, hot_path
 
@@ -50,22 +51,6 @@ def _link_corpus(src: Path, dst: Path) -> int:
     return total
 
 
-def _meta(tid: str) -> bytes:
-    meta = {
-        "timestamp": "2026-12-06T01:00:00.000Z",
-        "type": "session_meta",
-        "payload": {
-            "id": tid,
-            "timestamp": "2026-12-06T01:00:00.000Z",
-            "cwd": "/home/dev/live",
-            "originator": "codex_exec",
-            "cli_version": "0.120.0",
-            "source": "exec",
-        },
-    }
-    return (json.dumps(meta) + "\n").encode()
-
-
 def run_live_during_backfill(tmp: Path, home: Path, keys: int) -> dict[str, Any]:
     sup = Supervisor(tmp, args=ACTORS)
     nbytes = _link_corpus(home, sup.codex_home)
@@ -74,7 +59,7 @@ def run_live_during_backfill(tmp: Path, home: Path, keys: int) -> dict[str, Any]
     tid = str(uuid.uuid4())
     live = day / f"rollout-2026-12-06T01-00-00-{tid}.jsonl"
     fd = os.open(live, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.write(fd, _meta(tid))
+    os.write(fd, session_meta_line(tid, "2026-12-06T01:00:00.000Z", "/home/dev/live"))
     sup.start(timeout=120)
     t_start = time.monotonic()
     backfill_s = 0.0

@@ -53,6 +53,7 @@ from typing import Any
 
 import psutil
 import pytest
+from codex_corpus import session_meta_line
 from measure import Record, Size, goal_line, goal_ratio
 
 from oa_actors.store import Store
@@ -221,19 +222,7 @@ def run_latency(tmp: Path, appends: int) -> dict[str, Any]:
         tid = str(uuid.UUID(int=random.Random(SEED).getrandbits(128), version=4))
         path = day / f"rollout-2026-11-22T01-00-00-{tid}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        meta = {
-            "timestamp": "2026-11-22T01:00:00.000Z",
-            "type": "session_meta",
-            "payload": {
-                "id": tid,
-                "timestamp": "2026-11-22T01:00:00.000Z",
-                "cwd": "/home/dev/bench",
-                "originator": "codex_exec",
-                "cli_version": "0.120.0",
-                "source": "exec",
-            },
-        }
-        os.write(fd, (json.dumps(meta) + "\n").encode())
+        os.write(fd, session_meta_line(tid))
         db = sqlite3.connect(f"file:{sup.home / 'store.sqlite3'}?mode=ro", uri=True, isolation_level=None)
         last = 0
         stored: list[float] = []

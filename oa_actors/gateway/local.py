@@ -17,7 +17,7 @@ import msgspec
 
 from oa_actors.gateway.errors import Busy, UnknownVerb
 from oa_actors.gateway.protocol import PROTOCOL_VERSION, Request
-from oa_actors.store.search import DEFAULT_LIMIT, SearchQuery
+from oa_actors.store.search import SearchQuery
 from oa_actors.verbs import catalog as c
 from oa_actors.verbs.registry import Args, NoArgs, Reply, Verb
 
@@ -81,18 +81,7 @@ class LocalVerbs:
 
     @answers(c.SEARCH)
     def _search(self, client: Client, args: c.Search) -> c.SearchResults:
-        query = SearchQuery(
-            text=args.query,
-            source=args.source,
-            thread=args.threadId,
-            project=args.project,
-            roles=(args.role,) if args.role else (),
-            kinds=(args.kind,) if args.kind else (),
-            since_ms=args.since,
-            until_ms=args.until,
-            limit=args.limit or DEFAULT_LIMIT,
-            cursor=args.cursor,
-        )
+        query = SearchQuery.from_verb_args(args)
         page = self.server.queries.search(query)
         return msgspec.convert(page.to_json(), c.SearchResults)
 

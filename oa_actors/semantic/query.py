@@ -170,18 +170,7 @@ class SemanticSearcher:
     # -- search -------------------------------------------------------------------------------------
     def search_args(self, args: Any) -> dict[str, Any]:
         """The `search` verb's arguments (catalog.Search) in, its JSON result out."""
-        query = SearchQuery(
-            text=args.query,
-            source=args.source,
-            thread=args.threadId,
-            project=args.project,
-            roles=(args.role,) if args.role else (),
-            kinds=(args.kind,) if args.kind else (),
-            since_ms=args.since,
-            until_ms=args.until,
-            limit=args.limit or 20,
-            cursor=args.cursor,
-        )
+        query = SearchQuery.from_verb_args(args)
         mode = args.mode or "hybrid"
         if mode == "keyword":
             raise SemanticError("bad_mode", "keyword search is answered by the gateway")

@@ -66,6 +66,22 @@ class SearchQuery:
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
+    @classmethod
+    def from_verb_args(cls, args: Any) -> SearchQuery:
+        """The query a `search` verb's arguments (`verbs.catalog.Search`) describe."""
+        return cls(
+            text=args.query,
+            source=args.source,
+            thread=args.threadId,
+            project=args.project,
+            roles=(args.role,) if args.role else (),
+            kinds=(args.kind,) if args.kind else (),
+            since_ms=args.since,
+            until_ms=args.until,
+            limit=args.limit or DEFAULT_LIMIT,
+            cursor=args.cursor,
+        )
+
 
 @dataclass(frozen=True)
 class SearchHit:
